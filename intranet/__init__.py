@@ -1,0 +1,168 @@
+"""Application factory."""
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Flask, g, has_request_context, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from intranet.config import Config
+from intranet.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(Config())
+    if config:
+        app.config.update(config)
+    _configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_hooks(app)
+    register_commands(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    from intranet.logs import OneLineFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for name in ("intranet.security", "weasyprint"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def register_extensions(app: Flask) -> None:
+    from intranet import models  # noqa: F401  (the whole schema, for Alembic)
+    from intranet.db_engine import configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.refresh_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.needs_refresh_message = None
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+    login_manager.needs_refresh_handler(_needs_refresh)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def _load_user(user_id: str):
+    """Cookie → user, only while the cookie's session token is the user's current one."""
+    from intranet.models import User
+
+    raw_id, _, token = user_id.partition(":")
+    if not raw_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(raw_id))
+    if user is None or not user.active or not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def _redirect_to_login(fresh: bool):
+    from flask import redirect, url_for
+
+    from intranet.http import htmx_redirect, is_htmx, local_path
+
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    if is_htmx():  # come back to the page, not to the fragment it asked for
+        target = local_path(request.headers.get("HX-Current-URL", ""))
+    url = url_for("auth.login", next=target, fresh=1 if fresh else None)
+    if is_htmx():
+        return htmx_redirect(url, status=401)
+    return redirect(url)
+
+
+def _unauthorized():
+    return _redirect_to_login(fresh=False)
+
+
+def _needs_refresh():
+    return _redirect_to_login(fresh=True)
+
+
+def _select_locale() -> str:
+    languages = Config.LANGUAGES
+    if not has_request_context():
+        return Config.BABEL_DEFAULT_LOCALE
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return Config.BABEL_DEFAULT_LOCALE
+
+
+def _select_timezone() -> str:
+    from intranet import settings
+
+    try:
+        return settings.get("timezone")
+    except Exception:  # settings table unreachable: fall back rather than fail a page
+        return Config.BABEL_DEFAULT_TIMEZONE
+
+
+def register_blueprints(app: Flask) -> None:
+    from intranet.blueprints.admin import bp as admin_bp
+    from intranet.blueprints.auth import bp as auth_bp
+    from intranet.blueprints.home import bp as home_bp
+    from intranet.blueprints.sales import bp as sales_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(sales_bp, url_prefix="/sales")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from intranet.errors import register
+
+    register(app)
+
+
+def register_hooks(app: Flask) -> None:
+    from intranet.access import enforce_matrix
+    from intranet.http import commit_or_rollback, security_headers
+    from intranet.sessions import enforce_session_timeouts
+
+    app.before_request(enforce_session_timeouts)
+    app.before_request(enforce_matrix)
+    app.after_request(commit_or_rollback)
+    app.after_request(security_headers)
+
+    @app.context_processor
+    def inject():
+        from intranet import settings
+        from intranet.access import can
+        from intranet.roles import Role
+
+        return {
+            "current_locale": str(get_locale()),
+            "languages": Config.LANGUAGES,
+            "company_name": settings.get("company_name"),
+            "Role": Role,
+            "grant": g.get("grant"),
+            "can": can,
+        }
+
+
+def register_commands(app: Flask) -> None:
+    from intranet.commands import register
+
+    register(app)

@@ -1,0 +1,192 @@
+"""Access control: the declared permission matrix and record-level scoping, in one place.
+
+Every endpoint × method is declared in MATRIX. Anything undeclared is denied (403), and
+tests/test_access_matrix.py fails if a route of app.url_map is missing here (SECURITY.md 1-2).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import abort, g, request
+from flask_login import current_user, login_fresh
+from sqlalchemy import false, or_, true
+
+from intranet.extensions import login_manager
+from intranet.roles import Role
+
+security_log = logging.getLogger("intranet.security")
+
+R = Role
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Why a request is allowed: the role used and, for a deputy, the principal acted for."""
+
+    role: Role | None
+    on_behalf_of: object | None = None  # a User
+
+
+@dataclass(frozen=True)
+class Permission:
+    roles: frozenset[Role] = frozenset()
+    public: bool = False
+    fresh: bool = False  # needs a fresh login, not a remember-me session (SECURITY.md 14)
+
+    def grant_for(self, user) -> Grant | None:
+        if self.public:
+            return Grant(None)
+        own = user.roles & self.roles
+        if own:
+            return Grant(sorted(own)[0])
+        for delegation in user.active_delegations():
+            role = Role(delegation.role)
+            if role in self.roles and delegation.principal.active:
+                return Grant(role, delegation.principal)
+        return None
+
+
+PUBLIC = Permission(public=True)
+
+
+def allow(*roles: Role, fresh: bool = False) -> Permission:
+    return Permission(roles=frozenset(roles), fresh=fresh)
+
+
+EVERYONE = allow(*ALL_ROLES)
+ADMIN = allow(R.ADMIN, fresh=True)
+CUSTOMER_READERS = (R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)
+
+MATRIX: dict[str, dict[str, Permission]] = {
+    "static": {"GET": PUBLIC},
+    "home.healthz": {"GET": PUBLIC},
+    "auth.login": {"GET": PUBLIC, "POST": PUBLIC},
+    "auth.language": {"POST": PUBLIC},
+    "auth.logout": {"POST": EVERYONE},
+    "auth.password": {"GET": EVERYONE, "POST": allow(*ALL_ROLES, fresh=True)},
+    "home.index": {"GET": EVERYONE},
+    "home.notifications": {"GET": EVERYONE},
+    "home.notification_bell": {"GET": EVERYONE},
+    "home.notification_read": {"POST": EVERYONE},
+    "home.notifications_read_all": {"POST": EVERYONE},
+    "admin.users": {"GET": ADMIN},
+    "admin.user_new": {"GET": ADMIN, "POST": ADMIN},
+    "admin.user_edit": {"GET": ADMIN, "POST": ADMIN},
+    "admin.user_password": {"POST": ADMIN},
+    "admin.user_disable": {"POST": ADMIN},
+    "admin.user_enable": {"POST": ADMIN},
+    "admin.delegations": {"GET": ADMIN, "POST": ADMIN},
+    "admin.delegation_revoke": {"POST": ADMIN},
+    "admin.settings": {"GET": ADMIN, "POST": ADMIN},
+    "admin.audit": {"GET": allow(R.ADMIN, R.GENERAL_MANAGER, fresh=True)},
+    "sales.customers": {"GET": allow(*CUSTOMER_READERS)},
+    "sales.customers_export": {"GET": allow(*CUSTOMER_READERS, fresh=True)},
+    "sales.customer": {"GET": allow(*CUSTOMER_READERS)},
+    "sales.customer_edit": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
+                            "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
+    "sales.customer_delete": {"POST": allow(R.SALES_MANAGER, fresh=True)},
+}
+
+
+def permission_for(endpoint: str | None, method: str) -> Permission | None:
+    if method in ("HEAD", "OPTIONS"):
+        method = "GET"
+    return MATRIX.get(endpoint or "", {}).get(method)
+
+
+def enforce_matrix():
+    """before_request hook: deny by default, fail closed."""
+    g.grant = None
+    if request.endpoint is None:  # no route matched: let routing answer 404/405
+        return None
+    permission = permission_for(request.endpoint, request.method)
+    if permission is None:
+        deny("undeclared")
+    if permission.public:
+        g.grant = Grant(None)
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    try:
+        grant = permission.grant_for(current_user)
+    except Exception:  # an error inside the check denies (SECURITY.md 5)
+        security_log.exception("permission check failed for %r", request.endpoint)
+        grant = None
+    if grant is None:
+        deny("role")
+    if permission.fresh and not login_fresh():
+        return login_manager.needs_refresh()
+    g.grant = grant
+    return None
+
+
+def deny(why: str):
+    security_log.warning(
+        "access denied user=%r endpoint=%r method=%s why=%s",
+        getattr(current_user, "username", None), request.endpoint, request.method, why,
+    )
+    abort(403)
+
+
+# --- Record-level scoping (rule C6) ------------------------------------------------------
+
+def customer_scope(user, purpose: str = "view"):
+    """SQL condition selecting the customers `user` may see ("view") or change ("edit").
+
+    Reps: their own customers. Sales managers: their department's. The GM: all, read-only.
+    Deputies acting as sales manager get the principal's department.
+    """
+    from intranet.models import Customer
+
+    try:
+        clauses = []
+        roles = user.roles
+        if R.SALES_REP in roles:
+            clauses.append(Customer.owner_id == user.id)
+        departments = set()
+        if R.SALES_MANAGER in roles and user.department_id:
+            departments.add(user.department_id)
+        for delegation in user.active_delegations():
+            if delegation.role == R.SALES_MANAGER and delegation.principal.department_id:
+                departments.add(delegation.principal.department_id)
+        if departments:
+            clauses.append(Customer.department_id.in_(sorted(departments)))
+        if purpose == "view" and R.GENERAL_MANAGER in roles:
+            return true()
+        return or_(*clauses) if clauses else false()
+    except Exception:  # fail closed
+        security_log.exception("customer scope failed")
+        return false()
+
+
+def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
+    """The customer if `current_user` may see it for `purpose`; 404 otherwise (no existence leak)."""
+    from intranet.extensions import db
+    from intranet.models import Customer
+
+    customer = db.session.scalar(
+        db.select(Customer).where(Customer.id == customer_id,
+                                  customer_scope(current_user, purpose))
+    )
+    if customer is None:
+        security_log.warning("customer %s out of scope for %r (%s)", customer_id,
+                             current_user.username, purpose)
+        abort(404)
+    return customer
+
+
+def can(endpoint: str, method: str = "GET") -> bool:
+    """For templates: show a link or button only if the matrix would allow it."""
+    permission = permission_for(endpoint, method)
+    if permission is None:
+        return False
+    if permission.public:
+        return True
+    if not current_user.is_authenticated:
+        return False
+    try:
+        return permission.grant_for(current_user) is not None
+    except Exception:
+        return False

@@ -1,0 +1,151 @@
+"""The audit trail (SECURITY.md 20-22, rule C6): append-only, hash-chained, same transaction.
+
+`record()` queues an entry on the current database session. Just before that session commits,
+the queued entries are chained onto the tail of the trail under a lock (PostgreSQL advisory
+lock; SQLite transactions are already serialised by BEGIN IMMEDIATE), so the chain never forks
+and the lock is held only for the moment of the commit. A rollback drops the queued entries
+together with the business change they describe.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from flask import g, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from intranet import clock
+from intranet.extensions import db
+from intranet.models import AuditEntry
+
+GENESIS = "0" * 64
+_PENDING = "audit_pending"
+_ADVISORY_LOCK_KEY = 0x6175646974  # "audit"
+
+HASHED_FIELDS = ("seq", "ts", "user_id", "username", "role", "on_behalf_of_id",
+                 "on_behalf_of_name", "address", "action", "object_type", "object_id",
+                 "reason", "details", "prev_hash")
+
+
+class Action:
+    VIEW = "view"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    EXPORT = "export"
+    LOGIN = "login"
+    LOGOUT = "logout"
+
+
+def record(action: str, object_type: str, object_id=None, *, reason: str = "",
+           details: dict | None = None, user=None) -> None:
+    """Queue one audit entry in the current transaction."""
+    actor = user if user is not None else _current_actor()
+    grant = g.get("grant") if has_request_context() else None
+    principal = grant.on_behalf_of if grant else None
+    entry = {
+        "ts": clock.now(),
+        "user_id": actor.id if actor else None,
+        "username": actor.username if actor else "-",
+        "role": (grant.role.value if grant and grant.role else ""),
+        "on_behalf_of_id": principal.id if principal else None,
+        "on_behalf_of_name": principal.username if principal else "",
+        "address": (request.remote_addr or "") if has_request_context() else "cli",
+        "action": action,
+        "object_type": object_type,
+        "object_id": "" if object_id is None else str(object_id),
+        "reason": reason or "",
+        "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+        if details else "",
+    }
+    db.session.info.setdefault(_PENDING, []).append(entry)
+
+
+def _current_actor():
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
+
+
+def entry_hash(fields: dict) -> str:
+    canonical = json.dumps([_canonical(fields[name]) for name in HASHED_FIELDS],
+                           ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _canonical(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat(timespec="microseconds")
+    return value
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+    tail = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (tail.seq, tail.hash) if tail else (0, GENESIS)
+    for fields in pending:
+        seq += 1
+        fields = {**fields, "seq": seq, "prev_hash": prev_hash}
+        prev_hash = fields["hash"] = entry_hash(fields)
+        session.add(AuditEntry(**fields))
+    session.flush()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction) -> None:
+    session.info.pop(_PENDING, None)
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_change(mapper, connection, target) -> None:
+    raise PermissionError("the audit trail is append-only")
+
+
+# --- Verification --------------------------------------------------------------------------
+
+@dataclass
+class ChainProblem:
+    seq: int
+    row_id: int | None
+    kind: str  # "altered", "deleted", "reordered"
+    message: str
+
+
+def verify_chain(session=None) -> tuple[int, ChainProblem | None]:
+    """Walk the trail in order; return (rows checked, first problem or None)."""
+    session = session or db.session
+    expected_seq, prev_hash, prev_id, count = 1, GENESIS, 0, 0
+    rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
+    for row in rows:
+        count += 1
+        fields = {name: getattr(row, name) for name in HASHED_FIELDS}
+        if entry_hash(fields) != row.hash:
+            return count, ChainProblem(row.seq, row.id, "altered",
+                                       f"row seq={row.seq} id={row.id}: content does not match "
+                                       "its hash (altered)")
+        if row.seq != expected_seq:
+            kind = "deleted" if row.seq > expected_seq else "reordered"
+            return count, ChainProblem(row.seq, row.id, kind,
+                                       f"row seq={row.seq} id={row.id}: expected seq "
+                                       f"{expected_seq}; rows before it were {kind}")
+        if row.prev_hash != prev_hash:
+            return count, ChainProblem(row.seq, row.id, "reordered",
+                                       f"row seq={row.seq} id={row.id}: does not follow the "
+                                       "previous row's hash (deleted or reordered)")
+        if row.id <= prev_id:
+            return count, ChainProblem(row.seq, row.id, "reordered",
+                                       f"row seq={row.seq} id={row.id}: stored out of order")
+        prev_hash, prev_id, expected_seq = row.hash, row.id, expected_seq + 1
+    return count, None

@@ -1,0 +1,30 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms.validators import EqualTo, ValidationError
+
+from intranet import passwords
+from intranet.forms import REQUIRED, length
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[REQUIRED, length(64)])
+    password = PasswordField(_l("Password"), validators=[REQUIRED, length(256)])
+    remember = BooleanField(_l("Keep me signed in on this computer (7 days)"))
+    next = HiddenField()
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[REQUIRED, length(256)])
+    new = PasswordField(_l("New password"), validators=[REQUIRED])
+    confirm = PasswordField(_l("Repeat the new password"), validators=[
+        REQUIRED, EqualTo("new", message=_l("The two passwords differ."))])
+
+    def __init__(self, username: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._username = username
+
+    def validate_new(self, field):
+        problems = passwords.problems(field.data or "", self._username)
+        if problems:
+            raise ValidationError(" ".join(str(p) for p in problems))

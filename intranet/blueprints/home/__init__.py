@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("home", __name__)
+
+from intranet.blueprints.home import views, widgets  # noqa: E402,F401

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("sales", __name__)
+
+from intranet.blueprints.sales import views  # noqa: E402,F401

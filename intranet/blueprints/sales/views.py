@@ -1,0 +1,94 @@
+"""Customers (minimal until the customer-archive issue): scoped lists, audited reads (rule C6)."""
+import csv
+import io
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from intranet import audit
+from intranet.access import customer_scope, scoped_customer_or_404
+from intranet.blueprints.sales import bp
+from intranet.blueprints.sales.forms import CustomerForm
+from intranet.extensions import db
+from intranet.forms import ConfirmForm
+from intranet.http import is_htmx
+from intranet.models import Customer
+from intranet.pagination import paginate
+
+
+def _customer_query():
+    query = (select(Customer).options(joinedload(Customer.owner))
+             .where(customer_scope(current_user)).order_by(Customer.name, Customer.id))
+    q = (request.args.get("q") or "").strip()[:100]
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(Customer.name.ilike(like), Customer.region.ilike(like),
+                                Customer.credit_code.ilike(like)))
+    return query, q
+
+
+@bp.route("/customers")
+def customers():
+    query, q = _customer_query()
+    page = paginate(query)
+    template = "sales/_customer_rows.html" if is_htmx() and request.headers.get(
+        "HX-Target") == "customer-rows" else "sales/customers.html"
+    return render_template(template, page=page, q=q)
+
+
+@bp.route("/customers/export.csv")
+def customers_export():
+    query, q = _customer_query()
+    rows = db.session.scalars(query).all()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_("Company name"), _("Region"), _("Owner")])
+    for c in rows:
+        writer.writerow([_csv_safe(c.name), _csv_safe(c.region),
+                         _csv_safe(c.owner.display_name if c.owner else "")])
+    audit.record(audit.Action.EXPORT, "customer_list", "", details={"q": q, "rows": len(rows)})
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=customers.csv"})
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas in exported cells."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.route("/customers/<int:customer_id>")
+def customer(customer_id: int):
+    record = scoped_customer_or_404(customer_id)
+    audit.record(audit.Action.VIEW, "customer", record.id)
+    return render_template("sales/customer.html", customer=record, confirm=ConfirmForm())
+
+
+@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+def customer_edit(customer_id: int):
+    record = scoped_customer_or_404(customer_id, "edit")
+    form = CustomerForm(obj=record)
+    if form.validate_on_submit():
+        before = {"name": record.name, "region": record.region}
+        record.name = form.name.data.strip()
+        record.region = (form.region.data or "").strip()
+        after = {"name": record.name, "region": record.region}
+        audit.record(audit.Action.UPDATE, "customer", record.id, details={
+            k: {"old": before[k], "new": after[k]} for k in before if before[k] != after[k]})
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("sales.customer", customer_id=record.id))
+    if request.method == "GET":
+        audit.record(audit.Action.VIEW, "customer", record.id)
+    return render_template("sales/customer_form.html", form=form, customer=record)
+
+
+@bp.route("/customers/<int:customer_id>/delete", methods=["POST"])
+def customer_delete(customer_id: int):
+    record = scoped_customer_or_404(customer_id, "edit")
+    if ConfirmForm().validate_on_submit():
+        audit.record(audit.Action.DELETE, "customer", record.id, details={"name": record.name})
+        db.session.delete(record)
+        flash(_("Customer deleted."), "success")
+    return redirect(url_for("sales.customers"))

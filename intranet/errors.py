@@ -1,0 +1,89 @@
+"""Error pages in the user's language; no traceback ever reaches the user (SECURITY.md 18)."""
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from intranet.extensions import db
+from intranet.http import is_htmx
+
+log = logging.getLogger("intranet.security")
+
+MESSAGES = {
+    400: lambda: _("The request could not be understood."),
+    403: lambda: _("You do not have permission to do this."),
+    404: lambda: _("The page or record does not exist, or you may not see it."),
+    405: lambda: _("This action is not available here."),
+    409: lambda: _("Someone else changed this record first. Reload to see its current state."),
+    413: lambda: _("The upload is too large."),
+    422: lambda: _("Some fields are not valid. Please correct them."),
+    429: lambda: _("Too many attempts. Please wait a few minutes and try again."),
+    500: lambda: _("Something went wrong on our side. Nothing was saved."),
+    503: lambda: _("The database is unavailable. Nothing was saved; please try again shortly."),
+}
+
+
+def abort_with(status: int, message: str):
+    """abort() whose message (already translated) is shown to the user."""
+    from flask import abort
+
+    try:
+        abort(status, description=message)
+    except HTTPException as error:
+        error.user_message = True
+        raise
+
+
+def render_error(status: int, message: str | None = None):
+    message = message or MESSAGES.get(status, MESSAGES[500])()
+    db.session.rollback()
+    if is_htmx():
+        response = render_template("_error_toast.html", status=status, message=message), status
+        return response[0], status, {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+    # A 5xx may come from the database itself: that page must not query it again.
+    template = "error_plain.html" if status >= 500 else "error.html"
+    return render_template(template, status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        log.warning("csrf failure endpoint=%r reason=%s", request.endpoint, error.description)
+        return render_error(400, _("The form expired or was sent from elsewhere. "
+                                   "Reload the page and try again."))
+
+    @app.errorhandler(429)
+    def too_many(error):
+        log.warning("throttled endpoint=%r address=%s", request.endpoint, request.remote_addr)
+        return render_error(429)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code and error.code >= 500 and not isinstance(error, InternalServerError):
+            return render_error(error.code)
+        if isinstance(error, InternalServerError):
+            return server_error(error)
+        return render_error(error.code or 500, error.description
+                            if getattr(error, "user_message", False) else None)
+
+    @app.errorhandler(OperationalError)
+    def database_down(error):
+        log.error("database unavailable: %s", error.__class__.__name__)
+        _dispose_broken_connections(error)
+        return render_error(503)
+
+    @app.errorhandler(Exception)
+    def server_error(error):
+        original = getattr(error, "original_exception", None) or error
+        if isinstance(original, OperationalError):
+            return database_down(original)
+        app.logger.exception("unhandled error", exc_info=original)
+        return render_error(500)
+
+
+def _dispose_broken_connections(error) -> None:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        db.engine.dispose()

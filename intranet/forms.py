@@ -1,0 +1,15 @@
+"""Form helpers shared by every blueprint."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms.validators import DataRequired, Length
+
+REQUIRED = DataRequired(message=_l("This field is required."))
+
+
+def length(maximum: int, minimum: int = 0) -> Length:
+    return Length(min=minimum, max=maximum,
+                  message=_l("Enter between %(min)d and %(max)d characters."))
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: CSRF protection for one-button actions (disable, revoke, delete)."""

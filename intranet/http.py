@@ -1,0 +1,79 @@
+"""Request/response plumbing shared by all blueprints: htmx helpers, the commit boundary,
+security headers, safe redirects."""
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlsplit
+
+from flask import Response, make_response, redirect, request
+
+from intranet.extensions import db
+
+log = logging.getLogger("intranet.security")
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def htmx_redirect(url: str, status: int = 200) -> Response:
+    response = make_response("", status)
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+def redirect_to(url: str):
+    """Redirect that also works for htmx requests (which would otherwise swap the target page)."""
+    return htmx_redirect(url) if is_htmx() else redirect(url)
+
+
+def toast(message: str) -> dict[str, str]:
+    """Response headers that make the page show `message` as a toast (see static/app.js)."""
+    return {"HX-Trigger": json.dumps({"toast": str(message)}, ensure_ascii=True)}
+
+
+def local_path(url: str | None) -> str | None:
+    """`url` reduced to a path on this site, or None if it points anywhere else (SECURITY.md 11)."""
+    if not url:
+        return None
+    url = url.strip().replace("\\", "/")
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        if parts.netloc != request.host or parts.scheme not in ("http", "https"):
+            return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or any(ord(c) < 32 for c in url):
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def commit_or_rollback(response: Response) -> Response:
+    """The request boundary commits; views never do. Errors roll back everything, audit rows
+    included, so nothing is half-written."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; form-action 'self'; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+
+
+def security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["X-Frame-Options"] = "DENY"
+    if request.endpoint != "static":
+        # Pages carry customer data: never store them in a browser or proxy cache.
+        headers["Cache-Control"] = "no-store"
+        headers.add("Vary", "HX-Request")
+        headers.add("Vary", "Cookie")
+    if request.is_secure:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return response

@@ -1,0 +1,34 @@
+"""Idle and absolute session timeouts (SECURITY.md 13), values from the company settings."""
+from flask import flash, g, session
+from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin, current_user
+
+from intranet import clock, settings
+
+
+def start_session() -> None:
+    """Called right after login: a brand-new session (SECURITY.md 11)."""
+    now = int(clock.now().timestamp())
+    session["since"] = now
+    session["seen"] = now
+
+
+def enforce_session_timeouts():
+    if not current_user.is_authenticated:
+        return None
+    now = int(clock.now().timestamp())
+    since = session.get("since", now)
+    seen = session.get("seen", now)
+    idle_limit = settings.get("session_idle_minutes") * 60
+    absolute_limit = settings.get("session_absolute_hours") * 3600
+    if now - seen > idle_limit or now - since > absolute_limit:
+        lang = session.get("lang")
+        session.clear()  # drops Flask-Login's user id; the matrix then asks for a login
+        if lang:
+            session["lang"] = lang
+        g._login_user = AnonymousUserMixin()
+        flash(_("Your session has expired. Please sign in again."), "warning")
+        return None
+    session.setdefault("since", since)
+    session["seen"] = now
+    return None

@@ -1,0 +1,112 @@
+"""Company settings: declared here with type, default and limits; overrides stored in the DB.
+
+Every number in RULES.md that is a company's choice becomes a setting (later issues add theirs
+to SETTINGS). Every change goes through `update()` and is audited.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, available_timezones
+
+from flask import g, has_app_context
+from flask_babel import lazy_gettext as _l
+
+from intranet import audit, clock
+from intranet.extensions import db
+from intranet.models import Setting
+
+
+class SettingError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    key: str
+    kind: str  # "str", "int", "bool", "choice"
+    default: object
+    label: object
+    help: object = ""
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int = 200
+    choices: tuple = field(default_factory=tuple)
+
+    def parse(self, raw: str):
+        raw = (raw or "").strip()
+        if self.kind == "bool":
+            return raw in {"1", "true", "on", "yes"}
+        if self.kind == "int":
+            try:
+                value = int(raw)
+            except ValueError:
+                raise SettingError(_l("Enter a whole number.")) from None
+            if self.minimum is not None and value < self.minimum:
+                raise SettingError(_l("Must be at least %(n)s.", n=self.minimum))
+            if self.maximum is not None and value > self.maximum:
+                raise SettingError(_l("Must be at most %(n)s.", n=self.maximum))
+            return value
+        if not raw:
+            raise SettingError(_l("This field is required."))
+        if len(raw) > self.max_length:
+            raise SettingError(_l("At most %(n)s characters.", n=self.max_length))
+        if self.kind == "choice" and raw not in self.choices:
+            raise SettingError(_l("Choose one of the listed values."))
+        return raw
+
+
+TIMEZONES = tuple(sorted(tz for tz in available_timezones() if "/" in tz))
+
+SETTINGS: dict[str, SettingDef] = {s.key: s for s in [
+    SettingDef("company_name", "str", "示例贸易有限公司", _l("Company name"),
+               _l("Shown in the page header and on printed records.")),
+    SettingDef("timezone", "choice", "Asia/Shanghai", _l("Time zone"),
+               _l("Times are stored in UTC and shown in this zone."), choices=TIMEZONES),
+    SettingDef("session_idle_minutes", "int", 30, _l("Idle timeout (minutes)"),
+               _l("A session unused this long is ended."), minimum=5, maximum=480),
+    SettingDef("session_absolute_hours", "int", 12, _l("Absolute session limit (hours)"),
+               _l("Sign in again after this long, however active."), minimum=1, maximum=72),
+]}
+
+
+def _stored() -> dict[str, object]:
+    cache = g.get("_settings") if has_app_context() else None
+    if cache is None:
+        cache = {row.key: json.loads(row.value) for row in db.session.scalars(db.select(Setting))}
+        if has_app_context():
+            g._settings = cache
+    return cache
+
+
+def get(key: str):
+    definition = SETTINGS[key]
+    return _stored().get(key, definition.default)
+
+
+def tz() -> ZoneInfo:
+    return ZoneInfo(get("timezone"))
+
+
+def update(changes: dict[str, str]) -> dict[str, SettingError]:
+    """Validate raw form values; if all are valid, store and audit each change."""
+    errors: dict[str, SettingError] = {}
+    parsed = {}
+    for key, raw in changes.items():
+        try:
+            parsed[key] = SETTINGS[key].parse(raw)
+        except SettingError as exc:
+            errors[key] = exc
+    if errors:
+        return errors
+    for key, value in parsed.items():
+        old = get(key)
+        if old == value:
+            continue
+        row = db.session.get(Setting, key) or Setting(key=key)
+        row.value = json.dumps(value, ensure_ascii=False)
+        row.updated_at = clock.now()
+        db.session.add(row)
+        audit.record(audit.Action.UPDATE, "setting", key, details={"old": old, "new": value})
+    g.pop("_settings", None)
+    return {}

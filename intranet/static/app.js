@@ -1,0 +1,42 @@
+// Behaviour shared by every page. No inline scripts anywhere: the CSP allows only this file.
+(function () {
+  "use strict";
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // Every htmx request carries the CSRF token (SECURITY.md 15).
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+
+  // Toasts announced by the server with HX-Trigger: {"toast": "..."}.
+  document.addEventListener("toast", function (event) {
+    var area = document.getElementById("flash");
+    if (!area) { return; }
+    var note = document.createElement("p");
+    note.className = "flash flash-success";
+    note.setAttribute("role", "status");
+    note.textContent = event.detail.value;
+    area.appendChild(note);
+    setTimeout(function () { note.remove(); }, 6000);
+  });
+
+  // Destructive actions ask first: <form data-confirm="...">.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // <select data-autosubmit> submits its form on change (language switch).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-autosubmit]")) {
+      event.target.form.requestSubmit();
+    }
+  });
+})();
