@@ -159,7 +159,16 @@ def register_hooks(app: Flask) -> None:
             "Role": Role,
             "grant": g.get("grant"),
             "can": can,
+            "unread": _unread_count(),
         }
+
+
+def _unread_count() -> int:
+    from intranet.notifications import unread_count
+
+    if current_user and current_user.is_authenticated:
+        return unread_count(current_user.id)
+    return 0
 
 
 def register_commands(app: Flask) -> None:

@@ -1,0 +1,190 @@
+"""Fixtures: a migrated database per test (SQLite copy or truncated PostgreSQL), users of every
+role, sign-in helpers, CSRF tokens and a frozen clock.
+
+Set TEST_DATABASE_URL=postgresql://... to run the whole suite on PostgreSQL.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key")
+os.environ.setdefault("INTRANET_INSTANCE", tempfile.mkdtemp(prefix="intranet-test-"))
+
+import pytest  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from intranet import clock, create_app, passwords  # noqa: E402
+from intranet.extensions import db  # noqa: E402
+from intranet.models import Customer, Department, User  # noqa: E402
+from intranet.roles import Role  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+TEST_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key",
+               "RATELIMIT_STORAGE_URI": "memory://"}
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL ' + PG_URL.split('@')[-1] if PG_URL else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """The schema, built once per run by the migrations (never by create_all)."""
+    if PG_URL:
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": PG_URL})
+        with app.app_context():
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            upgrade()
+            db.engine.dispose()
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()  # closing the last connection folds the WAL into the file
+    return path
+
+
+def database_uri(template_db, tmp_path) -> str:
+    if PG_URL:
+        return PG_URL
+    target = tmp_path / "test.sqlite3"
+    shutil.copy(template_db, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app(template_db, tmp_path):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri(template_db,
+                                                                             tmp_path)})
+    yield app
+    clock.freeze(None)
+    with app.app_context():
+        db.session.remove()
+        if PG_URL:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    return passwords.hash_password(PASSWORD)
+
+
+@dataclass
+class U:
+    id: int
+    username: str
+    department_id: int | None
+
+
+@pytest.fixture
+def make_user(app, password_hash):
+    def make(username: str, *roles: Role, department: str = "sales1", active: bool = True,
+             locale: str = "zh_CN") -> U:
+        with app.app_context():
+            dept = db.session.scalar(db.select(Department).where(Department.code == department))
+            if dept is None:
+                dept = Department(code=department, name_zh=department, name_en=department)
+                db.session.add(dept)
+            user = User(username=username, display_name=username.title(), department=dept,
+                        password_hash=password_hash, active=active, locale=locale)
+            user.set_roles(roles)
+            db.session.add(user)
+            db.session.commit()
+            return U(user.id, user.username, user.department_id)
+    return make
+
+
+@pytest.fixture
+def make_customer(app):
+    def make(name: str, owner: U | None, region: str = "上海") -> int:
+        with app.app_context():
+            customer = Customer(name=name, region=region, owner_id=owner.id if owner else None,
+                                department_id=owner.department_id if owner else None)
+            db.session.add(customer)
+            db.session.commit()
+            return customer.id
+    return make
+
+
+@pytest.fixture
+def staff(make_user):
+    """One user per role; two reps (same department) and a manager of another department."""
+    return {
+        Role.SALES_REP: make_user("rep", Role.SALES_REP),
+        "rep_b": make_user("repb", Role.SALES_REP),
+        "rep_other_dept": make_user("rep2", Role.SALES_REP, department="sales2"),
+        Role.SALES_MANAGER: make_user("manager", Role.SALES_MANAGER),
+        Role.SERVICE_DESK: make_user("desk", Role.SERVICE_DESK, department="service"),
+        Role.COMPLAINT_HANDLER: make_user("handler", Role.COMPLAINT_HANDLER,
+                                          department="service"),
+        Role.FINANCE: make_user("finance", Role.FINANCE, department="finance"),
+        Role.GENERAL_MANAGER: make_user("gm", Role.GENERAL_MANAGER, department="gmo"),
+        Role.ARCHIVIST: make_user("archivist", Role.ARCHIVIST, department="archive"),
+        Role.ADMIN: make_user("admin", Role.ADMIN, department="it"),
+    }
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of the client's session, as a page would embed it."""
+    response = client.get("/auth/login")
+    if response.status_code == 302:
+        response = client.get("/")
+    match = CSRF_META.search(response.get_data(as_text=True))
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD, remember: bool = False, **extra):
+    token = csrf_token(client)
+    data = {"username": username, "password": password, "csrf_token": token, **extra}
+    if remember:
+        data["remember"] = "y"
+    return client.post("/auth/login", data=data)
+
+
+def login_fast(client, app, user: U) -> None:
+    """Sign in without the password round trip (argon2 is slow by design)."""
+    with app.app_context():
+        token = db.session.get(User, user.id).get_id()
+    now = int(clock.now().timestamp())
+    with client.session_transaction() as session:
+        session["_user_id"] = token
+        session["_fresh"] = True
+        session["since"] = now
+        session["seen"] = now
+
+
+def post(client, url: str, data: dict | None = None, **kwargs):
+    """POST with the session's CSRF token."""
+    return client.post(url, data={"csrf_token": csrf_token(client), **(data or {})}, **kwargs)
+
+
+@pytest.fixture
+def frozen():
+    """Freeze the clock; returns a setter: frozen(datetime) moves it."""
+    def move(moment: datetime):
+        clock.freeze(moment)
+        return moment
+    move(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
+    yield move
+    clock.freeze(None)
