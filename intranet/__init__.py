@@ -152,6 +152,9 @@ def register_hooks(app: Flask) -> None:
         from intranet.access import can
         from intranet.roles import Role
 
+        if g.get("database_suspect"):
+            return {"current_locale": Config.BABEL_DEFAULT_LOCALE, "languages": Config.LANGUAGES,
+                    "company_name": settings.SETTINGS["company_name"].default, "unread": 0}
         return {
             "current_locale": str(get_locale()),
             "languages": Config.LANGUAGES,

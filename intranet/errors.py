@@ -1,7 +1,7 @@
 """Error pages in the user's language; no traceback ever reaches the user (SECURITY.md 18)."""
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -44,6 +44,7 @@ def render_error(status: int, message: str | None = None):
         response = render_template("_error_toast.html", status=status, message=message), status
         return response[0], status, {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
     # A 5xx may come from the database itself: that page must not query it again.
+    g.database_suspect = status >= 500
     template = "error_plain.html" if status >= 500 else "error.html"
     return render_template(template, status=status, message=message), status
 

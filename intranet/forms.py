@@ -1,6 +1,7 @@
 """Form helpers shared by every blueprint."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 REQUIRED = DataRequired(message=_l("This field is required."))
@@ -13,3 +14,8 @@ def length(maximum: int, minimum: int = 0) -> Length:
 
 class ConfirmForm(FlaskForm):
     """An empty form: CSRF protection for one-button actions (disable, revoke, delete)."""
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as select options."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -164,12 +164,16 @@ def login(client, username: str, password: str = PASSWORD, remember: bool = Fals
 
 def login_fast(client, app, user: U) -> None:
     """Sign in without the password round trip (argon2 is slow by design)."""
-    with app.app_context():
+    from flask_login.utils import _create_identifier
+
+    with app.test_request_context(environ_base=client.environ_base):
         token = db.session.get(User, user.id).get_id()
+        identifier = _create_identifier()
     now = int(clock.now().timestamp())
     with client.session_transaction() as session:
         session["_user_id"] = token
         session["_fresh"] = True
+        session["_id"] = identifier
         session["since"] = now
         session["seen"] = now
 

@@ -8,7 +8,7 @@ from wtforms.validators import Email, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intranet import passwords
-from intranet.forms import REQUIRED, length
+from intranet.forms import REQUIRED, length, options
 from intranet.roles import DELEGABLE, Role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -20,7 +20,7 @@ class CheckboxesField(SelectMultipleField):
 
 
 def role_choices(roles=Role):
-    return [(r.value, r.label) for r in roles]
+    return options((r.value, r.label) for r in roles)
 
 
 class UserForm(FlaskForm):
@@ -31,7 +31,7 @@ class UserForm(FlaskForm):
     roles = CheckboxesField(_l("Roles"), choices=role_choices, validators=[
         REQUIRED])
     locale = SelectField(_l("Interface language"),
-                         choices=[("zh_CN", "简体中文"), ("en", "English")])
+                         choices=options([("zh_CN", "简体中文"), ("en", "English")]))
 
 
 class NewUserForm(UserForm):

@@ -12,7 +12,7 @@ from intranet.blueprints.admin import bp
 from intranet.blueprints.admin.forms import (DelegationForm, NewUserForm, SetPasswordForm,
                                              UserForm)
 from intranet.extensions import db
-from intranet.forms import ConfirmForm
+from intranet.forms import ConfirmForm, options
 from intranet.models import AuditEntry, Delegation, Department, User
 from intranet.pagination import paginate
 from intranet.roles import Role
@@ -20,7 +20,7 @@ from intranet.roles import Role
 
 def _department_choices():
     departments = db.session.scalars(select(Department).order_by(Department.id)).all()
-    return [(d.id, d.name(str(get_locale()))) for d in departments]
+    return options((d.id, d.name(str(get_locale()))) for d in departments)
 
 
 def _user_or_404(user_id: int) -> User:
@@ -152,8 +152,8 @@ def _local_to_utc(value: datetime) -> datetime:
 @bp.route("/deputies", methods=["GET", "POST"], endpoint="delegations")
 def delegations():
     form = DelegationForm()
-    people = [(u.id, f"{u.display_name} ({u.username})") for u in db.session.scalars(
-        select(User).where(User.active).order_by(User.username))]
+    people = options((u.id, f"{u.display_name} ({u.username})") for u in db.session.scalars(
+        select(User).where(User.active).order_by(User.username)))
     form.principal_id.choices = people
     form.deputy_id.choices = people
     if request.method == "GET":

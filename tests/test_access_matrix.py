@@ -1,0 +1,137 @@
+"""SECURITY.md 1-2: one declared matrix (role × endpoint × method), deny by default, and every
+route of the app in it. Every role is tried on every route."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import csrf_token, login_fast
+
+from intranet import clock, create_app, notifications
+from intranet.access import MATRIX, permission_for
+from intranet.extensions import db
+from intranet.models import Delegation
+from intranet.roles import Role
+
+APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+ROUTES = sorted(
+    (rule.endpoint, method)
+    for rule in APP.url_map.iter_rules()
+    for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    if rule.endpoint != "static"
+)
+
+# A body that an allowed request may send; validation may refuse it, but never with 403.
+POST_BODIES = {
+    "auth.login": {"username": "nobody", "password": "wrong password"},
+    "auth.language": {"lang": "en"},
+    "admin.settings": {"company_name": "测试有限公司", "timezone": "Asia/Shanghai",
+                       "session_idle_minutes": "30", "session_absolute_hours": "12"},
+}
+
+
+# A signed-in user asking for the sign-in page is sent home.
+SIGNED_IN_REDIRECTS = {("auth.login", "GET"): "/"}
+
+
+def test_every_route_is_declared_in_the_matrix():
+    missing = [(e, m) for e, m in ROUTES if permission_for(e, m) is None]
+    assert missing == [], f"routes missing from access.MATRIX: {missing}"
+
+
+def test_matrix_declares_no_dead_entries():
+    routes = set(ROUTES) | {("static", "GET")}
+    dead = [(e, m) for e, methods in MATRIX.items() for m in methods if (e, m) not in routes]
+    assert dead == [], f"MATRIX entries without a route: {dead}"
+
+
+def test_undeclared_route_is_denied(app, client, staff):
+    app.add_url_rule("/undeclared", "undeclared", lambda: "secret")
+    login_fast(client, app, staff[Role.ADMIN])
+    assert client.get("/undeclared").status_code == 403
+
+
+@pytest.fixture
+def world(app, staff, make_customer):
+    customer = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
+    with app.app_context():
+        now = clock.now()
+        delegation = Delegation(principal_id=staff[Role.GENERAL_MANAGER].id,
+                                deputy_id=staff[Role.SALES_MANAGER].id,
+                                role=Role.GENERAL_MANAGER.value, starts_at=now + timedelta(days=1),
+                                ends_at=now + timedelta(days=2), reason="出差",
+                                created_by_id=staff[Role.ADMIN].id)
+        db.session.add(delegation)
+        notes = {}
+        for key, user in staff.items():
+            notes[key] = notifications.notify(user.id, "welcome")
+        db.session.commit()
+        note_ids = {key: note.id for key, note in notes.items()}
+        return {"customer_id": customer, "user_id": staff["rep_b"].id,
+                "delegation_id": delegation.id, "note_ids": note_ids}
+
+
+def url_for_route(app, endpoint: str, world: dict, role) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {}
+    for arg in rule.arguments:
+        values[arg] = world["note_ids"].get(role, 0) if arg == "note_id" else world[arg]
+    with app.test_request_context():
+        from flask import url_for
+        return url_for(endpoint, **values)
+
+
+def call(client, method: str, url: str, endpoint: str, htmx: bool = False):
+    headers = {"HX-Request": "true"} if htmx else {}
+    if method == "GET":
+        return client.get(url, headers=headers)
+    token = csrf_token(client)
+    body = {"csrf_token": token, **POST_BODIES.get(endpoint, {})}
+    return client.post(url, data=body, headers=headers)
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize(("endpoint", "method"), ROUTES)
+def test_role_on_route(app, client, staff, world, role, endpoint, method):
+    permission = permission_for(endpoint, method)
+    login_fast(client, app, staff[role])
+    response = call(client, method, url_for_route(app, endpoint, world, role), endpoint)
+    allowed = permission.public or role in permission.roles
+    if (endpoint, method) in SIGNED_IN_REDIRECTS:
+        assert response.headers["Location"] == SIGNED_IN_REDIRECTS[endpoint, method]
+    elif allowed:
+        expected = (200,) if method == "GET" else (200, 302)
+        assert response.status_code in expected, (role, endpoint, response.status_code,
+                                                  response.headers.get("Location"))
+    else:
+        assert response.status_code == 403, (role, endpoint, response.status_code)
+
+
+@pytest.mark.parametrize(("endpoint", "method"), ROUTES)
+def test_anonymous_on_route(app, client, staff, world, endpoint, method):
+    permission = permission_for(endpoint, method)
+    response = call(client, method, url_for_route(app, endpoint, world, None), endpoint)
+    if permission.public:
+        assert response.status_code in (200, 302)
+        assert "/auth/login" not in response.headers.get("Location", "") or \
+            endpoint == "auth.language"
+    else:
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/auth/login")
+
+
+@pytest.mark.parametrize(("endpoint", "method"),
+                         [r for r in ROUTES if not permission_for(*r).public])
+def test_anonymous_htmx_request_gets_hx_redirect(app, client, staff, world, endpoint, method):
+    response = call(client, method, url_for_route(app, endpoint, world, None), endpoint,
+                    htmx=True)
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/auth/login")
+
+
+def test_denied_htmx_request_is_a_403_toast_not_a_page(app, client, staff):
+    login_fast(client, app, staff[Role.SALES_REP])
+    response = client.get("/admin/users", headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert response.headers["HX-Retarget"] == "#flash"
+    assert "<html" not in response.get_data(as_text=True)
