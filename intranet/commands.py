@@ -5,7 +5,7 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from intranet.extensions import db
 
@@ -17,10 +17,17 @@ def register(app: Flask) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command():
     """Load the demo company (idempotent) and print the demo accounts."""
+    from flask import current_app
+
     from intranet.demo import DEMO_PASSWORD, load_demo
 
+    if not current_app.config["DEMO_MODE"]:
+        raise click.ClickException(
+            "the demo creates accounts with a published password; "
+            "set DEMO_MODE=1 to confirm this is a demo installation (SECURITY.md 8)")
     accounts = load_demo()
     db.session.commit()
     click.echo("\n演示账号 Demo accounts (password for all: %s)" % DEMO_PASSWORD)
