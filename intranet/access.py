@@ -148,12 +148,14 @@ def customer_scope(user, purpose: str = "view"):
         departments = set()
         if R.SALES_MANAGER in roles and user.department_id:
             departments.add(user.department_id)
+        acting_as_gm = False
         for delegation in user.active_delegations():
             if delegation.role == R.SALES_MANAGER and delegation.principal.department_id:
                 departments.add(delegation.principal.department_id)
+            acting_as_gm |= delegation.role == R.GENERAL_MANAGER
         if departments:
             clauses.append(Customer.department_id.in_(sorted(departments)))
-        if purpose == "view" and R.GENERAL_MANAGER in roles:
+        if purpose == "view" and (R.GENERAL_MANAGER in roles or acting_as_gm):
             return true()
         return or_(*clauses) if clauses else false()
     except Exception:  # fail closed

@@ -221,6 +221,9 @@ def settings_page():
 
 
 
+AUDIT_FILTERS = ("user", "action", "object_type", "object_id", "from", "to", "page")
+
+
 @bp.route("/audit", endpoint="audit")
 def audit_log():
     args = request.args
@@ -248,6 +251,9 @@ def audit_log():
         moment = day.replace(tzinfo=tz)
         query = query.where(AuditEntry.ts >= moment if op == "ge" else AuditEntry.ts < moment)
     page = paginate(query)
+    # Who read the trail, and with which filters, is itself worth knowing.
+    audit.record(audit.Action.VIEW, "audit_trail", "", details={
+        k: v for k, v in args.items() if k in AUDIT_FILTERS and v})
     return render_template("admin/audit.html", page=page, args=args,
                            actions=[v for k, v in vars(audit.Action).items() if k.isupper()])
 

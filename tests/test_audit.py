@@ -1,0 +1,180 @@
+"""SECURITY.md 20-22: audit rows in the same transaction, append-only, hash-chained, verified."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from conftest import login_fast, post
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from intranet import audit
+from intranet.extensions import db
+from intranet.models import AuditEntry, Customer
+from intranet.roles import Role
+
+
+def write_entries(app, count: int, label: str = "x") -> None:
+    with app.app_context():
+        for i in range(count):
+            audit.record(audit.Action.VIEW, "customer", f"{label}{i}", reason="测试")
+            db.session.commit()
+
+
+def tamper(sql: str, **params) -> None:
+    """Change the trail behind the application's back, as an attacker with DB access would."""
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
+            conn.execute(text(sql), params)
+            conn.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER USER"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_entry_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_entry_no_delete"))
+            conn.execute(text(sql), params)
+
+
+def test_20_audit_row_and_change_commit_or_roll_back_together(app, staff, make_customer):
+    customer_id = make_customer("回滚测试有限公司", staff[Role.SALES_REP])
+    with app.app_context():
+        before = db.session.scalar(db.select(db.func.count()).select_from(AuditEntry))
+        customer = db.session.get(Customer, customer_id)
+        customer.name = "已改名有限公司"
+        audit.record(audit.Action.UPDATE, "customer", customer_id)
+        db.session.rollback()
+        assert db.session.get(Customer, customer_id).name == "回滚测试有限公司"
+        assert db.session.scalar(db.select(db.func.count()).select_from(AuditEntry)) == before
+
+
+def test_20_failed_request_leaves_neither_change_nor_audit_row(app, client, staff, make_customer,
+                                                              monkeypatch):
+    customer_id = make_customer("失败请求有限公司", staff[Role.SALES_REP])
+    login_fast(client, app, staff[Role.SALES_REP])
+    from intranet.blueprints.sales import views
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(views, "flash", explode)
+    response = post(client, f"/sales/customers/{customer_id}/edit", {"name": "新名称有限公司"})
+    assert response.status_code == 500
+    assert "Traceback" not in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Customer, customer_id).name == "失败请求有限公司"
+        assert db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.action == "update")) is None
+
+
+def test_20_entry_records_who_role_address_when_what_why(app, client, staff, make_customer):
+    customer_id = make_customer("记录测试有限公司", staff[Role.SALES_REP])
+    login_fast(client, app, staff[Role.SALES_REP])
+    client.get(f"/sales/customers/{customer_id}", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    with app.app_context():
+        entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "view"))
+    assert (entry.username, entry.role, entry.address) == ("rep", "sales_rep", "10.1.2.3")
+    assert (entry.object_type, entry.object_id) == ("customer", str(customer_id))
+    assert entry.ts.tzinfo is not None and entry.user_id == staff[Role.SALES_REP].id
+
+
+def test_22_trail_is_append_only_in_the_database(app):
+    write_entries(app, 2)
+    with app.app_context():
+        for sql in ("UPDATE audit_entry SET reason = 'x'", "DELETE FROM audit_entry"):
+            with pytest.raises(DatabaseError):
+                with db.engine.begin() as conn:
+                    conn.execute(text(sql))
+        entry = db.session.scalar(db.select(AuditEntry))
+        entry.reason = "changed through the ORM"
+        with pytest.raises(PermissionError):
+            db.session.flush()
+        db.session.rollback()
+        assert db.session.scalar(db.select(db.func.count()).select_from(AuditEntry)) == 2
+
+
+def test_22_verify_passes_on_an_untouched_chain(app):
+    write_entries(app, 5)
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "5 rows verified" in result.output
+
+
+@pytest.mark.parametrize(("attack", "kind", "seq"), [
+    ("UPDATE audit_entry SET reason = '无' WHERE seq = 3", "altered", 3),
+    ("UPDATE audit_entry SET username = 'someone' WHERE seq = 1", "altered", 1),
+    ("DELETE FROM audit_entry WHERE seq = 2", "deleted", 3),
+    ("DELETE FROM audit_entry WHERE seq = 5", None, None),  # see the tail test below
+])
+def test_22_verify_names_the_first_altered_or_deleted_row(app, attack, kind, seq):
+    write_entries(app, 5)
+    with app.app_context():
+        tamper(attack)
+        count, problem = audit.verify_chain()
+    if kind is None:
+        assert problem is None and count == 4  # a cut tail is only visible against a copy
+        return
+    assert problem.kind == kind and problem.seq == seq
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and f"seq={seq}" in result.output
+
+
+def test_22_verify_detects_reordered_rows(app):
+    write_entries(app, 4)
+    with app.app_context():
+        # Swap the positions of rows 2 and 3, keeping each row's own content and hash.
+        tamper("UPDATE audit_entry SET seq = -seq WHERE seq IN (2, 3)")
+        tamper("UPDATE audit_entry SET seq = 3 WHERE seq = -2")
+        tamper("UPDATE audit_entry SET seq = 2 WHERE seq = -3")
+        count, problem = audit.verify_chain()
+    assert problem is not None and problem.seq == 2
+
+
+def test_22_rewritten_hash_is_caught_by_the_next_row(app):
+    write_entries(app, 3)
+    with app.app_context():
+        row = db.session.scalar(db.select(AuditEntry).where(AuditEntry.seq == 2))
+        fields = {name: getattr(row, name) for name in audit.HASHED_FIELDS}
+        fields["reason"] = "伪造"
+        forged = audit.entry_hash(fields)
+        db.session.rollback()  # end the read transaction (SQLite: it holds the write lock)
+        tamper("UPDATE audit_entry SET reason = '伪造', hash = :h WHERE seq = 2", h=forged)
+        count, problem = audit.verify_chain()
+    assert problem.seq == 3 and problem.kind == "reordered"
+
+
+def test_22_concurrent_writers_never_fork_the_chain(app):
+    errors = []
+    barrier = threading.Barrier(4)
+
+    def worker(n):
+        try:
+            barrier.wait()
+            write_entries(app, 5, label=f"t{n}-")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        count, problem = audit.verify_chain()
+    assert problem is None and count == 20
+
+
+def test_audit_page_lists_and_filters_and_is_itself_audited(app, client, staff, make_customer):
+    customer_id = make_customer("审计页面有限公司", staff[Role.SALES_REP])
+    rep = app.test_client()
+    login_fast(rep, app, staff[Role.SALES_REP])
+    rep.get(f"/sales/customers/{customer_id}")
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    page = client.get("/admin/audit?user=rep&action=view").get_data(as_text=True)
+    assert f"customer {customer_id}" in page
+    assert "audit_trail" not in page  # filtered to the rep's views
+    empty = client.get("/admin/audit?user=nobody").get_data(as_text=True)
+    assert "没有匹配的记录" in empty
+    bad = client.get("/admin/audit?from=not-a-date")
+    assert bad.status_code == 200
+    with app.app_context():
+        seen = db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.object_type == "audit_trail", AuditEntry.username == "gm"))
+        assert seen is not None and "nobody" in db.session.scalars(db.select(
+            AuditEntry.details).where(AuditEntry.object_type == "audit_trail")).all()[1]

@@ -1,0 +1,137 @@
+"""SECURITY.md 3-5 and rule C6: own records only, no mass assignment, fail closed."""
+from __future__ import annotations
+
+import pytest
+from conftest import login_fast, post
+
+from intranet import access
+from intranet.extensions import db
+from intranet.models import AuditEntry, Customer
+from intranet.roles import Role
+
+
+@pytest.fixture
+def two_reps(app, staff, make_customer):
+    mine = make_customer("甲方精密机械有限公司", staff[Role.SALES_REP])
+    theirs = make_customer("乙方电子科技有限公司", staff["rep_b"])
+    other_dept = make_customer("丙方化工有限公司", staff["rep_other_dept"])
+    return {"mine": mine, "theirs": theirs, "other_dept": other_dept}
+
+
+def test_c6_rep_cannot_read_edit_export_or_delete_another_reps_customer(app, client, staff,
+                                                                         two_reps):
+    login_fast(client, app, staff[Role.SALES_REP])
+    theirs = two_reps["theirs"]
+    assert client.get(f"/sales/customers/{theirs}").status_code == 404
+    assert client.get(f"/sales/customers/{theirs}/edit").status_code == 404
+    response = post(client, f"/sales/customers/{theirs}/edit", {"name": "改名了"})
+    assert response.status_code == 404
+    assert post(client, f"/sales/customers/{theirs}/delete").status_code == 403
+    export = client.get("/sales/customers/export.csv").get_data(as_text=True)
+    assert "甲方" in export and "乙方" not in export and "丙方" not in export
+    with app.app_context():
+        assert db.session.get(Customer, theirs).name == "乙方电子科技有限公司"
+
+
+def test_c6_lists_contain_no_foreign_rows(app, client, staff, two_reps):
+    login_fast(client, app, staff[Role.SALES_REP])
+    page = client.get("/sales/customers").get_data(as_text=True)
+    assert "甲方" in page and "乙方" not in page and "丙方" not in page
+    search = client.get("/sales/customers?q=有限公司", headers={
+        "HX-Request": "true", "HX-Target": "customer-rows"}).get_data(as_text=True)
+    assert "甲方" in search and "乙方" not in search and "<html" not in search
+
+
+def test_c6_manager_sees_department_gm_sees_all_read_only(app, client, staff, two_reps):
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    page = client.get("/sales/customers").get_data(as_text=True)
+    assert "甲方" in page and "乙方" in page and "丙方" not in page
+    assert client.get(f"/sales/customers/{two_reps['other_dept']}").status_code == 404
+    gm = app.test_client()
+    login_fast(gm, app, staff[Role.GENERAL_MANAGER])
+    page = gm.get("/sales/customers").get_data(as_text=True)
+    assert "甲方" in page and "乙方" in page and "丙方" in page
+    assert gm.get(f"/sales/customers/{two_reps['theirs']}").status_code == 200
+    assert gm.get(f"/sales/customers/{two_reps['theirs']}/edit").status_code == 403
+
+
+def test_c6_manager_deletes_only_in_own_department(app, client, staff, two_reps):
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    assert post(client, f"/sales/customers/{two_reps['other_dept']}/delete").status_code == 404
+    assert post(client, f"/sales/customers/{two_reps['theirs']}/delete").status_code == 302
+    with app.app_context():
+        assert db.session.get(Customer, two_reps["theirs"]) is None
+        assert db.session.get(Customer, two_reps["other_dept"]) is not None
+        entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "delete"))
+        assert entry.object_id == str(two_reps["theirs"]) and entry.username == "manager"
+
+
+def test_c6_every_view_change_export_and_deletion_is_audited(app, client, staff, two_reps):
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    mine = two_reps["mine"]
+    client.get(f"/sales/customers/{mine}")
+    post(client, f"/sales/customers/{mine}/edit", {"name": "甲方精密机械股份有限公司",
+                                                    "region": "上海"})
+    client.get("/sales/customers/export.csv")
+    post(client, f"/sales/customers/{mine}/delete")
+    with app.app_context():
+        rows = db.session.scalars(db.select(AuditEntry).where(
+            AuditEntry.object_type.in_(["customer", "customer_list"]))
+            .order_by(AuditEntry.seq)).all()
+    assert [r.action for r in rows] == ["view", "update", "export", "delete"]
+    assert all(r.username == "manager" and r.role == "sales_manager" for r in rows)
+    assert all(r.address == "127.0.0.1" and r.ts is not None for r in rows)
+    assert "甲方精密机械股份有限公司" in rows[1].details
+
+
+def test_4_extra_posted_fields_are_ignored(app, client, staff, two_reps):
+    login_fast(client, app, staff[Role.SALES_REP])
+    mine = two_reps["mine"]
+    response = post(client, f"/sales/customers/{mine}/edit", {
+        "name": "甲方新名称有限公司", "region": "江苏",
+        "owner_id": str(staff["rep_b"].id), "department_id": "99", "credit_limit": "9999999",
+        "state": "approved", "id": "12345"})
+    assert response.status_code == 302
+    with app.app_context():
+        customer = db.session.get(Customer, mine)
+        assert customer.name == "甲方新名称有限公司" and customer.region == "江苏"
+        assert customer.owner_id == staff[Role.SALES_REP].id
+        assert customer.department_id == staff[Role.SALES_REP].department_id
+        assert customer.id == mine
+
+
+def test_4_admin_user_form_ignores_extra_fields(app, client, staff):
+    login_fast(client, app, staff[Role.ADMIN])
+    rep = staff[Role.SALES_REP]
+    post(client, f"/admin/users/{rep.id}", {
+        "display_name": "新名字", "department_id": str(rep.department_id), "roles": "sales_rep",
+        "locale": "zh_CN", "password_hash": "x", "session_token": "known", "active": "0"})
+    from intranet.models import User
+    with app.app_context():
+        user = db.session.get(User, rep.id)
+        assert user.display_name == "新名字"
+        assert user.session_token != "known" and user.password_hash != "x" and user.active
+
+
+def test_5_error_inside_permission_check_denies(app, client, staff, monkeypatch):
+    login_fast(client, app, staff[Role.ADMIN])
+
+    def broken(self, user):
+        raise RuntimeError("role service down")
+    monkeypatch.setattr(access.Permission, "grant_for", broken)
+    assert client.get("/admin/users").status_code == 403
+
+
+def test_5_error_inside_record_scope_shows_nothing(app, client, staff, two_reps, monkeypatch):
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    assert "甲方" in client.get("/sales/customers").get_data(as_text=True)
+
+    def broken(self, at=None):
+        raise RuntimeError("directory unavailable")
+    from intranet.models import User
+    monkeypatch.setattr(User, "active_delegations", broken)
+    monkeypatch.setattr(access.Permission, "grant_for",
+                        lambda self, user: access.Grant(Role.SALES_MANAGER))
+    page = client.get("/sales/customers")
+    assert page.status_code == 200 and "甲方" not in page.get_data(as_text=True)
+    assert client.get(f"/sales/customers/{two_reps['mine']}").status_code == 404
