@@ -1,0 +1,182 @@
+"""Deputies, settings, notifications, home pages, pagination, database faults."""
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from conftest import login_fast, post
+
+from intranet import clock, notifications, settings
+from intranet.extensions import db
+from intranet.models import AuditEntry, Delegation, Notification, Setting
+from intranet.roles import Role
+
+
+def name_deputy(client, principal, deputy, role: Role, starts, ends):
+    local = settings.SETTINGS["timezone"].default
+    fmt = "%Y-%m-%dT%H:%M"
+    return post(client, "/admin/deputies", {
+        "principal_id": str(principal.id), "deputy_id": str(deputy.id), "role": role.value,
+        "starts_at": starts.astimezone(ZoneInfo(local)).strftime(fmt),
+        "ends_at": ends.astimezone(ZoneInfo(local)).strftime(fmt), "reason": "总经理出差"})
+
+
+def test_deputy_acts_for_absent_approver_only_during_the_period(app, client, staff, frozen):
+    admin = app.test_client()
+    login_fast(admin, app, staff[Role.ADMIN])
+    now = clock.now().replace(second=0, microsecond=0)
+    deputy = staff[Role.SALES_MANAGER]
+    response = name_deputy(admin, staff[Role.GENERAL_MANAGER], deputy, Role.GENERAL_MANAGER,
+                           now + timedelta(hours=1), now + timedelta(days=2))
+    assert response.status_code == 302
+    login_fast(client, app, deputy)
+    assert client.get("/admin/audit").status_code == 403  # not yet
+    frozen(now + timedelta(hours=2))
+    login_fast(client, app, deputy)
+    assert client.get("/admin/audit").status_code == 200
+    with app.app_context():
+        entry = db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.object_type == "audit_trail").order_by(AuditEntry.seq.desc()))
+    assert (entry.username, entry.role, entry.on_behalf_of_name) == (
+        "manager", "general_manager", "gm")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "代表 gm" in page or "on behalf of gm" in page
+    assert "总经理" in client.get("/").get_data(as_text=True)  # home shows whom they stand in for
+    frozen(now + timedelta(days=3))
+    login_fast(client, app, deputy)
+    assert client.get("/admin/audit").status_code == 403  # period over
+
+
+def test_deputy_period_can_be_revoked_and_is_notified(app, client, staff):
+    login_fast(client, app, staff[Role.ADMIN])
+    now = clock.now()
+    name_deputy(client, staff[Role.GENERAL_MANAGER], staff[Role.FINANCE], Role.GENERAL_MANAGER,
+                now - timedelta(hours=1), now + timedelta(days=1))
+    with app.app_context():
+        delegation = db.session.scalar(db.select(Delegation))
+        assert db.session.scalar(db.select(Notification.kind).where(
+            Notification.user_id == staff[Role.FINANCE].id).order_by(
+            Notification.id.desc())) == "deputy_named"
+    deputy = app.test_client()
+    login_fast(deputy, app, staff[Role.FINANCE])
+    assert deputy.get("/admin/audit").status_code == 200
+    post(client, f"/admin/deputies/{delegation.id}/revoke")
+    assert deputy.get("/admin/audit").status_code == 403
+
+
+def test_deputy_must_hold_a_role_the_principal_has(app, client, staff):
+    login_fast(client, app, staff[Role.ADMIN])
+    now = clock.now()
+    response = name_deputy(client, staff[Role.SALES_REP], staff["rep_b"], Role.GENERAL_MANAGER,
+                           now, now + timedelta(days=1))
+    assert response.status_code == 200 and "不具有此角色" in response.get_data(as_text=True)
+    response = name_deputy(client, staff[Role.GENERAL_MANAGER], staff[Role.GENERAL_MANAGER],
+                           Role.GENERAL_MANAGER, now, now + timedelta(days=1))
+    assert "不能指定本人" in response.get_data(as_text=True)
+    response = name_deputy(client, staff[Role.GENERAL_MANAGER], staff[Role.FINANCE],
+                           Role.GENERAL_MANAGER, now, now - timedelta(days=1))
+    assert "结束时间必须晚于开始时间" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Delegation)) == 0
+
+
+def test_settings_change_is_validated_and_audited(app, client, staff):
+    login_fast(client, app, staff[Role.ADMIN])
+    base = {"company_name": "华东贸易有限公司", "timezone": "Asia/Shanghai",
+            "session_idle_minutes": "45", "session_absolute_hours": "12"}
+    assert post(client, "/admin/settings", base).status_code == 302
+    bad = post(client, "/admin/settings", {**base, "session_idle_minutes": "abc",
+                                           "company_name": "改不了"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 200 and "请输入整数" in text and 'aria-invalid="true"' in text
+    too_small = post(client, "/admin/settings", {**base, "session_idle_minutes": "1"})
+    assert "不能小于 5" in too_small.get_data(as_text=True)
+    with app.app_context():
+        assert settings.get("session_idle_minutes") == 45
+        assert settings.get("company_name") == "华东贸易有限公司"  # nothing half-saved
+        entries = db.session.scalars(db.select(AuditEntry).where(
+            AuditEntry.object_type == "setting")).all()
+        assert {e.object_id for e in entries} == {"company_name", "session_idle_minutes"}
+        assert all(e.username == "admin" for e in entries)
+        assert '"new": 45' in next(e.details for e in entries
+                                   if e.object_id == "session_idle_minutes")
+        assert db.session.scalar(db.select(db.func.count()).select_from(Setting)) == 2
+    assert "华东贸易有限公司" in client.get("/").get_data(as_text=True)
+
+
+def test_notification_bell_counts_unread_and_marks_read(app, client, staff):
+    rep = staff[Role.SALES_REP]
+    with app.app_context():
+        for _ in range(3):
+            notifications.notify(rep.id, "welcome")
+        other = notifications.notify(staff["rep_b"].id, "welcome")
+        db.session.commit()
+        mine = db.session.scalar(db.select(Notification.id).where(Notification.user_id == rep.id))
+        other_id = other.id
+    login_fast(client, app, rep)
+    bell = client.get("/notifications/bell").get_data(as_text=True)
+    assert ">3<" in bell
+    assert post(client, f"/notifications/{other_id}/read").status_code == 404  # not mine
+    post(client, f"/notifications/{mine}/read")
+    assert ">2<" in client.get("/notifications/bell").get_data(as_text=True)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "欢迎使用客户管理内网系统" in page
+    post(client, "/notifications/read-all")
+    assert "hidden" in client.get("/notifications/bell").get_data(as_text=True)
+    with app.app_context():
+        assert notifications.unread_count(staff["rep_b"].id) == 1
+
+
+def test_notification_text_follows_the_readers_language(app, client, make_user):
+    user = make_user("lee", Role.FINANCE, locale="en")
+    with app.app_context():
+        notifications.notify(user.id, "welcome")
+        db.session.commit()
+    login_fast(client, app, user)
+    assert "Welcome to the customer-management intranet." in client.get(
+        "/notifications").get_data(as_text=True)
+
+
+def test_home_page_shows_what_waits_for_each_role(app, client, staff, make_customer):
+    make_customer("首页客户有限公司", staff[Role.SALES_REP])
+    expectations = {
+        Role.SALES_REP: "我可查看的客户",
+        Role.ADMIN: "用户账户",
+        Role.FINANCE: "未读通知",
+    }
+    for role, text in expectations.items():
+        login_fast(client, app, staff[role])
+        page = client.get("/").get_data(as_text=True)
+        assert text in page, role
+    login_fast(client, app, staff[Role.FINANCE])
+    assert "我可查看的客户" not in client.get("/").get_data(as_text=True)
+
+
+def test_lists_paginate_in_sql(app, client, staff, make_user):
+    for i in range(30):
+        make_user(f"user{i:02d}", Role.SALES_REP)
+    login_fast(client, app, staff[Role.ADMIN])
+    first = client.get("/admin/users").get_data(as_text=True)
+    assert "第 1 / 2 页" in first and "user29" not in first
+    second = client.get("/admin/users?page=2").get_data(as_text=True)
+    assert "user29" in second
+    search = client.get("/admin/users?q=user0", headers={"HX-Request": "true",
+                                                        "HX-Target": "user-rows"})
+    body = search.get_data(as_text=True)
+    assert "user05" in body and "user15" not in body and "<html" not in body
+
+
+def test_database_outage_gives_503_and_the_next_request_recovers(app, client, staff,
+                                                                 monkeypatch):
+    login_fast(client, app, staff[Role.SALES_REP])
+    from sqlalchemy.exc import OperationalError
+
+    from intranet.blueprints.home import views
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    monkeypatch.setattr(views, "widgets_for", down)
+    response = client.get("/")
+    assert response.status_code == 503 and "数据库暂时不可用" in response.get_data(as_text=True)
+    monkeypatch.undo()
+    assert client.get("/").status_code == 200
