@@ -1,0 +1,68 @@
+"""Log in, see the role's home page, use htmx, switch language, log out: in real Chromium."""
+from __future__ import annotations
+
+import pytest
+from conftest import PASSWORD
+from playwright.sync_api import expect
+
+from intranet.roles import Role
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/")
+    assert "/auth/login" in page.url
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+
+
+def test_login_home_language_logout(page, staff, make_customer):
+    make_customer("浏览器测试有限公司", staff[Role.SALES_REP])
+    sign_in(page, "rep")
+    assert page.locator("[data-testid=role]").first.inner_text() == "业务员"
+    assert page.get_by_text("我可查看的客户").is_visible()
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+
+    page.select_option("select[name=lang]", "en")  # app.js submits the form on change
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert page.get_by_role("button", name="Sign out").is_visible()
+    assert page.locator("[data-testid=role]").first.inner_text() == "Sales rep"
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/auth/login")
+    page.goto("/")
+    assert "/auth/login" in page.url  # the session is really gone
+    assert page.csp_violations == []
+
+
+def test_htmx_live_search_sends_csrf_safe_get_and_swaps_rows(page, staff, make_customer):
+    make_customer("杭州西湖电子有限公司", staff[Role.SALES_REP])
+    make_customer("南京金陵包装有限公司", staff[Role.SALES_REP])
+    sign_in(page, "rep")
+    page.goto("/sales/customers")
+    assert page.locator("[data-testid=customer-row]").count() == 2
+    page.fill("input[name=q]", "西湖")
+    expect(page.locator("[data-testid=customer-row]")).to_have_count(1)
+    assert "西湖" in page.locator("[data-testid=customer-row]").inner_text()
+    assert "q=" in page.url  # hx-push-url keeps the search in the address bar
+    assert page.csp_violations == []
+
+
+def test_destructive_action_asks_first_and_htmx_post_carries_csrf(page, staff):
+    sign_in(page, "admin")
+    page.goto(f"/admin/users/{staff[Role.SALES_REP].id}")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="停用账户").click()
+    assert page.get_by_role("button", name="停用账户").is_visible()  # nothing happened
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="停用账户").click()
+    expect(page.get_by_role("button", name="启用账户")).to_be_visible()
+
+    page.goto("/notifications")
+    page.get_by_role("button", name="全部标为已读").click()  # an htmx POST
+    expect(page.locator("#flash .flash-success")).to_be_visible()
+    expect(page.locator("[data-testid=unread-count]")).to_be_hidden()
+    assert page.csp_violations == []
