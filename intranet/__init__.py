@@ -8,7 +8,7 @@ from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from intranet.config import Config
+from intranet.config import Config, normalise_database_uri
 from intranet.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -17,6 +17,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(Config())
     if config:
         app.config.update(config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_uri(
+        app.config["SQLALCHEMY_DATABASE_URI"])
     _configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -138,9 +140,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     from intranet.access import enforce_matrix
-    from intranet.http import commit_or_rollback, security_headers
+    from intranet.http import commit_or_rollback, reject_nul_bytes, security_headers
     from intranet.sessions import enforce_session_timeouts
 
+    app.before_request(reject_nul_bytes)
     app.before_request(enforce_session_timeouts)
     app.before_request(enforce_matrix)
     app.after_request(commit_or_rollback)

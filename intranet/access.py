@@ -164,7 +164,7 @@ def customer_scope(user, purpose: str = "view"):
 
 
 def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
-    """The customer if `current_user` may see it for `purpose`; 404 otherwise (no existence leak)."""
+    """The customer if `current_user` may see it for `purpose`, else 404 (no existence leak)."""
     from intranet.extensions import db
     from intranet.models import Customer
 

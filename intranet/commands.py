@@ -30,7 +30,7 @@ def demo_command():
             "set DEMO_MODE=1 to confirm this is a demo installation (SECURITY.md 8)")
     accounts = load_demo()
     db.session.commit()
-    click.echo("\n演示账号 Demo accounts (password for all: %s)" % DEMO_PASSWORD)
+    click.echo(f"\n演示账号 Demo accounts (password for all: {DEMO_PASSWORD})")
     click.echo("-" * 72)
     for username, display_name, roles in accounts:
         click.echo(f"  {username:<12} {display_name:<8} {roles}")

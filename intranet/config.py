@@ -63,7 +63,11 @@ class Config:
         self.SECRET_KEY = _secret_key()
         if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
             INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql://"):
-            self.SQLALCHEMY_DATABASE_URI = self.SQLALCHEMY_DATABASE_URI.replace(
-                "postgresql://", "postgresql+psycopg://", 1
-            )
+
+
+def normalise_database_uri(uri: str) -> str:
+    """postgresql:// URLs use psycopg 3, the driver this project installs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg://" + uri[len(prefix):]
+    return uri

@@ -4,7 +4,7 @@ import logging
 from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from intranet.extensions import db
@@ -76,11 +76,19 @@ def register(app: Flask) -> None:
         _dispose_broken_connections(error)
         return render_error(503)
 
+    @app.errorhandler(DataError)
+    def data_rejected(error):
+        # A value the database refuses (a form validator should have caught it first).
+        app.logger.warning("database refused a value: %s", error.orig)
+        return render_error(422)
+
     @app.errorhandler(Exception)
     def server_error(error):
         original = getattr(error, "original_exception", None) or error
         if isinstance(original, OperationalError):
             return database_down(original)
+        if isinstance(original, DataError):
+            return data_rejected(original)
         app.logger.exception("unhandled error", exc_info=original)
         return render_error(500)
 

@@ -48,6 +48,20 @@ def local_path(url: str | None) -> str | None:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
+def reject_nul_bytes():
+    """before_request: NUL never belongs in text, and PostgreSQL refuses to store it; answer
+    with a clear 400 instead of failing deep inside a query."""
+    from flask import abort
+
+    sources = [request.args] + ([request.form] if request.method != "GET" else [])
+    for values in sources:
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400)
+    if "\x00" in request.path:
+        abort(400)
+
+
 def commit_or_rollback(response: Response) -> Response:
     """The request boundary commits; views never do. Errors roll back everything, audit rows
     included, so nothing is half-written."""

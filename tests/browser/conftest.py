@@ -14,7 +14,6 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture
 def live_server(app):
-    app.config["RATELIMIT_ENABLED"] = False
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -2,8 +2,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (DateTimeLocalField, PasswordField, SelectField, SelectMultipleField,
-                     StringField)
+from wtforms import DateTimeLocalField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Email, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 

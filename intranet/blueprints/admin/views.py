@@ -9,8 +9,7 @@ from sqlalchemy import or_, select
 
 from intranet import audit, clock, notifications, passwords, settings
 from intranet.blueprints.admin import bp
-from intranet.blueprints.admin.forms import (DelegationForm, NewUserForm, SetPasswordForm,
-                                             UserForm)
+from intranet.blueprints.admin.forms import DelegationForm, NewUserForm, SetPasswordForm, UserForm
 from intranet.extensions import db
 from intranet.forms import ConfirmForm, options
 from intranet.models import AuditEntry, Delegation, Department, User
@@ -172,9 +171,10 @@ def delegations():
                 reason=form.reason.data.strip(), created_by_id=current_user.id)
             db.session.add(delegation)
             db.session.flush()
-            audit.record(audit.Action.CREATE, "delegation", delegation.id, reason=delegation.reason,
-                         details={"principal": principal.username, "deputy_id": delegation.deputy_id,
-                                  "role": delegation.role})
+            audit.record(audit.Action.CREATE, "delegation", delegation.id,
+                         reason=delegation.reason,
+                         details={"principal": principal.username,
+                                  "deputy_id": delegation.deputy_id, "role": delegation.role})
             notifications.notify(
                 delegation.deputy_id, "deputy_named", role=form.role.data,
                 principal=principal.display_name,
