@@ -17,6 +17,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(Config())
     if config:
         app.config.update(config)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_uri(
         app.config["SQLALCHEMY_DATABASE_URI"])
     _configure_logging(app)
@@ -103,6 +108,8 @@ def _select_locale() -> str:
     languages = Config.LANGUAGES
     if not has_request_context():
         return Config.BABEL_DEFAULT_LOCALE
+    if g.get("database_suspect"):  # loading the user would query a failing database
+        return session.get("lang") or Config.BABEL_DEFAULT_LOCALE
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("lang")
@@ -141,8 +148,10 @@ def register_errorhandlers(app: Flask) -> None:
 def register_hooks(app: Flask) -> None:
     from intranet.access import enforce_matrix
     from intranet.http import commit_or_rollback, reject_nul_bytes, security_headers
+    from intranet.pagination import page_url
     from intranet.sessions import enforce_session_timeouts
 
+    app.jinja_env.globals["page_url"] = page_url  # used inside macros, which see only globals
     app.before_request(reject_nul_bytes)
     app.before_request(enforce_session_timeouts)
     app.before_request(enforce_matrix)

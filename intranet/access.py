@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import abort, g, request
 from flask_login import current_user, login_fresh
-from sqlalchemy import false, or_, true
+from sqlalchemy import false, or_, select, true
 
 from intranet.extensions import login_manager
 from intranet.roles import Role
@@ -41,11 +41,17 @@ class Permission:
         own = user.roles & self.roles
         if own:
             return Grant(sorted(own)[0])
-        for delegation in user.active_delegations():
+        for delegation in valid_delegations(user):
             role = Role(delegation.role)
-            if role in self.roles and delegation.principal.active:
+            if role in self.roles:
                 return Grant(role, delegation.principal)
         return None
+
+
+def valid_delegations(user) -> list:
+    """Delegations in force whose principal is still active and still holds the role."""
+    return [d for d in user.active_delegations()
+            if d.principal.active and Role(d.role) in d.principal.roles]
 
 
 PUBLIC = Permission(public=True)
@@ -136,42 +142,75 @@ def customer_scope(user, purpose: str = "view"):
     """SQL condition selecting the customers `user` may see ("view") or change ("edit").
 
     Reps: their own customers. Sales managers: their department's. The GM: all, read-only.
-    Deputies acting as sales manager get the principal's department.
+    A deputy also gets the scope of the role they stand in for (see delegated_customer_scopes).
     """
-    from intranet.models import Customer
-
     try:
-        clauses = []
-        roles = user.roles
-        if R.SALES_REP in roles:
-            clauses.append(Customer.owner_id == user.id)
-        departments = set()
-        if R.SALES_MANAGER in roles and user.department_id:
-            departments.add(user.department_id)
-        acting_as_gm = False
-        for delegation in user.active_delegations():
-            if delegation.role == R.SALES_MANAGER and delegation.principal.department_id:
-                departments.add(delegation.principal.department_id)
-            acting_as_gm |= delegation.role == R.GENERAL_MANAGER
-        if departments:
-            clauses.append(Customer.department_id.in_(sorted(departments)))
-        if purpose == "view" and (R.GENERAL_MANAGER in roles or acting_as_gm):
-            return true()
-        return or_(*clauses) if clauses else false()
+        clauses = [_own_customer_scope(user, purpose)]
+        clauses += [clause for clause, _ in delegated_customer_scopes(user, purpose)]
+        return or_(*clauses)
     except Exception:  # fail closed
         security_log.exception("customer scope failed")
         return false()
 
 
+def _own_customer_scope(user, purpose: str):
+    from intranet.models import Customer
+
+    roles = user.roles
+    if purpose == "view" and R.GENERAL_MANAGER in roles:
+        return true()
+    clauses = []
+    if R.SALES_REP in roles:
+        clauses.append(Customer.owner_id == user.id)
+    if R.SALES_MANAGER in roles and user.department_id:
+        clauses.append(Customer.department_id == user.department_id)
+    return or_(*clauses) if clauses else false()
+
+
+def delegated_customer_scopes(user, purpose: str) -> list:
+    """[(condition, grant)] for each delegation that widens what `user` may see."""
+    scopes = []
+    for delegation in valid_delegations(user):
+        principal, role = delegation.principal, Role(delegation.role)
+        if role in (R.SALES_MANAGER, R.GENERAL_MANAGER):
+            clause = _own_customer_scope_for_role(principal, role, purpose)
+            scopes.append((clause, Grant(role, principal)))
+    return scopes
+
+
+def _own_customer_scope_for_role(principal, role: Role, purpose: str):
+    from intranet.models import Customer
+
+    if role == R.GENERAL_MANAGER:
+        return true() if purpose == "view" else false()
+    if principal.department_id:
+        return Customer.department_id == principal.department_id
+    return false()
+
+
 def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
-    """The customer if `current_user` may see it for `purpose`, else 404 (no existence leak)."""
+    """The customer if `current_user` may see it for `purpose`, else 404 (no existence leak).
+
+    When only a delegation reaches the record, the request is attributed to it, so the audit
+    row says "deputy on behalf of principal".
+    """
     from intranet.extensions import db
     from intranet.models import Customer
 
-    customer = db.session.scalar(
-        db.select(Customer).where(Customer.id == customer_id,
-                                  customer_scope(current_user, purpose))
-    )
+    def find(clause):
+        return db.session.scalar(select(Customer).where(Customer.id == customer_id, clause))
+
+    try:
+        customer = find(_own_customer_scope(current_user, purpose))
+        if customer is None:
+            for clause, grant in delegated_customer_scopes(current_user, purpose):
+                customer = find(clause)
+                if customer is not None:
+                    g.grant = grant
+                    break
+    except Exception:  # fail closed
+        security_log.exception("customer scope failed")
+        customer = None
     if customer is None:
         security_log.warning("customer %s out of scope for %r (%s)", customer_id,
                              current_user.username, purpose)

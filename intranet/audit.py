@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 
 from flask import g, has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
@@ -38,6 +39,19 @@ class Action:
     EXPORT = "export"
     LOGIN = "login"
     LOGOUT = "logout"
+
+
+ACTION_LABELS = {
+    Action.VIEW: _l("View"), Action.CREATE: _l("Create"), Action.UPDATE: _l("Change"),
+    Action.DELETE: _l("Delete"), Action.EXPORT: _l("Export"), Action.LOGIN: _l("Sign-in"),
+    Action.LOGOUT: _l("Sign-out"),
+}
+
+OBJECT_LABELS = {
+    "customer": _l("Customer"), "customer_list": _l("Customer list"), "user": _l("User"),
+    "delegation": _l("Deputy period"), "setting": _l("Setting"),
+    "audit_trail": _l("Audit trail"),
+}
 
 
 def record(action: str, object_type: str, object_id=None, *, reason: str = "",
@@ -123,7 +137,17 @@ class ChainProblem:
     message: str
 
 
-def verify_chain(session=None) -> tuple[int, ChainProblem | None]:
+def head(session=None) -> str:
+    """"seq:hash" of the newest row. Kept outside the database (a daily print-out, a log
+    shipped elsewhere), it lets `flask audit verify --expect-head` see a cut-off tail."""
+    session = session or db.session
+    row = session.execute(select(AuditEntry.seq, AuditEntry.hash)
+                          .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return f"{row.seq}:{row.hash}" if row else f"0:{GENESIS}"
+
+
+def verify_chain(session=None, expect_head: str | None = None
+                 ) -> tuple[int, ChainProblem | None]:
     """Walk the trail in order; return (rows checked, first problem or None)."""
     session = session or db.session
     expected_seq, prev_hash, prev_id, count = 1, GENESIS, 0, 0
@@ -141,11 +165,21 @@ def verify_chain(session=None) -> tuple[int, ChainProblem | None]:
                                        f"row seq={row.seq} id={row.id}: expected seq "
                                        f"{expected_seq}; rows before it were {kind}")
         if row.prev_hash != prev_hash:
-            return count, ChainProblem(row.seq, row.id, "reordered",
-                                       f"row seq={row.seq} id={row.id}: does not follow the "
-                                       "previous row's hash (deleted or reordered)")
+            # Each row verified against its own hash, so the previous row was rewritten
+            # together with its hash.
+            return count, ChainProblem(row.seq - 1, prev_id, "altered",
+                                       f"row seq={row.seq - 1} id={prev_id}: content and hash "
+                                       f"were rewritten (row seq={row.seq} no longer follows)")
         if row.id <= prev_id:
             return count, ChainProblem(row.seq, row.id, "reordered",
                                        f"row seq={row.seq} id={row.id}: stored out of order")
         prev_hash, prev_id, expected_seq = row.hash, row.id, expected_seq + 1
+    if expect_head:
+        seq_text, _, expected_hash = expect_head.partition(":")
+        known = session.execute(select(AuditEntry.hash).where(
+            AuditEntry.seq == int(seq_text))).scalar() if seq_text.isdigit() else None
+        if known != expected_hash:
+            return count, ChainProblem(int(seq_text) if seq_text.isdigit() else 0, None,
+                                       "deleted", f"row seq={seq_text} recorded as the head is "
+                                       "missing or changed (the tail was cut off)")
     return count, None

@@ -41,13 +41,15 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 
 
 @audit_cli.command("verify")
-def audit_verify():
+@click.option("--expect-head", metavar="SEQ:HASH",
+              help="A head printed earlier; fails if that row is gone (tail cut off).")
+def audit_verify(expect_head):
     """Check the hash chain; name the first altered, deleted or reordered row."""
-    from intranet.audit import verify_chain
+    from intranet.audit import head, verify_chain
 
-    count, problem = verify_chain()
+    count, problem = verify_chain(expect_head=expect_head)
     if problem is None:
-        click.echo(f"audit chain OK: {count} rows verified")
+        click.echo(f"audit chain OK: {count} rows verified; head {head()}")
         return
     click.echo(f"audit chain BROKEN at {problem.message}", err=True)
     sys.exit(1)

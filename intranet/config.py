@@ -55,6 +55,10 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
 
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+    # (client address for throttling and the audit trail; HTTPS for HSTS). 0: none.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     DEMO_MODE = _bool("DEMO_MODE", False)
     PAGE_SIZE = 25

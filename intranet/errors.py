@@ -3,6 +3,7 @@ import logging
 
 from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -38,13 +39,16 @@ def abort_with(status: int, message: str):
 
 
 def render_error(status: int, message: str | None = None):
-    message = message or MESSAGES.get(status, MESSAGES[500])()
+    # A 5xx may come from the database itself: nothing below may query it again (the
+    # locale selector and the template context check this flag).
+    g.database_suspect = status >= 500
+    if g.database_suspect and "_login_user" not in g:
+        g._login_user = AnonymousUserMixin()  # Flask-Login's template context would load it
     db.session.rollback()
+    message = message or MESSAGES.get(status, MESSAGES[500])()
     if is_htmx():
         response = render_template("_error_toast.html", status=status, message=message), status
         return response[0], status, {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
-    # A 5xx may come from the database itself: that page must not query it again.
-    g.database_suspect = status >= 500
     template = "error_plain.html" if status >= 500 else "error.html"
     return render_template(template, status=status, message=message), status
 

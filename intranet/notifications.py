@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 from intranet import clock
 from intranet.extensions import db
 from intranet.models import Notification
+from intranet.roles import Role
 
 KINDS = {
     "welcome": _l("Welcome to the customer-management intranet."),
     "password_reset": _l("An administrator set a new password for your account."),
     "roles_changed": _l("Your roles were changed to: %(roles)s."),
-    "deputy_named": _l("You act as %(role)s for %(principal)s from %(start)s to %(end)s."),
+    "deputy_named": _l("From %(start)s to %(end)s you act as %(role)s for %(principal)s."),
     "deputy_revoked": _l("Your deputy period for %(principal)s was revoked."),
 }
 
@@ -34,7 +35,20 @@ def text_of(note: Notification) -> str:
     template = KINDS.get(note.kind)
     if template is None:
         return note.kind
-    return str(template) % json.loads(note.params or "{}")
+    params = json.loads(note.params or "{}")
+    # Role codes are stored; their labels are rendered in the reader's language.
+    if "role" in params:
+        params["role"] = _role_label(params["role"])
+    if "roles" in params:
+        params["roles"] = "、".join(_role_label(r) for r in params["roles"].split(","))
+    return str(template) % params
+
+
+def _role_label(code: str) -> str:
+    try:
+        return str(Role(code.strip()).label)
+    except ValueError:
+        return code
 
 
 def unread_count(user_id: int) -> int:

@@ -1,5 +1,5 @@
 """Idle and absolute session timeouts (SECURITY.md 13), values from the company settings."""
-from flask import flash, g, session
+from flask import flash, g, request, session
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, current_user
 
@@ -13,6 +13,11 @@ def start_session() -> None:
     session["seen"] = now
 
 
+# Requests the page makes by itself (polling) are not activity: they must not keep an
+# unattended session alive.
+PASSIVE_ENDPOINTS = frozenset({"home.notification_bell"})
+
+
 def enforce_session_timeouts():
     if not current_user.is_authenticated:
         return None
@@ -22,13 +27,21 @@ def enforce_session_timeouts():
     idle_limit = settings.get("session_idle_minutes") * 60
     absolute_limit = settings.get("session_absolute_hours") * 3600
     if now - seen > idle_limit or now - since > absolute_limit:
-        lang = session.get("lang")
-        session.clear()  # drops Flask-Login's user id; the matrix then asks for a login
-        if lang:
-            session["lang"] = lang
+        end_session()
         g._login_user = AnonymousUserMixin()
         flash(_("Your session has expired. Please sign in again."), "warning")
         return None
     session.setdefault("since", since)
-    session["seen"] = now
+    if request.endpoint not in PASSIVE_ENDPOINTS:
+        session["seen"] = now
     return None
+
+
+def end_session() -> None:
+    """Empty the session but keep the language; tell Flask-Login to delete the remember-me
+    cookie too, so a timed-out or signed-out browser is not signed back in by it."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session["_remember"] = "clear"

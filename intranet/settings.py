@@ -56,7 +56,12 @@ class SettingDef:
         return raw
 
 
-TIMEZONES = tuple(sorted(tz for tz in available_timezones() if "/" in tz))
+# The zones a company in or trading with China plausibly runs on; all exist in tzdata.
+TIMEZONES = tuple(tz for tz in (
+    "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei", "Asia/Urumqi",
+    "Asia/Singapore", "Asia/Tokyo", "Asia/Seoul", "Asia/Bangkok", "Asia/Kolkata", "Asia/Dubai",
+    "Europe/London", "Europe/Berlin", "Europe/Moscow", "America/New_York",
+    "America/Los_Angeles", "Australia/Sydney", "UTC") if tz in available_timezones())
 
 SETTINGS: dict[str, SettingDef] = {s.key: s for s in [
     SettingDef("company_name", "str", "示例贸易有限公司", _l("Company name"),

@@ -266,3 +266,54 @@ def test_language_choice_is_kept_per_user(app, client, make_user):
     login(other, "wang")
     page = other.get("/").get_data(as_text=True)
     assert "Sign out" in page and re.search(r'<html lang="en">', page)
+
+
+def test_13_background_polling_does_not_keep_an_idle_session_alive(app, client, make_user,
+                                                                    frozen):
+    start = clock.now()
+    login_fast(client, app, make_user("wang", Role.SALES_REP))
+    for minutes in range(1, 31):
+        frozen(start + timedelta(minutes=minutes))
+        client.get("/notifications/bell", headers={"HX-Request": "true"})
+    frozen(start + timedelta(minutes=31))
+    bell = client.get("/notifications/bell", headers={"HX-Request": "true"})
+    assert bell.status_code == 401 and bell.headers["HX-Redirect"].startswith("/auth/login")
+    assert client.get("/").status_code == 302
+
+
+def test_12_13_timeout_and_logout_also_drop_the_remember_cookie(app, client, make_user, frozen):
+    make_user("wang", Role.SALES_REP)
+    start = clock.now()
+    login(client, "wang", remember=True)
+    assert client.get_cookie("remember_token") is not None
+    frozen(start + timedelta(hours=2))
+    assert client.get("/").status_code == 302
+    assert client.get_cookie("remember_token") is None  # not signed straight back in
+    assert client.get("/").status_code == 302
+    login(client, "wang", remember=True)
+    post(client, "/auth/logout")
+    assert client.get_cookie("remember_token") is None
+
+
+def test_11_client_address_behind_a_trusted_proxy(app):
+    from conftest import TEST_CONFIG
+
+    from intranet import create_app
+    proxied = create_app({**TEST_CONFIG, "TRUSTED_PROXIES": 1,
+                          "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    client = proxied.test_client()
+    with proxied.app_context():
+        from intranet.models import Department
+        user = User(username="wang", display_name="王", password_hash=passwords.hash_password(
+            PASSWORD), department=Department(code="x", name_zh="x", name_en="x"))
+        user.set_roles([Role.SALES_REP])
+        db.session.add(user)
+        db.session.commit()
+    token = csrf_token(client)
+    client.post("/auth/login", data={"username": "wang", "password": PASSWORD,
+                                     "csrf_token": token},
+                headers={"X-Forwarded-For": "203.0.113.9"})
+    with proxied.app_context():
+        entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "login"))
+        assert entry.address == "203.0.113.9"
+        db.engine.dispose()

@@ -180,3 +180,107 @@ def test_database_outage_gives_503_and_the_next_request_recovers(app, client, st
     assert response.status_code == 503 and "数据库暂时不可用" in response.get_data(as_text=True)
     monkeypatch.undo()
     assert client.get("/").status_code == 200
+
+
+def test_real_connection_failure_gives_the_503_page_to_signed_in_users(app, client, staff,
+                                                                       monkeypatch):
+    login_fast(client, app, staff[Role.SALES_REP])
+    assert client.get("/").status_code == 200
+    with app.app_context():  # requests must not run inside this context: they would share g
+        engine = db.engine
+        engine.dispose()
+    dialect = engine.dialect
+
+    def refuse(*args, **kwargs):
+        raise dialect.loaded_dbapi.OperationalError("connection refused")
+    monkeypatch.setattr(dialect, "connect", refuse)
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get("/", headers=headers)
+        assert response.status_code == 503, headers
+        assert "数据库暂时不可用" in response.get_data(as_text=True)
+    monkeypatch.undo()
+    assert client.get("/").status_code == 200  # recovers on the next request
+
+
+def test_deputy_reach_is_attributed_and_ends_with_the_principals_role(app, client, staff,
+                                                                      make_user, make_customer):
+    outsider = make_user("outsider", Role.SALES_REP, department="sales2")
+    customer_id = make_customer("代理测试有限公司", staff[Role.SALES_REP])
+    manager = staff[Role.SALES_MANAGER]
+    with app.app_context():
+        now = clock.now()
+        db.session.add(Delegation(principal_id=manager.id, deputy_id=outsider.id,
+                                  role=Role.SALES_MANAGER.value, starts_at=now - timedelta(hours=1),
+                                  ends_at=now + timedelta(days=1), reason="休假",
+                                  created_by_id=staff[Role.ADMIN].id))
+        db.session.commit()
+    login_fast(client, app, outsider)
+    assert client.get(f"/sales/customers/{customer_id}").status_code == 200
+    with app.app_context():
+        entry = db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.object_type == "customer", AuditEntry.action == "view"))
+    assert (entry.username, entry.role, entry.on_behalf_of_name) == (
+        "outsider", "sales_manager", "manager")
+    with app.app_context():
+        from intranet.models import User
+        db.session.get(User, manager.id).set_roles([Role.SALES_REP])
+        db.session.commit()
+    assert client.get(f"/sales/customers/{customer_id}").status_code == 404
+
+
+def test_crafted_query_strings_never_break_lists(app, client, staff, make_user):
+    for i in range(30):
+        make_user(f"user{i:02d}", Role.SALES_REP)
+    login_fast(client, app, staff[Role.ADMIN])
+    for query in ("endpoint=x", "_method=PATCH", "page=99999999999999999999", "page=-5",
+                  "from=0001-01-01", "to=9999-12-31", "from=2026-13-45"):
+        for url in ("/admin/users", "/admin/audit", "/notifications", "/admin/deputies"):
+            response = client.get(f"{url}?{query}")
+            assert response.status_code == 200, (url, query)
+
+
+def test_admin_cannot_grant_themselves_business_roles_or_deputyship(app, client, staff):
+    admin = staff[Role.ADMIN]
+    login_fast(client, app, admin)
+    response = post(client, f"/admin/users/{admin.id}", {
+        "display_name": "管理员", "department_id": str(admin.department_id),
+        "roles": ["admin", "general_manager"], "locale": "zh_CN"})
+    assert "必须由另一位管理员" in response.get_data(as_text=True)
+    now = clock.now()
+    response = name_deputy(client, staff[Role.GENERAL_MANAGER], admin, Role.GENERAL_MANAGER,
+                           now, now + timedelta(days=1))
+    assert "必须由另一位管理员" in response.get_data(as_text=True)
+    with app.app_context():
+        from intranet.models import User
+        assert db.session.get(User, admin.id).roles == {Role.ADMIN}
+        assert db.session.scalar(db.select(db.func.count()).select_from(Delegation)) == 0
+
+
+def test_deputy_notification_names_the_role_in_the_readers_language(app, client, staff):
+    admin = app.test_client()
+    login_fast(admin, app, staff[Role.ADMIN])
+    now = clock.now()
+    name_deputy(admin, staff[Role.GENERAL_MANAGER], staff[Role.FINANCE], Role.GENERAL_MANAGER,
+                now, now + timedelta(days=1))
+    login_fast(client, app, staff[Role.FINANCE])
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "担任总经理" in page and "general_manager" not in page
+
+
+def test_deputy_period_already_over_is_refused(app, client, staff):
+    login_fast(client, app, staff[Role.ADMIN])
+    now = clock.now()
+    response = name_deputy(client, staff[Role.GENERAL_MANAGER], staff[Role.FINANCE],
+                           Role.GENERAL_MANAGER, now - timedelta(days=2), now - timedelta(days=1))
+    assert "该期间已经结束" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Delegation)) == 0
+
+
+def test_search_text_is_literal(app, client, staff, make_customer):
+    make_customer("百分之百有限公司", staff[Role.SALES_REP])
+    make_customer("下划线_科技有限公司", staff[Role.SALES_REP])
+    login_fast(client, app, staff[Role.SALES_REP])
+    for q, expected in (("%", 0), ("_", 1), ("百分", 1)):
+        page = client.get("/sales/customers", query_string={"q": q}).get_data(as_text=True)
+        assert page.count('data-testid="customer-row"') == expected, q

@@ -10,6 +10,15 @@ from intranet.roles import Role
 pytestmark = pytest.mark.browser
 
 
+def give_unread_notifications(app, user, count: int = 2) -> None:
+    from intranet import notifications
+    from intranet.extensions import db
+    with app.app_context():
+        for _ in range(count):
+            notifications.notify(user.id, "welcome")
+        db.session.commit()
+
+
 def sign_in(page, username: str) -> None:
     page.goto("/")
     assert "/auth/login" in page.url
@@ -51,7 +60,8 @@ def test_htmx_live_search_sends_csrf_safe_get_and_swaps_rows(page, staff, make_c
     assert page.csp_violations == []
 
 
-def test_destructive_action_asks_first_and_htmx_post_carries_csrf(page, staff):
+def test_destructive_action_asks_first_and_htmx_post_carries_csrf(page, app, staff):
+    give_unread_notifications(app, staff[Role.ADMIN])
     sign_in(page, "admin")
     page.goto(f"/admin/users/{staff[Role.SALES_REP].id}")
     page.once("dialog", lambda dialog: dialog.dismiss())
@@ -62,7 +72,31 @@ def test_destructive_action_asks_first_and_htmx_post_carries_csrf(page, staff):
     expect(page.get_by_role("button", name="启用账户")).to_be_visible()
 
     page.goto("/notifications")
-    page.get_by_role("button", name="全部标为已读").click()  # an htmx POST
+    page.get_by_role("button", name="全部标为已读").click()  # an htmx POST, then HX-Redirect
     expect(page.locator("#flash .flash-success")).to_be_visible()
     expect(page.locator("[data-testid=unread-count]")).to_be_hidden()
+    expect(page.get_by_role("button", name="全部标为已读")).to_have_count(0)
     assert page.csp_violations == []
+
+
+def test_htmx_errors_show_as_a_message_and_expired_sessions_go_to_login(page, app, staff):
+    give_unread_notifications(app, staff[Role.SALES_REP])
+    sign_in(page, "rep")
+    page.goto("/notifications")
+    # A stale token (e.g. the session was renewed in another tab): the server refuses the
+    # htmx POST and the refusal is shown in the page, not silently dropped.
+    page.locator("meta[name=csrf-token]").evaluate("m => m.setAttribute('content', 'stale')")
+    page.locator("main input[name=csrf_token]").evaluate_all(
+        "inputs => inputs.forEach(i => i.value = 'stale')")
+    page.get_by_role("button", name="全部标为已读").click()
+    expect(page.locator("#flash .flash-error")).to_contain_text("表单已过期")
+
+    # The account is disabled meanwhile: the next htmx request leads to the sign-in page.
+    page.reload()
+    with app.app_context():
+        from intranet.extensions import db
+        from intranet.models import User
+        db.session.get(User, staff[Role.SALES_REP].id).rotate_session_token()
+        db.session.commit()
+    page.get_by_role("button", name="全部标为已读").click()
+    page.wait_for_url("**/auth/login**")

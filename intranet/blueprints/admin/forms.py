@@ -38,8 +38,7 @@ class NewUserForm(UserForm):
     password = PasswordField(_l("Initial password"), validators=[REQUIRED])
 
     def validate_username(self, field):
-        field.data = (field.data or "").strip().lower()
-        if not USERNAME.match(field.data):
+        if not USERNAME.match((field.data or "").strip().lower()):
             raise ValidationError(_l("Use lower-case letters, digits, dot, dash or underscore."))
 
     def validate_password(self, field):

@@ -15,6 +15,7 @@ from intranet.forms import ConfirmForm, options
 from intranet.models import AuditEntry, Delegation, Department, User
 from intranet.pagination import paginate
 from intranet.roles import Role
+from intranet.search import contains
 
 
 def _department_choices():
@@ -31,8 +32,7 @@ def users():
     q = (request.args.get("q") or "").strip()[:64]
     query = select(User).order_by(User.active.desc(), User.username)
     if q:
-        like = f"%{q}%"
-        query = query.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
+        query = query.where(or_(contains(User.username, q), contains(User.display_name, q)))
     status = request.args.get("status")
     if status in ("active", "disabled"):
         query = query.where(User.active.is_(status == "active"))
@@ -49,10 +49,11 @@ def user_new():
     if request.method == "GET":
         form.locale.data = "zh_CN"
     if form.validate_on_submit():
-        if db.session.scalar(select(User.id).where(User.username == form.username.data)):
+        username = form.username.data.strip().lower()
+        if db.session.scalar(select(User.id).where(User.username == username)):
             form.username.errors.append(_("This user name is taken."))
         else:
-            user = User(username=form.username.data, display_name=form.display_name.data.strip(),
+            user = User(username=username, display_name=form.display_name.data.strip(),
                         email=form.email.data or None, department_id=form.department_id.data,
                         locale=form.locale.data,
                         password_hash=passwords.hash_password(form.password.data))
@@ -75,8 +76,8 @@ def user_edit(user_id: int):
     if request.method == "GET":
         form.roles.data = sorted(r.value for r in user.roles)
     if form.validate_on_submit():
-        if user.id == current_user.id and Role.ADMIN.value not in form.roles.data:
-            form.roles.errors.append(_("You cannot remove your own administrator role."))
+        if user.id == current_user.id and set(form.roles.data) != {r.value for r in user.roles}:
+            form.roles.errors.append(_("Another administrator must change your own roles."))
         else:
             before = {"display_name": user.display_name, "email": user.email,
                       "department_id": user.department_id, "locale": user.locale,
@@ -95,7 +96,7 @@ def user_edit(user_id: int):
             if changed:
                 audit.record(audit.Action.UPDATE, "user", user.id, details=changed)
             if roles_changed:
-                notifications.notify(user.id, "roles_changed", roles=", ".join(
+                notifications.notify(user.id, "roles_changed", roles=",".join(
                     sorted(form.roles.data)))
             flash(_("Changes saved."), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
@@ -156,12 +157,17 @@ def delegations():
     form.principal_id.choices = people
     form.deputy_id.choices = people
     if request.method == "GET":
-        today = clock.now().astimezone(settings.tz()).date()
-        form.starts_at.data = datetime.combine(today, time(8, 0))
-        form.ends_at.data = datetime.combine(today, time(18, 0))
+        local_now = clock.now().astimezone(settings.tz()).replace(second=0, microsecond=0,
+                                                                  tzinfo=None)
+        form.starts_at.data = local_now
+        form.ends_at.data = datetime.combine(local_now.date() + timedelta(days=1), time(18, 0))
     if form.validate_on_submit():
         principal = db.session.get(User, form.principal_id.data)
-        if Role(form.role.data) not in principal.roles:
+        if _local_to_utc(form.ends_at.data) <= clock.now():
+            form.ends_at.errors.append(_("This period is already over."))
+        elif form.deputy_id.data == current_user.id:
+            form.deputy_id.errors.append(_("Another administrator must name you as a deputy."))
+        elif Role(form.role.data) not in principal.roles:
             form.role.errors.append(_("The absent approver does not hold this role."))
         else:
             delegation = Delegation(
@@ -243,6 +249,8 @@ def audit_log():
             continue
         try:
             day = datetime.strptime(raw, "%Y-%m-%d")
+            if not 2000 <= day.year <= 2100:
+                raise ValueError(raw)
         except ValueError:
             flash(_("Dates must look like 2026-01-31."), "error")
             continue
@@ -255,5 +263,13 @@ def audit_log():
     audit.record(audit.Action.VIEW, "audit_trail", "", details={
         k: v for k, v in args.items() if k in AUDIT_FILTERS and v})
     return render_template("admin/audit.html", page=page, args=args,
-                           actions=[v for k, v in vars(audit.Action).items() if k.isupper()])
+                           actions=audit.ACTION_LABELS, objects=audit.OBJECT_LABELS,
+                           role_label=_role_label)
+
+
+def _role_label(code: str) -> str:
+    try:
+        return Role(code).label
+    except ValueError:
+        return code
 

@@ -13,7 +13,7 @@ from intranet.blueprints.auth.forms import LoginForm, PasswordChangeForm
 from intranet.extensions import db, limiter
 from intranet.http import local_path, redirect_to
 from intranet.models import User
-from intranet.sessions import start_session
+from intranet.sessions import end_session, start_session
 
 log = logging.getLogger("intranet.security")
 
@@ -73,10 +73,7 @@ def logout():
     user.rotate_session_token()  # every copy of this user's cookies is dead from now on
     audit.record(audit.Action.LOGOUT, "user", user.id)
     logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    end_session()
     flash(_("You have signed out."), "info")
     return redirect_to(url_for("auth.login"))
 

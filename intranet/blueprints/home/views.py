@@ -1,4 +1,4 @@
-from flask import abort, render_template, request
+from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select, text, update
@@ -7,7 +7,7 @@ from intranet import clock, notifications
 from intranet.blueprints.home import bp
 from intranet.extensions import db
 from intranet.home import widgets_for
-from intranet.http import is_htmx, local_path, redirect_to, toast
+from intranet.http import local_path, redirect_to
 from intranet.models import Notification
 from intranet.pagination import paginate
 
@@ -57,7 +57,5 @@ def notifications_read_all():
         .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
         .values(read_at=clock.now())
     )
-    if is_htmx():
-        return render_template("home/_bell.html", unread=0), 200, toast(
-            _("All notifications marked as read."))
-    return redirect_to("/notifications")
+    flash(_("All notifications marked as read."), "success")
+    return redirect_to(url_for("home.notifications"))

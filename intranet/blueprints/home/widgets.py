@@ -28,8 +28,10 @@ def unread_notifications(user):
 @home_widget()
 def acting_for(user):
     delegations = user.active_delegations()
-    items = [(f"{d.principal.display_name} · {Role(d.role).label} · "
-              f"{format_datetime(d.ends_at, 'short')}", None) for d in delegations]
+    items = [(str(_l("%(principal)s · %(role)s · until %(end)s",
+                     principal=d.principal.display_name, role=Role(d.role).label,
+                     end=format_datetime(d.ends_at, "yyyy-MM-dd HH:mm"))), None)
+             for d in delegations]
     return Widget(_l("You are deputy for"), len(items), items, None,
                   _l("You are not acting for anyone at present."))
 

@@ -17,6 +17,7 @@ from intranet.forms import ConfirmForm
 from intranet.http import is_htmx
 from intranet.models import Customer
 from intranet.pagination import paginate
+from intranet.search import contains
 
 
 def _customer_query():
@@ -24,9 +25,8 @@ def _customer_query():
              .where(customer_scope(current_user)).order_by(Customer.name, Customer.id))
     q = (request.args.get("q") or "").strip()[:100]
     if q:
-        like = f"%{q}%"
-        query = query.where(or_(Customer.name.ilike(like), Customer.region.ilike(like),
-                                Customer.credit_code.ilike(like)))
+        query = query.where(or_(contains(Customer.name, q), contains(Customer.region, q),
+                                contains(Customer.credit_code, q)))
     return query, q
 
 
@@ -34,6 +34,9 @@ def _customer_query():
 def customers():
     query, q = _customer_query()
     page = paginate(query)
+    # Rule C6: reading a list of customers is an access to customer data too.
+    audit.record(audit.Action.VIEW, "customer_list", "", details={
+        "q": q, "page": page.page, "rows": [c.id for c in page.items]})
     template = "sales/_customer_rows.html" if is_htmx() and request.headers.get(
         "HX-Target") == "customer-rows" else "sales/customers.html"
     return render_template(template, page=page, q=q)
