@@ -72,6 +72,15 @@ SETTINGS: dict[str, SettingDef] = {s.key: s for s in [
                _l("A session unused this long is ended."), minimum=5, maximum=480),
     SettingDef("session_absolute_hours", "int", 12, _l("Absolute session limit (hours)"),
                _l("Sign in again after this long, however active."), minimum=1, maximum=72),
+    # Rule C3 thresholds (trailing 12 months of shipments)
+    SettingDef("tier_vip_min_yuan", "int", 500_000, _l("VIP tier from (yuan per year)"),
+               _l("With a good payment record; rule C3."), minimum=0, maximum=10**11),
+    SettingDef("tier_key_min_yuan", "int", 100_000, _l("Key tier from (yuan per year)"),
+               _l("Rule C3."), minimum=0, maximum=10**11),
+    SettingDef("tier_vip_min_payment_percent", "int", 90,
+               _l("Good payment record: at least this share paid (%)"),
+               _l("Payments over shipments in the last 12 months; rule C3."),
+               minimum=0, maximum=100),
 ]}
 
 

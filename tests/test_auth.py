@@ -316,4 +316,5 @@ def test_11_client_address_behind_a_trusted_proxy(app):
     with proxied.app_context():
         entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "login"))
         assert entry.address == "203.0.113.9"
+        db.session.remove()  # give the connection back before closing the pool
         db.engine.dispose()

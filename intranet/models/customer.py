@@ -1,24 +1,153 @@
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from intranet import clock
+from intranet.customers.names import normalise_name, phone_digits
 from intranet.extensions import db
 from intranet.models.types import UTCDateTime
 from intranet.models.user import Department, User
 
+MONEY = Numeric(14, 2)
+
+TIERS = ("vip", "key", "general", "reserve")  # rule C3 (also shown as A/B/C/储备)
+RELATIONSHIPS = ("prospect", "customer", "partner", "former")
+SIZES = ("micro", "small", "medium", "large")
+PAYMENT_METHODS = ("transfer", "cash", "acceptance", "credit")
+SOURCE_CHANNELS = ("exhibition", "web", "phone", "referral", "walk_in")
+ACTIVITY_KINDS = ("phone", "visit", "email", "meeting")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
 
 class Customer(db.Model):
-    """Minimal customer file (rule C6 scoping and the audit trail); issue 3 extends it to C1."""
+    """The customer file (rule C1); scoping in access.customer_scope (C6)."""
 
+    __table_args__ = (
+        CheckConstraint(_in("tier", TIERS), name="tier_known"),
+        CheckConstraint(f"tier_override IS NULL OR {_in('tier_override', TIERS)}",
+                        name="tier_override_known"),
+        CheckConstraint(_in("relation", RELATIONSHIPS), name="relation_known"),
+        Index("ix_customer_owner_name", "owner_id", "name"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    # Rule C2: 上海华东机械有限公司 and 上海华东机械(股份)公司 are the same registration.
+    normalized_name: Mapped[str] = mapped_column(String(200), default="", index=True)
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
-    region: Mapped[str] = mapped_column(String(100), default="")
+    legal_representative: Mapped[str] = mapped_column(String(50), default="")
+    registered_capital: Mapped[Decimal | None] = mapped_column(MONEY)
+    business_scope: Mapped[str] = mapped_column(Text, default="")
+    industry: Mapped[str] = mapped_column(String(50), default="")
+    size: Mapped[str] = mapped_column(String(20), default="")
+    region: Mapped[str] = mapped_column(String(100), default="", index=True)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    website: Mapped[str] = mapped_column(String(200), default="")
+    payment_method: Mapped[str] = mapped_column(String(20), default="")
+    source_channel: Mapped[str] = mapped_column(String(20), default="")
+    relation: Mapped[str] = mapped_column(String(20), default="prospect")
+    # Rule C8
+    blacklisted: Mapped[bool] = mapped_column(default=False, index=True)
+    blacklist_reason: Mapped[str] = mapped_column(Text, default="")
+    # Rule C3: computed tier, and a manager's override with its reason
+    tier: Mapped[str] = mapped_column(String(10), default="reserve", index=True)
+    tier_override: Mapped[str | None] = mapped_column(String(10))
+    tier_override_reason: Mapped[str] = mapped_column(Text, default="")
+    tier_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Rule C5 (and C3 inputs): trailing sales, refreshed with every transaction
+    sales_12m: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    sales_prev_12m: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
-    owner: Mapped[User | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     department: Mapped[Department | None] = relationship()
+    contacts: Mapped[list["Contact"]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="Contact.id")
+
+    @validates("name")
+    def _keep_normalized_name(self, key, value):
+        self.normalized_name = normalise_name(value)
+        return value
+
+    @property
+    def effective_tier(self) -> str:
+        return self.tier_override or self.tier
+
+
+class Contact(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"),
+                                             index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(50), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    phone_digits: Mapped[str] = mapped_column(String(30), default="", index=True)  # C2
+    email: Mapped[str] = mapped_column(String(200), default="")
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+    @validates("phone")
+    def _keep_phone_digits(self, key, value):
+        self.phone_digits = phone_digits(value)
+        return value
+
+
+class Activity(db.Model):
+    """Sales activity (phone, visit, e-mail, meeting): what the reclaim rules later count."""
+
+    __table_args__ = (CheckConstraint(_in("kind", ACTIVITY_KINDS), name="kind_known"),
+                      Index("ix_activity_customer_time", "customer_id", "occurred_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    summary: Mapped[str] = mapped_column(Text)
+    next_action_on: Mapped[date | None] = mapped_column(Date)
+
+    user: Mapped[User] = relationship()
+
+
+class Order(db.Model):
+    """An order / invoice (rule C9)."""
+
+    __tablename__ = "sales_order"  # "order" is an SQL keyword
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
+                      Index("ix_order_customer_date", "customer_id", "ordered_on"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    ordered_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open / shipped / cancelled
+
+
+class Shipment(db.Model):
+    """Goods delivered and invoiced: what the customer owes from then on (rule C9)."""
+
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
+                      Index("ix_shipment_customer_date", "customer_id", "shipped_on"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_order.id"))
+    shipped_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class Payment(db.Model):
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
+                      Index("ix_payment_customer_date", "customer_id", "received_on"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    received_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    reference: Mapped[str] = mapped_column(String(60), default="")

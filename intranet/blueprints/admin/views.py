@@ -211,9 +211,12 @@ def settings_page():
     errors = {}
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        changes = {key: request.form.get(key, "") for key in settings.SETTINGS}
+        # Only the settings the form showed change (an unchecked box sends nothing, so
+        # checkboxes carry a hidden "<key>__shown" marker).
+        changes = {key: request.form[key] for key, d in settings.SETTINGS.items()
+                   if d.kind != "bool" and key in request.form}
         for key, definition in settings.SETTINGS.items():
-            if definition.kind == "bool":
+            if definition.kind == "bool" and f"{key}__shown" in request.form:
                 changes[key] = "1" if request.form.get(key) else ""
         errors = settings.update(changes)
         if not errors:

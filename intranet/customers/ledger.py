@@ -1,0 +1,121 @@
+"""Rule C9: sales, receivables and payment record derived from orders, shipments and payments;
+rule C3 tiers and rule C5 growth computed from them. Money is Decimal throughout."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+
+from intranet import clock, settings
+from intranet.extensions import db
+from intranet.models import Customer, Order, Payment, Shipment
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Figures:
+    sales_12m: Decimal = ZERO
+    sales_prev_12m: Decimal = ZERO
+    payments_12m: Decimal = ZERO
+    shipped_total: Decimal = ZERO
+    paid_total: Decimal = ZERO
+    open_orders: Decimal = ZERO
+    transactions: int = 0
+
+    @property
+    def receivable(self) -> Decimal:
+        return self.shipped_total - self.paid_total
+
+    @property
+    def payment_rate(self) -> Decimal | None:
+        """回款率 over the last 12 months: payments / shipments, None without shipments."""
+        if not self.sales_12m:
+            return None
+        return min(self.payments_12m / self.sales_12m, Decimal("1")).quantize(Decimal("0.0001"))
+
+    @property
+    def growth(self) -> Decimal | None:
+        """Year-on-year growth of sales (rule C5); None without last year's sales."""
+        if not self.sales_prev_12m:
+            return None
+        return ((self.sales_12m - self.sales_prev_12m) / self.sales_prev_12m).quantize(
+            Decimal("0.0001"))
+
+
+def today() -> date:
+    return clock.now().astimezone(settings.tz()).date()
+
+
+def figures(customer_ids, on: date | None = None) -> dict[int, Figures]:
+    """Figures for many customers in three queries, whatever their number."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    on = on or today()
+    year_ago, two_years_ago = on - timedelta(days=365), on - timedelta(days=730)
+
+    shipped = {row.customer_id: row for row in db.session.execute(
+        select(Shipment.customer_id,
+               func.sum(case(((Shipment.shipped_on > year_ago) & (Shipment.shipped_on <= on),
+                              Shipment.amount), else_=0)).label("last"),
+               func.sum(case(((Shipment.shipped_on > two_years_ago)
+                              & (Shipment.shipped_on <= year_ago), Shipment.amount),
+                             else_=0)).label("prev"),
+               func.sum(case((Shipment.shipped_on <= on, Shipment.amount), else_=0)).label("all"),
+               func.count().label("n"))
+        .where(Shipment.customer_id.in_(ids)).group_by(Shipment.customer_id))}
+    paid = {row.customer_id: row for row in db.session.execute(
+        select(Payment.customer_id,
+               func.sum(case(((Payment.received_on > year_ago) & (Payment.received_on <= on),
+                              Payment.amount), else_=0)).label("last"),
+               func.sum(case((Payment.received_on <= on, Payment.amount), else_=0)).label("all"),
+               func.count().label("n"))
+        .where(Payment.customer_id.in_(ids)).group_by(Payment.customer_id))}
+    ordered = {row.customer_id: row for row in db.session.execute(
+        select(Order.customer_id,
+               func.sum(case((Order.status == "open", Order.amount), else_=0)).label("open"),
+               func.count().label("n"))
+        .where(Order.customer_id.in_(ids)).group_by(Order.customer_id))}
+
+    result = {}
+    for cid in ids:
+        s, p, o = shipped.get(cid), paid.get(cid), ordered.get(cid)
+        result[cid] = Figures(
+            sales_12m=_money(s.last if s else 0), sales_prev_12m=_money(s.prev if s else 0),
+            payments_12m=_money(p.last if p else 0), shipped_total=_money(s.all if s else 0),
+            paid_total=_money(p.all if p else 0), open_orders=_money(o.open if o else 0),
+            transactions=(s.n if s else 0) + (p.n if p else 0) + (o.n if o else 0))
+    return result
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def tier_for(fig: Figures) -> str:
+    """Rule C3: VIP ≥ vip threshold with a good payment record; key ≥ key threshold;
+    general below; reserve without any transaction (a prospect)."""
+    if fig.transactions == 0:
+        return "reserve"
+    vip_min = Decimal(settings.get("tier_vip_min_yuan"))
+    key_min = Decimal(settings.get("tier_key_min_yuan"))
+    good_rate = Decimal(settings.get("tier_vip_min_payment_percent")) / 100
+    rate = fig.payment_rate
+    if fig.sales_12m >= vip_min and rate is not None and rate >= good_rate:
+        return "vip"
+    if fig.sales_12m >= key_min:
+        return "key"
+    return "general"
+
+
+def refresh(customers: list[Customer], on: date | None = None) -> None:
+    """Store the trailing figures and the computed tier on each customer (overrides stay)."""
+    computed = figures([c.id for c in customers], on)
+    for customer in customers:
+        fig = computed[customer.id]
+        customer.sales_12m = fig.sales_12m
+        customer.sales_prev_12m = fig.sales_prev_12m
+        customer.tier = tier_for(fig)
