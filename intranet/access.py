@@ -90,6 +90,8 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "sales.customers": {"GET": allow(*CUSTOMER_READERS)},
     "sales.customers_export": {"GET": allow(*CUSTOMER_READERS, fresh=True)},
     "sales.customer": {"GET": allow(*CUSTOMER_READERS)},
+    "sales.customer_new": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
+                           "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.customer_edit": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
                             "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.customer_delete": {"POST": allow(R.SALES_MANAGER, fresh=True)},

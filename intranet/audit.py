@@ -49,6 +49,7 @@ ACTION_LABELS = {
 
 OBJECT_LABELS = {
     "customer": _l("Customer"), "customer_list": _l("Customer list"), "user": _l("User"),
+    "customer_duplicate": _l("Duplicate registration"),
     "delegation": _l("Deputy period"), "setting": _l("Setting"),
     "audit_trail": _l("Audit trail"),
 }

@@ -1,10 +1,18 @@
-"""The demo company (`flask demo`): departments, one account per role, a few customers.
+"""The demo company (`flask demo`): departments, one account per role, ~300 customers with
+two years of orders, shipments and payments.
 Idempotent: existing rows are kept, missing ones are added."""
 from __future__ import annotations
 
-from intranet import audit, notifications, passwords
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from intranet import audit, credit_code, notifications, passwords
+from intranet.customers import ledger
+from intranet.customers.names import normalise_name
 from intranet.extensions import db
-from intranet.models import Customer, Department, User
+from intranet.models import Contact, Customer, Department, Order, Payment, Shipment, User
+from intranet.models.customer import PAYMENT_METHODS, SIZES, SOURCE_CHANNELS
 from intranet.roles import Role
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -34,14 +42,73 @@ USERS = [
     ("admin", "孙涛", "it", [Role.ADMIN]),
 ]
 
-CUSTOMERS = [
-    ("上海华东精密机械有限公司", "上海", "rep1"),
-    ("杭州西湖电子科技股份有限公司", "浙江", "rep1"),
-    ("南京金陵包装材料有限公司", "江苏", "rep2"),
-    ("苏州工业园区恒通物流有限公司", "江苏", "rep2"),
-    ("广州珠江化工有限公司", "广东", "rep3"),
-    ("深圳前海智联信息技术有限公司", "广东", "rep3"),
-]
+CUSTOMER_COUNT = 300
+CITIES = [("上海", "310000"), ("杭州", "330100"), ("南京", "320100"), ("苏州", "320500"),
+          ("广州", "440100"), ("深圳", "440300"), ("北京", "110000"), ("天津", "120000"),
+          ("成都", "510100"), ("武汉", "420100"), ("宁波", "330200"), ("青岛", "370200")]
+WORDS = ["华东", "恒通", "金陵", "西湖", "珠江", "前海", "智联", "宏达", "新锐", "远航", "鼎盛",
+         "瑞丰", "安泰", "博远", "中科", "海纳", "天成", "永信", "汇丰", "联创", "万象", "嘉禾",
+         "明德", "启航", "星河", "卓越", "信达", "华鑫", "长城", "东方"]
+TRADES = [("精密机械", "制造业"), ("电子科技", "电子信息"), ("包装材料", "制造业"),
+          ("物流", "交通运输"), ("化工", "化工"), ("信息技术", "软件和信息服务"),
+          ("建材", "建筑材料"), ("食品", "食品加工"), ("医疗器械", "医疗"), ("纺织", "纺织服装")]
+FORMS = ["有限公司", "股份有限公司", "有限责任公司"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+
+
+def _load_customers(reps) -> None:
+    """~300 customers with valid credit codes, contacts and two years of trade (C1, C9)."""
+    rng = random.Random(2026)
+    today = ledger.today()
+    used = set()
+    customers = []
+    while len(customers) < CUSTOMER_COUNT:
+        city, region_code = rng.choice(CITIES)
+        trade, industry = rng.choice(TRADES)
+        first, second = rng.sample(WORDS, 2)
+        name = f"{city}{first}{second}{trade}{rng.choice(FORMS)}"
+        if normalise_name(name) in used:
+            continue
+        used.add(normalise_name(name))
+        owner = rng.choice(reps)
+        customer = Customer(
+            name=name, credit_code=credit_code.generate(rng, region_code), region=city,
+            industry=industry, size=rng.choice(SIZES), legal_representative=_person(rng),
+            registered_capital=Decimal(rng.choice([50, 100, 500, 1000, 5000])) * 10000,
+            address=f"{city}市{rng.choice(WORDS)}路{rng.randint(1, 999)}号",
+            payment_method=rng.choice(PAYMENT_METHODS), source_channel=rng.choice(SOURCE_CHANNELS),
+            relation="prospect", owner=owner, department=owner.department)
+        customer.contacts.append(Contact(
+            name=_person(rng), title=rng.choice(["采购经理", "总经理", "财务主管", "采购专员"]),
+            phone=f"1{rng.choice('35789')}{rng.randint(0, 999999999):09d}"))
+        customers.append(customer)
+        db.session.add(customer)
+    db.session.flush()
+    for customer in customers:
+        scale = rng.choice([0, 0, 2_000, 8_000, 20_000, 60_000])  # monthly trade; 0: prospect
+        if not scale:
+            continue
+        customer.relation = "customer"
+        for month in range(24):
+            shipped_on = today - timedelta(days=30 * month + rng.randint(0, 27))
+            amount = Decimal(scale * rng.uniform(0.3, 1.7)).quantize(Decimal("0.01"))
+            order = Order(customer_id=customer.id, number=f"SO{customer.id:05d}{month:02d}",
+                          ordered_on=shipped_on - timedelta(days=3), amount=amount,
+                          status="shipped")
+            db.session.add(order)
+            db.session.add(Shipment(customer_id=customer.id, order=order, shipped_on=shipped_on,
+                                    amount=amount))
+            if month > 0 or rng.random() < 0.5:
+                paid = amount if rng.random() < 0.85 else amount / 2
+                db.session.add(Payment(customer_id=customer.id, amount=paid.quantize(
+                    Decimal("0.01")), received_on=shipped_on + timedelta(days=20)))
+    db.session.flush()
+    ledger.refresh(customers, today)
+
+
+def _person(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + rng.choice(["伟", "芳", "娜", "敏", "静", "强", "磊", "洋",
+                                               "艳", "勇", "军", "杰", "涛", "明", "超"])
 
 
 def load_demo() -> list[tuple[str, str, str]]:
@@ -68,9 +135,6 @@ def load_demo() -> list[tuple[str, str, str]]:
             audit.record(audit.Action.CREATE, "user", user.id, details={"source": "demo"})
         users[username] = user
 
-    for name, region, owner in CUSTOMERS:
-        if db.session.scalar(db.select(Customer).where(Customer.name == name)) is None:
-            db.session.add(Customer(name=name, region=region, owner=users[owner],
-                                    department=users[owner].department))
-    db.session.flush()
+    if db.session.scalar(db.select(db.func.count()).select_from(Customer)) == 0:
+        _load_customers([users["rep1"], users["rep2"], users["rep3"]])
     return [(u, n, ", ".join(str(r.label) for r in roles)) for u, n, _d, roles in USERS]

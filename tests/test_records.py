@@ -142,3 +142,39 @@ def test_c6_list_reads_are_audited_with_the_rows_shown(app, client, staff, two_r
         entry = db.session.scalar(db.select(AuditEntry).where(
             AuditEntry.object_type == "customer_list", AuditEntry.action == "view"))
     assert entry.username == "rep" and f"[{two_reps['mine']}]" in entry.details
+
+
+def test_c2_registering_an_existing_customer_is_refused_and_shows_the_owner(app, client, staff,
+                                                                           two_reps):
+    login_fast(client, app, staff["rep_other_dept"])
+    response = post(client, "/sales/customers/new", {"name": "甲方精密机械（股份）有限公司",
+                                                     "credit_code": "", "region": "上海"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "该客户已被登记" in page and "Rep" in page and "公司名称" in page
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Customer)) == 3
+
+
+def test_c1_c2_registration_validates_the_credit_code_and_gives_ownership(app, client, staff):
+    login_fast(client, app, staff[Role.SALES_REP])
+    bad = post(client, "/sales/customers/new", {"name": "新注册有限公司",
+                                                "credit_code": "91350100M000100Y44"})
+    assert bad.status_code == 200 and "校验码" in bad.get_data(as_text=True)
+    good = post(client, "/sales/customers/new", {
+        "name": "新注册有限公司", "credit_code": "91350100m000100y43", "region": "福州",
+        "contact_name": "林经理", "contact_phone": "+86 139 0000 1111",
+        "owner_id": str(staff["rep_b"].id)})
+    assert good.status_code == 302
+    with app.app_context():
+        customer = db.session.scalar(db.select(Customer).where(Customer.name == "新注册有限公司"))
+        assert customer.owner_id == staff[Role.SALES_REP].id  # first to register owns it
+        assert customer.credit_code == "91350100M000100Y43"
+        assert customer.contacts[0].phone_digits == "13900001111"
+        assert db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.action == "create", AuditEntry.object_type == "customer")) is not None
+    again = app.test_client()
+    login_fast(again, app, staff["rep_b"])
+    dup = post(again, "/sales/customers/new", {"name": "别的名字有限公司",
+                                                "contact_phone": "139-0000-1111"})
+    assert dup.status_code == 409 and "联系电话" in dup.get_data(as_text=True)

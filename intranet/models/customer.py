@@ -142,6 +142,8 @@ class Shipment(db.Model):
     shipped_on: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(MONEY)
 
+    order: Mapped["Order | None"] = relationship()
+
 
 class Payment(db.Model):
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),

@@ -8,14 +8,16 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from intranet import audit
+from intranet import audit, credit_code
 from intranet.access import customer_scope, scoped_customer_or_404
 from intranet.blueprints.sales import bp
-from intranet.blueprints.sales.forms import CustomerForm
+from intranet.blueprints.sales.forms import CustomerForm, NewCustomerForm
+from intranet.customers import ledger
+from intranet.customers.dedupe import find_duplicate
 from intranet.extensions import db
 from intranet.forms import ConfirmForm
 from intranet.http import is_htmx
-from intranet.models import Customer
+from intranet.models import Contact, Customer
 from intranet.pagination import paginate
 from intranet.search import contains
 
@@ -62,11 +64,43 @@ def _csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+@bp.route("/customers/new", methods=["GET", "POST"])
+def customer_new():
+    form = NewCustomerForm()
+    duplicate = None
+    if form.validate_on_submit():
+        code = credit_code.normalise(form.credit_code.data or "") or None
+        phones = [form.contact_phone.data] if form.contact_phone.data else []
+        found = find_duplicate(form.name.data, code, phones)
+        if found:  # rule C2: register first; whoever registered first owns it
+            duplicate = {"customer": found[0], "reason": found[1]}
+            audit.record(audit.Action.VIEW, "customer_duplicate", found[0].id,
+                         details={"attempted": form.name.data, "matched_on": found[1]})
+        else:
+            user = current_user._get_current_object()
+            record = Customer(name=form.name.data.strip(), credit_code=code,
+                              region=(form.region.data or "").strip(), owner_id=user.id,
+                              department_id=user.department_id, created_by_id=user.id)
+            if form.contact_name.data or form.contact_phone.data:
+                record.contacts.append(Contact(name=(form.contact_name.data or "").strip(),
+                                               phone=(form.contact_phone.data or "").strip()))
+            db.session.add(record)
+            db.session.flush()
+            audit.record(audit.Action.CREATE, "customer", record.id,
+                         details={"name": record.name, "credit_code": code})
+            flash(_("Customer registered."), "success")
+            return redirect(url_for("sales.customer", customer_id=record.id))
+    return render_template("sales/customer_new.html", form=form, duplicate=duplicate), (
+        409 if duplicate else 200)
+
+
 @bp.route("/customers/<int:customer_id>")
 def customer(customer_id: int):
     record = scoped_customer_or_404(customer_id)
     audit.record(audit.Action.VIEW, "customer", record.id)
-    return render_template("sales/customer.html", customer=record, confirm=ConfirmForm())
+    figures = ledger.figures([record.id])[record.id]
+    return render_template("sales/customer.html", customer=record, figures=figures,
+                           confirm=ConfirmForm())
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
