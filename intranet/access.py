@@ -95,6 +95,7 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "sales.customer_edit": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
                             "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.customer_delete": {"POST": allow(R.SALES_MANAGER, fresh=True)},
+    "sales.customer_blacklist": {"POST": allow(R.SALES_MANAGER)},
 }
 
 

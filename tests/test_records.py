@@ -178,3 +178,83 @@ def test_c1_c2_registration_validates_the_credit_code_and_gives_ownership(app, c
     dup = post(again, "/sales/customers/new", {"name": "别的名字有限公司",
                                                 "contact_phone": "139-0000-1111"})
     assert dup.status_code == 409 and "联系电话" in dup.get_data(as_text=True)
+
+
+def _set_figures(app, customer_id, sales, prev, tier="general", blacklisted=False):
+    from decimal import Decimal
+    with app.app_context():
+        customer = db.session.get(Customer, customer_id)
+        customer.sales_12m, customer.sales_prev_12m = Decimal(sales), Decimal(prev)
+        customer.tier, customer.blacklisted = tier, blacklisted
+        db.session.commit()
+
+
+def test_c5_list_ranks_by_year_on_year_growth_and_filters_by_tier(app, client, staff,
+                                                                   make_customer):
+    rep = staff[Role.SALES_REP]
+    slow = make_customer("慢速增长有限公司", rep)
+    fast = make_customer("快速增长有限公司", rep)
+    new = make_customer("新开发有限公司", rep)
+    _set_figures(app, slow, "110000", "100000", tier="key")
+    _set_figures(app, fast, "90000", "30000")
+    _set_figures(app, new, "50000", "0", blacklisted=True)
+    login_fast(client, app, rep)
+    page = client.get("/sales/customers?sort=growth").get_data(as_text=True)
+    assert page.index("快速增长") < page.index("慢速增长") < page.index("新开发")
+    assert "+200%" in page and "+10%" in page
+    keyed = client.get("/sales/customers?tier=key").get_data(as_text=True)
+    assert "慢速增长" in keyed and "快速增长" not in keyed
+    black = client.get("/sales/customers?blacklisted=1").get_data(as_text=True)
+    assert "新开发" in black and "慢速增长" not in black
+    by_sales = client.get("/sales/customers?sort=sales").get_data(as_text=True)
+    assert by_sales.index("慢速增长") < by_sales.index("快速增长")
+
+
+def test_customer_list_issues_a_constant_number_of_queries(app, client, staff, make_customer):
+    from sqlalchemy import event
+    rep = staff[Role.SALES_REP]
+    make_customer("计数一有限公司", rep)
+    login_fast(client, app, rep)
+
+    def count_queries():
+        with app.app_context():
+            engine = db.engine
+        statements = []
+
+        def listener(conn, cursor, statement, *args):
+            if statement.lstrip().upper().startswith("SELECT"):
+                statements.append(statement)
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/sales/customers").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = count_queries()
+    for i in range(20):
+        make_customer(f"计数{i}号有限公司", staff["rep_b" if i % 2 else Role.SALES_REP])
+    assert count_queries() == few
+
+
+def test_c8_manager_blacklists_with_a_reason_rep_cannot(app, client, staff, two_reps):
+    mine = two_reps["mine"]
+    login_fast(client, app, staff[Role.SALES_REP])
+    assert post(client, f"/sales/customers/{mine}/blacklist", {"reason": "拖欠货款"}
+                ).status_code == 403
+    manager = app.test_client()
+    login_fast(manager, app, staff[Role.SALES_MANAGER])
+    post(manager, f"/sales/customers/{mine}/blacklist", {"reason": ""})  # no reason: refused
+    with app.app_context():
+        assert not db.session.get(Customer, mine).blacklisted
+    post(manager, f"/sales/customers/{mine}/blacklist", {"reason": "多次拖欠货款"})
+    with app.app_context():
+        customer = db.session.get(Customer, mine)
+        assert customer.blacklisted and customer.blacklist_reason == "多次拖欠货款"
+        entry = db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.reason == "多次拖欠货款"))
+        assert entry.username == "manager" and '"blacklisted": true' in entry.details
+    page = client.get(f"/sales/customers/{mine}").get_data(as_text=True)
+    assert "黑名单" in page and "多次拖欠货款" in page
+    assert post(manager, f"/sales/customers/{two_reps['other_dept']}/blacklist",
+                {"reason": "越权"}).status_code == 404

@@ -79,6 +79,13 @@ class Customer(db.Model):
         return value
 
     @property
+    def growth(self) -> Decimal | None:
+        """Year-on-year growth of the stored trailing sales (rule C5)."""
+        if not self.sales_prev_12m:
+            return None
+        return (self.sales_12m - self.sales_prev_12m) / self.sales_prev_12m
+
+    @property
     def effective_tier(self) -> str:
         return self.tier_override or self.tier
 

@@ -21,6 +21,12 @@ class CustomerForm(FlaskForm):
     region = StringField(_l("Region"), validators=[length(100)])
 
 
+class BlacklistForm(FlaskForm):
+    """Rule C8: blacklisting (or lifting it) always states why."""
+
+    reason = StringField(_l("Reason"), validators=[REQUIRED, length(500, 2)])
+
+
 class NewCustomerForm(CustomerForm):
     """Registration (rules C1, C2): the owner is whoever registers first."""
 

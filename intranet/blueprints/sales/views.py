@@ -5,31 +5,53 @@ import io
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from intranet import audit, credit_code
 from intranet.access import customer_scope, scoped_customer_or_404
 from intranet.blueprints.sales import bp
-from intranet.blueprints.sales.forms import CustomerForm, NewCustomerForm
+from intranet.blueprints.sales.forms import BlacklistForm, CustomerForm, NewCustomerForm
 from intranet.customers import ledger
 from intranet.customers.dedupe import find_duplicate
+from intranet.customers.labels import RELATIONSHIP_LABELS, TIER_LABELS
 from intranet.extensions import db
 from intranet.forms import ConfirmForm
 from intranet.http import is_htmx
 from intranet.models import Contact, Customer
+from intranet.models.customer import RELATIONSHIPS, TIERS
 from intranet.pagination import paginate
 from intranet.search import contains
 
+GROWTH = (Customer.sales_12m - Customer.sales_prev_12m) / func.nullif(Customer.sales_prev_12m, 0)
+SORTS = {  # rule C5: "growth" ranks by year-on-year growth
+    "name": (Customer.name,),
+    "sales": (Customer.sales_12m.desc(),),
+    "growth": (GROWTH.is_(None), GROWTH.desc()),
+    "newest": (Customer.created_at.desc(),),
+}
+
 
 def _customer_query():
+    """The visible customers (C6) filtered and sorted as the list's query string asks."""
+    args = request.args
     query = (select(Customer).options(joinedload(Customer.owner))
-             .where(customer_scope(current_user)).order_by(Customer.name, Customer.id))
-    q = (request.args.get("q") or "").strip()[:100]
+             .where(customer_scope(current_user)))
+    q = (args.get("q") or "").strip()[:100]
     if q:
         query = query.where(or_(contains(Customer.name, q), contains(Customer.region, q),
                                 contains(Customer.credit_code, q)))
-    return query, q
+    if args.get("tier") in TIERS:
+        query = query.where(func.coalesce(Customer.tier_override, Customer.tier) == args["tier"])
+    if args.get("status") in RELATIONSHIPS:
+        query = query.where(Customer.relation == args["status"])
+    if args.get("blacklisted") in ("0", "1"):
+        query = query.where(Customer.blacklisted.is_(args["blacklisted"] == "1"))
+    owner = args.get("owner", type=int)
+    if owner:
+        query = query.where(Customer.owner_id == owner)
+    sort = args.get("sort") if args.get("sort") in SORTS else "name"
+    return query.order_by(*SORTS[sort], Customer.id), q
 
 
 @bp.route("/customers")
@@ -41,7 +63,8 @@ def customers():
         "q": q, "page": page.page, "rows": [c.id for c in page.items]})
     template = "sales/_customer_rows.html" if is_htmx() and request.headers.get(
         "HX-Target") == "customer-rows" else "sales/customers.html"
-    return render_template(template, page=page, q=q)
+    return render_template(template, page=page, q=q, tiers=TIER_LABELS,
+                           statuses=RELATIONSHIP_LABELS)
 
 
 @bp.route("/customers/export.csv")
@@ -100,7 +123,8 @@ def customer(customer_id: int):
     audit.record(audit.Action.VIEW, "customer", record.id)
     figures = ledger.figures([record.id])[record.id]
     return render_template("sales/customer.html", customer=record, figures=figures,
-                           confirm=ConfirmForm())
+                           confirm=ConfirmForm(), blacklist_form=BlacklistForm(),
+                           tiers=TIER_LABELS)
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -119,6 +143,25 @@ def customer_edit(customer_id: int):
     if request.method == "GET":
         audit.record(audit.Action.VIEW, "customer", record.id)
     return render_template("sales/customer_form.html", form=form, customer=record)
+
+
+@bp.route("/customers/<int:customer_id>/blacklist", methods=["POST"])
+def customer_blacklist(customer_id: int):
+    """Rule C8: a sales manager puts a customer on the blacklist, or takes it off, with a
+    reason; blacklisted customers get no credit and no new orders."""
+    record = scoped_customer_or_404(customer_id, "edit")
+    form = BlacklistForm()
+    if not form.validate_on_submit():
+        for error in form.reason.errors:
+            flash(error, "error")
+        return redirect(url_for("sales.customer", customer_id=record.id))
+    record.blacklisted = not record.blacklisted
+    record.blacklist_reason = form.reason.data.strip() if record.blacklisted else ""
+    audit.record(audit.Action.UPDATE, "customer", record.id, reason=form.reason.data.strip(),
+                 details={"blacklisted": record.blacklisted})
+    flash(_("Customer put on the blacklist.") if record.blacklisted
+          else _("Customer taken off the blacklist."), "success")
+    return redirect(url_for("sales.customer", customer_id=record.id))
 
 
 @bp.route("/customers/<int:customer_id>/delete", methods=["POST"])
