@@ -6,7 +6,7 @@ from conftest import login_fast, post
 
 from intranet import access
 from intranet.extensions import db
-from intranet.models import AuditEntry, Customer
+from intranet.models import AuditEntry, Contact, Customer
 from intranet.roles import Role
 
 
@@ -258,3 +258,117 @@ def test_c8_manager_blacklists_with_a_reason_rep_cannot(app, client, staff, two_
     assert "黑名单" in page and "多次拖欠货款" in page
     assert post(manager, f"/sales/customers/{two_reps['other_dept']}/blacklist",
                 {"reason": "越权"}).status_code == 404
+
+
+def test_c1_full_file_is_edited_with_validation_and_audited(app, client, staff, two_reps):
+    mine = two_reps["mine"]
+    login_fast(client, app, staff[Role.SALES_REP])
+    body = {"name": "甲方精密机械有限公司", "credit_code": "91110000802100433B",
+            "legal_representative": "张三", "registered_capital": "5000000",
+            "business_scope": "精密机械制造", "industry": "制造业", "size": "medium",
+            "region": "上海", "address": "浦东新区张江路1号", "website": "www.jiafang.cn",
+            "payment_method": "transfer", "source_channel": "exhibition", "relation": "customer"}
+    bad = post(client, f"/sales/customers/{mine}/edit", {**body, "website": "javascript:x()",
+                                                          "registered_capital": "很多"})
+    assert bad.status_code == 200 and "请输入网址" in bad.get_data(as_text=True)
+    assert post(client, f"/sales/customers/{mine}/edit", body).status_code == 302
+    page = client.get(f"/sales/customers/{mine}").get_data(as_text=True)
+    for text in ("91110000802100433B", "张三", "¥5,000,000.00", "中型", "银行转账", "展会"):
+        assert text in page
+    with app.app_context():
+        entry = db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.action == "update", AuditEntry.object_id == str(mine)))
+        assert "legal_representative" in entry.details and "张三" in entry.details
+
+
+def test_c2_edit_cannot_rename_into_another_registration(app, client, staff, two_reps):
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    response = post(client, f"/sales/customers/{two_reps['mine']}/edit",
+                    {"name": "乙方电子科技（股份）有限公司", "relation": "customer"})
+    assert response.status_code == 409 and "该客户已被登记" in response.get_data(as_text=True)
+
+
+def test_contacts_are_added_checked_for_duplicates_and_removed(app, client, staff, two_reps):
+    mine, theirs = two_reps["mine"], two_reps["theirs"]
+    with app.app_context():
+        other = db.session.get(Customer, theirs)
+        other.contacts.append(Contact(name="乙方联系人", phone="13700001111"))
+        db.session.commit()
+    login_fast(client, app, staff[Role.SALES_REP])
+    dup = post(client, f"/sales/customers/{mine}/contacts", {"name": "某人",
+                                                              "phone": "137 0000 1111"})
+    assert dup.status_code == 422 and "该电话已属于" in dup.get_data(as_text=True)
+    ok = post(client, f"/sales/customers/{mine}/contacts", {
+        "name": "王采购", "title": "采购经理", "phone": "021-5555 6666", "email": "w@x.cn"})
+    assert ok.status_code == 302
+    with app.app_context():
+        contact = db.session.get(Customer, mine).contacts[0]
+        assert contact.phone_digits == "02155556666"
+        contact_id = contact.id
+    assert post(client, f"/sales/customers/{theirs}/contacts",
+                {"name": "越权"}).status_code == 404
+    post(client, f"/sales/customers/{mine}/contacts/{contact_id}/delete")
+    with app.app_context():
+        assert db.session.get(Customer, mine).contacts == []
+
+
+def test_activity_log_records_sales_activity(app, client, staff, two_reps, frozen):
+    mine = two_reps["mine"]
+    login_fast(client, app, staff[Role.SALES_REP])
+    body = {"kind": "visit", "occurred_at": "2026-11-02T10:30", "summary": "上门拜访，洽谈新订单",
+            "next_action_on": "2026-11-09"}
+    response = post(client, f"/sales/customers/{mine}/activities", body,
+                    headers={"HX-Request": "true"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "上门拜访" in text and "<html" not in text
+    assert "HX-Trigger" in response.headers
+    bad = post(client, f"/sales/customers/{mine}/activities", {**body, "summary": ""},
+               headers={"HX-Request": "true"})
+    assert bad.status_code == 422 and "此项为必填项" in bad.get_data(as_text=True)
+    with app.app_context():
+        customer = db.session.get(Customer, mine)
+        # 10:30 in Shanghai is 02:30 UTC: what the reclaim rule (R2) will read
+        assert customer.last_activity_at.isoformat() == "2026-11-02T02:30:00+00:00"
+    assert post(client, f"/sales/customers/{two_reps['theirs']}/activities",
+                body).status_code == 404
+
+
+def test_customer_page_issues_a_constant_number_of_queries(app, client, staff, two_reps):
+    from decimal import Decimal
+
+    from sqlalchemy import event
+
+    from intranet.models import Activity, Order, Payment, Shipment
+    mine = two_reps["mine"]
+    login_fast(client, app, staff[Role.SALES_REP])
+    with app.app_context():
+        engine = db.engine
+
+    def count_queries():
+        statements = []
+
+        def listener(conn, cursor, statement, *args):
+            if statement.lstrip().upper().startswith("SELECT"):
+                statements.append(statement)
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(f"/sales/customers/{mine}").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = count_queries()
+    with app.app_context():
+        from intranet import clock
+        for i in range(15):
+            db.session.add(Contact(customer_id=mine, name=f"联系人{i}", phone=f"1390000{i:04d}"))
+            db.session.add(Activity(customer_id=mine, user_id=staff["rep_b"].id, kind="phone",
+                                    occurred_at=clock.now(), summary=f"电话{i}"))
+            db.session.add(Order(customer_id=mine, number=f"SO-{i}", amount=Decimal(10),
+                                 ordered_on=clock.now().date()))
+            db.session.add(Shipment(customer_id=mine, amount=Decimal(10),
+                                    shipped_on=clock.now().date()))
+            db.session.add(Payment(customer_id=mine, amount=Decimal(5),
+                                   received_on=clock.now().date()))
+        db.session.commit()
+    assert count_queries() == few

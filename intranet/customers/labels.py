@@ -9,3 +9,11 @@ RELATIONSHIP_LABELS = {
     "prospect": _l("Prospect"), "customer": _l("Customer"), "partner": _l("Partner"),
     "former": _l("Former customer"),
 }
+SIZE_LABELS = {"micro": _l("Micro"), "small": _l("Small"), "medium": _l("Medium"),
+               "large": _l("Large")}
+PAYMENT_LABELS = {"transfer": _l("Bank transfer"), "cash": _l("Cash"),
+                  "acceptance": _l("Bank acceptance bill"), "credit": _l("On credit")}
+SOURCE_LABELS = {"exhibition": _l("Exhibition"), "web": _l("Website"), "phone": _l("Phone"),
+                 "referral": _l("Referral"), "walk_in": _l("Walk-in")}
+ACTIVITY_LABELS = {"phone": _l("Phone call"), "visit": _l("Visit"), "email": _l("E-mail"),
+                   "meeting": _l("Meeting")}

@@ -3,7 +3,7 @@ rule C3 tiers and rule C5 growth computed from them. Money is Decimal throughout
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
@@ -47,6 +47,11 @@ class Figures:
 
 def today() -> date:
     return clock.now().astimezone(settings.tz()).date()
+
+
+def local_now() -> datetime:
+    """Now in the company's time zone, naive, to the minute (for datetime-local inputs)."""
+    return clock.now().astimezone(settings.tz()).replace(second=0, microsecond=0, tzinfo=None)
 
 
 def figures(customer_ids, on: date | None = None) -> dict[int, Figures]:

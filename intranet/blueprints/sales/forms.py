@@ -1,10 +1,25 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import Optional, ValidationError
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, NumberRange, Optional, ValidationError
 
 from intranet import credit_code
-from intranet.forms import REQUIRED, length
+from intranet.customers.labels import (
+    ACTIVITY_LABELS,
+    PAYMENT_LABELS,
+    RELATIONSHIP_LABELS,
+    SIZE_LABELS,
+    SOURCE_LABELS,
+)
+from intranet.customers.names import phone_digits
+from intranet.forms import REQUIRED, length, options
 
 CREDIT_CODE_MESSAGES = {
     "length": _l("A unified social credit code has 18 characters."),
@@ -13,12 +28,47 @@ CREDIT_CODE_MESSAGES = {
 }
 
 
+def _choices(labels):
+    return lambda: options([("", "—")] + list(labels.items()))
+
+
 class CustomerForm(FlaskForm):
-    """Only these fields can be changed from a form: owner, department and everything else
-    posted alongside are ignored (SECURITY.md 4)."""
+    """The customer file (rule C1). Only these fields can be changed from a form: owner,
+    department, tier and everything else posted alongside are ignored (SECURITY.md 4)."""
 
     name = StringField(_l("Company name"), validators=[REQUIRED, length(200, 2)])
+    credit_code = StringField(_l("Unified social credit code"), validators=[Optional(),
+                                                                            length(30)])
+    legal_representative = StringField(_l("Legal representative"), validators=[length(50)])
+    registered_capital = DecimalField(_l("Registered capital (yuan)"), places=2, validators=[
+        Optional(), NumberRange(min=0, max=10**12, message=_l("Enter an amount in yuan."))])
+    business_scope = TextAreaField(_l("Business scope"), validators=[length(2000)])
+    industry = StringField(_l("Industry"), validators=[length(50)])
+    size = SelectField(_l("Company size"), default="", choices=_choices(SIZE_LABELS))
     region = StringField(_l("Region"), validators=[length(100)])
+    address = StringField(_l("Address"), validators=[length(200)])
+    website = StringField(_l("Website"), validators=[length(200)])
+    payment_method = SelectField(_l("Payment method"), default="",
+                                 choices=_choices(PAYMENT_LABELS))
+    source_channel = SelectField(_l("Source channel"), default="",
+                                 choices=_choices(SOURCE_LABELS))
+    relation = SelectField(_l("Relationship"), default="prospect", choices=lambda: options(
+        RELATIONSHIP_LABELS.items()))
+
+    TEXT_FIELDS = ("name", "legal_representative", "business_scope", "industry", "size",
+                   "region", "address", "website", "payment_method", "source_channel",
+                   "relation")
+
+    def validate_credit_code(self, field):
+        problem = credit_code.problem(field.data or "")
+        if field.data and problem:
+            raise ValidationError(CREDIT_CODE_MESSAGES[problem])
+
+    def validate_website(self, field):
+        value = (field.data or "").strip().lower()
+        if value and not value.startswith(("http://", "https://")) and ":" in value.split(
+                "/")[0]:
+            raise ValidationError(_l("Enter a web address such as www.example.cn."))
 
 
 class BlacklistForm(FlaskForm):
@@ -30,12 +80,28 @@ class BlacklistForm(FlaskForm):
 class NewCustomerForm(CustomerForm):
     """Registration (rules C1, C2): the owner is whoever registers first."""
 
-    credit_code = StringField(_l("Unified social credit code"), validators=[Optional(),
-                                                                            length(30)])
     contact_name = StringField(_l("Contact person"), validators=[length(50)])
     contact_phone = StringField(_l("Contact phone"), validators=[length(30)])
 
-    def validate_credit_code(self, field):
-        problem = credit_code.problem(field.data or "")
-        if field.data and problem:
-            raise ValidationError(CREDIT_CODE_MESSAGES[problem])
+
+class ContactForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[REQUIRED, length(50)])
+    title = StringField(_l("Title"), validators=[length(50)])
+    phone = StringField(_l("Phone"), validators=[length(30)])
+    email = StringField(_l("E-mail"), validators=[Optional(), length(200), Email(
+        message=_l("Enter a valid e-mail address."))])
+
+    def validate_phone(self, field):
+        digits = phone_digits(field.data or "")
+        if field.data and not 7 <= len(digits) <= 15:
+            raise ValidationError(_l("Enter a phone number of 7 to 15 digits."))
+
+
+class ActivityForm(FlaskForm):
+    """A sales activity: what the two-month reclaim rule (R2) will count."""
+
+    kind = SelectField(_l("Kind"), choices=lambda: options(ACTIVITY_LABELS.items()))
+    occurred_at = DateTimeLocalField(_l("When"), format="%Y-%m-%dT%H:%M", validators=[
+        REQUIRED])
+    summary = TextAreaField(_l("What happened"), validators=[REQUIRED, length(2000, 2)])
+    next_action_on = DateField(_l("Next action on"), validators=[Optional()])

@@ -1,24 +1,38 @@
 """Customers (minimal until the customer-archive issue): scoped lists, audited reads (rule C6)."""
 import csv
 import io
+from datetime import UTC
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from intranet import audit, credit_code
+from intranet import audit, credit_code, settings
 from intranet.access import customer_scope, scoped_customer_or_404
 from intranet.blueprints.sales import bp
-from intranet.blueprints.sales.forms import BlacklistForm, CustomerForm, NewCustomerForm
+from intranet.blueprints.sales.forms import (
+    ActivityForm,
+    BlacklistForm,
+    ContactForm,
+    CustomerForm,
+    NewCustomerForm,
+)
 from intranet.customers import ledger
 from intranet.customers.dedupe import find_duplicate
-from intranet.customers.labels import RELATIONSHIP_LABELS, TIER_LABELS
+from intranet.customers.labels import (
+    ACTIVITY_LABELS,
+    PAYMENT_LABELS,
+    RELATIONSHIP_LABELS,
+    SIZE_LABELS,
+    SOURCE_LABELS,
+    TIER_LABELS,
+)
 from intranet.extensions import db
 from intranet.forms import ConfirmForm
-from intranet.http import is_htmx
-from intranet.models import Contact, Customer
+from intranet.http import is_htmx, toast
+from intranet.models import Activity, Contact, Customer, Order, Payment, Shipment, User
 from intranet.models.customer import RELATIONSHIPS, TIERS
 from intranet.pagination import paginate
 from intranet.search import contains
@@ -35,7 +49,7 @@ SORTS = {  # rule C5: "growth" ranks by year-on-year growth
 def _customer_query():
     """The visible customers (C6) filtered and sorted as the list's query string asks."""
     args = request.args
-    query = (select(Customer).options(joinedload(Customer.owner))
+    query = (select(Customer).options(joinedload(Customer.owner).lazyload(User.role_rows))
              .where(customer_scope(current_user)))
     q = (args.get("q") or "").strip()[:100]
     if q:
@@ -101,9 +115,9 @@ def customer_new():
                          details={"attempted": form.name.data, "matched_on": found[1]})
         else:
             user = current_user._get_current_object()
-            record = Customer(name=form.name.data.strip(), credit_code=code,
-                              region=(form.region.data or "").strip(), owner_id=user.id,
-                              department_id=user.department_id, created_by_id=user.id)
+            record = Customer(owner_id=user.id, department_id=user.department_id,
+                              created_by_id=user.id)
+            apply_file_fields(record, form, code)
             if form.contact_name.data or form.contact_phone.data:
                 record.contacts.append(Contact(name=(form.contact_name.data or "").strip(),
                                                phone=(form.contact_phone.data or "").strip()))
@@ -121,28 +135,144 @@ def customer_new():
 def customer(customer_id: int):
     record = scoped_customer_or_404(customer_id)
     audit.record(audit.Action.VIEW, "customer", record.id)
+    return render_template("sales/customer.html", **_customer_page(record))
+
+
+def _customer_page(record: Customer, **forms) -> dict:
+    """Everything the customer page shows, in a fixed number of queries."""
     figures = ledger.figures([record.id])[record.id]
-    return render_template("sales/customer.html", customer=record, figures=figures,
-                           confirm=ConfirmForm(), blacklist_form=BlacklistForm(),
-                           tiers=TIER_LABELS)
+
+    def latest(model, column, limit=10):
+        return db.session.scalars(select(model).where(model.customer_id == record.id)
+                                  .order_by(column.desc(), model.id.desc()).limit(limit)).all()
+    activity_form = forms.get("activity_form") or ActivityForm(formdata=None)
+    if activity_form.occurred_at.data is None:
+        activity_form.occurred_at.data = ledger.local_now()
+    return {
+        "customer": record, "figures": figures, "tiers": TIER_LABELS,
+        "labels": {"size": SIZE_LABELS, "payment_method": PAYMENT_LABELS,
+                   "source_channel": SOURCE_LABELS, "relation": RELATIONSHIP_LABELS},
+        "orders": latest(Order, Order.ordered_on), "shipments": latest(Shipment,
+                                                                       Shipment.shipped_on),
+        "payments": latest(Payment, Payment.received_on),
+        "activities": _activities(record), "activity_labels": ACTIVITY_LABELS,
+        "confirm": ConfirmForm(), "blacklist_form": BlacklistForm(),
+        "contact_form": forms.get("contact_form") or ContactForm(formdata=None),
+        "activity_form": activity_form,
+    }
+
+
+def _activities(record: Customer, limit: int = 20):
+    return db.session.scalars(
+        select(Activity).options(joinedload(Activity.user).lazyload(User.role_rows))
+        .where(Activity.customer_id == record.id)
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)).all()
+
+
+@bp.route("/customers/<int:customer_id>/contacts", methods=["POST"])
+def contact_add(customer_id: int):
+    record = scoped_customer_or_404(customer_id, "edit")
+    form = ContactForm()
+    if form.validate_on_submit():
+        phones = [form.phone.data] if form.phone.data else []
+        found = find_duplicate("", None, phones, exclude_id=record.id) if phones else None
+        if found:  # rule C2: the phone already belongs to another registration
+            form.phone.errors.append(_("This phone belongs to %(name)s (owner: %(owner)s).",
+                                       name=found[0].name, owner=found[0].owner.display_name
+                                       if found[0].owner else "—"))
+        else:
+            contact = Contact(name=form.name.data.strip(), title=(form.title.data or "").strip(),
+                              phone=(form.phone.data or "").strip(),
+                              email=(form.email.data or "").strip())
+            record.contacts.append(contact)
+            db.session.flush()
+            audit.record(audit.Action.UPDATE, "customer", record.id,
+                         details={"contact_added": contact.name})
+            flash(_("Contact added."), "success")
+            return redirect(url_for("sales.customer", customer_id=record.id))
+    return render_template("sales/customer.html",
+                           **_customer_page(record, contact_form=form)), 422
+
+
+@bp.route("/customers/<int:customer_id>/contacts/<int:contact_id>/delete", methods=["POST"])
+def contact_delete(customer_id: int, contact_id: int):
+    record = scoped_customer_or_404(customer_id, "edit")
+    contact = next((c for c in record.contacts if c.id == contact_id), None)
+    if contact is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        record.contacts.remove(contact)
+        audit.record(audit.Action.UPDATE, "customer", record.id,
+                     details={"contact_removed": contact.name})
+        flash(_("Contact removed."), "success")
+    return redirect(url_for("sales.customer", customer_id=record.id))
+
+
+@bp.route("/customers/<int:customer_id>/activities", methods=["POST"])
+def activity_add(customer_id: int):
+    """Log a phone call, visit, e-mail or meeting; htmx swaps in the updated log."""
+    record = scoped_customer_or_404(customer_id, "edit")
+    form = ActivityForm()
+    if form.validate_on_submit():
+        occurred = form.occurred_at.data.replace(tzinfo=settings.tz()).astimezone(UTC)
+        activity = Activity(customer_id=record.id, user_id=current_user.id,
+                            kind=form.kind.data, occurred_at=occurred,
+                            summary=form.summary.data.strip(),
+                            next_action_on=form.next_action_on.data)
+        db.session.add(activity)
+        if record.last_activity_at is None or occurred > record.last_activity_at:
+            record.last_activity_at = occurred
+        db.session.flush()
+        audit.record(audit.Action.CREATE, "activity", activity.id,
+                     details={"customer": record.id, "kind": activity.kind})
+        form = None
+        status = 200
+    else:
+        status = 422
+    context = _customer_page(record, activity_form=form)
+    if is_htmx():
+        return render_template("sales/_activities.html", **context), status, (
+            toast(_("Activity recorded.")) if status == 200 else {})
+    if status == 200:
+        flash(_("Activity recorded."), "success")
+        return redirect(url_for("sales.customer", customer_id=record.id))
+    return render_template("sales/customer.html", **context), status
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
 def customer_edit(customer_id: int):
     record = scoped_customer_or_404(customer_id, "edit")
     form = CustomerForm(obj=record)
+    duplicate = None
     if form.validate_on_submit():
-        before = {"name": record.name, "region": record.region}
-        record.name = form.name.data.strip()
-        record.region = (form.region.data or "").strip()
-        after = {"name": record.name, "region": record.region}
-        audit.record(audit.Action.UPDATE, "customer", record.id, details={
-            k: {"old": before[k], "new": after[k]} for k in before if before[k] != after[k]})
-        flash(_("Changes saved."), "success")
-        return redirect(url_for("sales.customer", customer_id=record.id))
+        code = credit_code.normalise(form.credit_code.data or "") or None
+        found = find_duplicate(form.name.data, code, exclude_id=record.id)
+        if found:  # rule C2 holds for edits too: no renaming into another registration
+            duplicate = {"customer": found[0], "reason": found[1]}
+        else:
+            changes = apply_file_fields(record, form, code)
+            if changes:
+                audit.record(audit.Action.UPDATE, "customer", record.id, details=changes)
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("sales.customer", customer_id=record.id))
     if request.method == "GET":
         audit.record(audit.Action.VIEW, "customer", record.id)
-    return render_template("sales/customer_form.html", form=form, customer=record)
+    return render_template("sales/customer_form.html", form=form, customer=record,
+                           duplicate=duplicate), 409 if duplicate else 200
+
+
+def apply_file_fields(record: Customer, form: CustomerForm, code: str | None) -> dict:
+    """Copy the form's file fields onto the customer; return {field: {old, new}} changed."""
+    wanted = {name: (getattr(form, name).data or "").strip() for name in form.TEXT_FIELDS}
+    wanted["credit_code"] = code
+    wanted["registered_capital"] = form.registered_capital.data
+    changes = {}
+    for name, value in wanted.items():
+        old = getattr(record, name)
+        if old != value:
+            changes[name] = {"old": old, "new": value}
+            setattr(record, name, value)
+    return changes
 
 
 @bp.route("/customers/<int:customer_id>/blacklist", methods=["POST"])
