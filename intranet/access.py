@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import abort, g, request
+from flask import abort, g, redirect, request, session, url_for
 from flask_login import current_user, login_fresh
 from sqlalchemy import false, or_, select, true
 
+from intranet import clock
 from intranet.extensions import login_manager
 from intranet.roles import Role
 
@@ -64,6 +65,9 @@ def allow(*roles: Role, fresh: bool = False) -> Permission:
 EVERYONE = allow(*ALL_ROLES)
 ADMIN = allow(R.ADMIN, fresh=True)
 CUSTOMER_READERS = (R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)
+# Rule C6: staff outside sales may open a customer file only after stating why.
+REASON_READERS = (R.SERVICE_DESK, R.COMPLAINT_HANDLER, R.FINANCE, R.ARCHIVIST)
+REASON_GRANT_MINUTES = 30
 
 MATRIX: dict[str, dict[str, Permission]] = {
     "static": {"GET": PUBLIC},
@@ -87,9 +91,10 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "admin.delegation_revoke": {"POST": ADMIN},
     "admin.settings": {"GET": ADMIN, "POST": ADMIN},
     "admin.audit": {"GET": allow(R.ADMIN, R.GENERAL_MANAGER, fresh=True)},
-    "sales.customers": {"GET": allow(*CUSTOMER_READERS)},
+    "sales.customers": {"GET": allow(*CUSTOMER_READERS, *REASON_READERS)},
     "sales.customers_export": {"GET": allow(*CUSTOMER_READERS, fresh=True)},
-    "sales.customer": {"GET": allow(*CUSTOMER_READERS)},
+    "sales.customer": {"GET": allow(*CUSTOMER_READERS, *REASON_READERS)},
+    "sales.customer_access": {"GET": allow(*REASON_READERS), "POST": allow(*REASON_READERS)},
     "sales.customer_new": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
                            "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.customer_edit": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
@@ -194,6 +199,29 @@ def _own_customer_scope_for_role(principal, role: Role, purpose: str):
     return false()
 
 
+def needs_reason(user) -> bool:
+    """True for staff who reach customer files only by stating a reason (rule C6)."""
+    try:
+        roles = user.roles
+    except Exception:  # fail closed: no lookup, no reason-based access
+        security_log.exception("role lookup failed")
+        return False
+    return not (roles & set(CUSTOMER_READERS)) and bool(roles & set(REASON_READERS))
+
+
+def grant_reason_access(customer_id: int, reason: str) -> None:
+    grants = dict(session.get("file_access", {}))
+    expires = int(clock.now().timestamp()) + REASON_GRANT_MINUTES * 60
+    grants[str(customer_id)] = [expires, reason]
+    session["file_access"] = dict(list(grants.items())[-20:])  # the cookie stays small
+
+
+def reason_for(customer_id: int) -> str | None:
+    """The reason stated for opening this file, while that grant lasts."""
+    expires, reason = session.get("file_access", {}).get(str(customer_id), (0, None))
+    return reason if expires > clock.now().timestamp() else None
+
+
 def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
     """The customer if `current_user` may see it for `purpose`, else 404 (no existence leak).
 
@@ -217,6 +245,13 @@ def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
     except Exception:  # fail closed
         security_log.exception("customer scope failed")
         customer = None
+    if customer is None and purpose == "view" and needs_reason(current_user):
+        customer = db.session.get(Customer, customer_id)
+        if customer is not None:
+            reason = reason_for(customer_id)
+            if reason is None:  # ask first; the file opens after the reason is given
+                abort(redirect(url_for("sales.customer_access", customer_id=customer_id)))
+            g.access_reason = reason
     if customer is None:
         security_log.warning("customer %s out of scope for %r (%s)", customer_id,
                              current_user.username, purpose)

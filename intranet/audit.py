@@ -51,7 +51,8 @@ OBJECT_LABELS = {
     "customer": _l("Customer"), "customer_list": _l("Customer list"), "user": _l("User"),
     "customer_duplicate": _l("Duplicate registration"),
     "delegation": _l("Deputy period"), "setting": _l("Setting"),
-    "audit_trail": _l("Audit trail"),
+    "audit_trail": _l("Audit trail"), "file_access": _l("File opened with a reason"),
+    "activity": _l("Activity"),
 }
 
 
@@ -72,7 +73,7 @@ def record(action: str, object_type: str, object_id=None, *, reason: str = "",
         "action": action,
         "object_type": object_type,
         "object_id": "" if object_id is None else str(object_id),
-        "reason": reason or "",
+        "reason": reason or ((g.get("access_reason") or "") if has_request_context() else ""),
         "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
         if details else "",
     }

@@ -8,7 +8,7 @@ import pytest
 from conftest import csrf_token, login_fast
 
 from intranet import clock, create_app, notifications
-from intranet.access import MATRIX, permission_for
+from intranet.access import MATRIX, REASON_READERS, permission_for
 from intranet.extensions import db
 from intranet.models import Contact, Delegation
 from intranet.roles import Role
@@ -101,6 +101,9 @@ def test_role_on_route(app, client, staff, world, role, endpoint, method):
     allowed = permission.public or role in permission.roles
     if (endpoint, method) in SIGNED_IN_REDIRECTS:
         assert response.headers["Location"] == SIGNED_IN_REDIRECTS[endpoint, method]
+    elif (endpoint, method) == ("sales.customer", "GET") and role in REASON_READERS:
+        # rule C6: staff outside sales are asked for a reason before the file opens
+        assert response.status_code == 302 and response.headers["Location"].endswith("/access")
     elif allowed:
         # An allowed POST may still be refused by validation (422) or as a duplicate (409).
         expected = (200,) if method == "GET" else (200, 302, 409, 422)

@@ -372,3 +372,41 @@ def test_customer_page_issues_a_constant_number_of_queries(app, client, staff, t
                                    received_on=clock.now().date()))
         db.session.commit()
     assert count_queries() == few
+
+
+@pytest.mark.parametrize("role", [Role.SERVICE_DESK, Role.FINANCE, Role.ARCHIVIST,
+                                  Role.COMPLAINT_HANDLER])
+def test_c6_others_open_a_file_only_after_giving_a_reason(app, client, staff, two_reps, role):
+    mine = two_reps["mine"]
+    login_fast(client, app, staff[role])
+    assert "甲方" not in client.get("/sales/customers").get_data(as_text=True)
+    found = client.get("/sales/customers?q=甲方").get_data(as_text=True)
+    assert "甲方" in found and "乙方" not in found and "¥" not in found  # names only
+    first = client.get(f"/sales/customers/{mine}")
+    assert first.status_code == 302 and first.headers["Location"].endswith(
+        f"/sales/customers/{mine}/access")
+    short = post(client, f"/sales/customers/{mine}/access", {"reason": "看"})
+    assert short.status_code == 200
+    post(client, f"/sales/customers/{mine}/access", {"reason": "客户来电投诉发货延迟，需核对联系人"})
+    page = client.get(f"/sales/customers/{mine}")
+    assert page.status_code == 200 and "甲方精密机械有限公司" in page.get_data(as_text=True)
+    assert client.get(f"/sales/customers/{mine}/edit").status_code == 403
+    with app.app_context():
+        view = db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.action == "view", AuditEntry.object_type == "customer",
+            AuditEntry.object_id == str(mine)))
+    assert view.reason == "客户来电投诉发货延迟，需核对联系人" and view.username == staff[role].username
+
+
+def test_c6_reason_grant_expires(app, client, staff, two_reps, frozen):
+    from datetime import timedelta
+
+    from intranet import clock
+    mine = two_reps["mine"]
+    login_fast(client, app, staff[Role.FINANCE])
+    post(client, f"/sales/customers/{mine}/access", {"reason": "核对应收账款"})
+    assert client.get(f"/sales/customers/{mine}").status_code == 200
+    frozen(clock.now() + timedelta(minutes=20))
+    assert client.get(f"/sales/customers/{mine}").status_code == 200
+    frozen(clock.now() + timedelta(minutes=15))
+    assert client.get(f"/sales/customers/{mine}").status_code == 302

@@ -71,6 +71,11 @@ class CustomerForm(FlaskForm):
             raise ValidationError(_l("Enter a web address such as www.example.cn."))
 
 
+class AccessReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Why do you need this customer file?"), validators=[
+        REQUIRED, length(500, 4)])
+
+
 class BlacklistForm(FlaskForm):
     """Rule C8: blacklisting (or lifting it) always states why."""
 

@@ -6,13 +6,19 @@ from datetime import UTC
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from intranet import audit, credit_code, settings
-from intranet.access import customer_scope, scoped_customer_or_404
+from intranet.access import (
+    customer_scope,
+    grant_reason_access,
+    needs_reason,
+    scoped_customer_or_404,
+)
 from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.forms import (
+    AccessReasonForm,
     ActivityForm,
     BlacklistForm,
     ContactForm,
@@ -47,11 +53,16 @@ SORTS = {  # rule C5: "growth" ranks by year-on-year growth
 
 
 def _customer_query():
-    """The visible customers (C6) filtered and sorted as the list's query string asks."""
+    """The visible customers (C6) filtered and sorted as the list's query string asks.
+
+    Staff outside sales (rule C6 "others") only look a company up by name or code: they see
+    matches once they type two characters, and open a file only after giving a reason."""
     args = request.args
-    query = (select(Customer).options(joinedload(Customer.owner).lazyload(User.role_rows))
-             .where(customer_scope(current_user)))
     q = (args.get("q") or "").strip()[:100]
+    lookup = needs_reason(current_user)
+    scope = (true() if len(q) >= 2 else false()) if lookup else customer_scope(current_user)
+    query = (select(Customer).options(joinedload(Customer.owner).lazyload(User.role_rows))
+             .where(scope))
     if q:
         query = query.where(or_(contains(Customer.name, q), contains(Customer.region, q),
                                 contains(Customer.credit_code, q)))
@@ -78,6 +89,7 @@ def customers():
     template = "sales/_customer_rows.html" if is_htmx() and request.headers.get(
         "HX-Target") == "customer-rows" else "sales/customers.html"
     return render_template(template, page=page, q=q, tiers=TIER_LABELS,
+                           lookup=needs_reason(current_user),
                            statuses=RELATIONSHIP_LABELS)
 
 
@@ -99,6 +111,19 @@ def customers_export():
 def _csv_safe(value: str) -> str:
     """Neutralise spreadsheet formulas in exported cells."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.route("/customers/<int:customer_id>/access", methods=["GET", "POST"])
+def customer_access(customer_id: int):
+    """Rule C6: before opening a file that is not theirs, staff outside sales say why."""
+    record = db.session.get(Customer, customer_id) or abort(404)
+    form = AccessReasonForm()
+    if form.validate_on_submit():
+        reason = form.reason.data.strip()
+        grant_reason_access(record.id, reason)
+        audit.record(audit.Action.CREATE, "file_access", record.id, reason=reason)
+        return redirect(url_for("sales.customer", customer_id=record.id))
+    return render_template("sales/customer_access.html", form=form, customer=record)
 
 
 @bp.route("/customers/new", methods=["GET", "POST"])
