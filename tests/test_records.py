@@ -387,7 +387,8 @@ def test_c6_others_open_a_file_only_after_giving_a_reason(app, client, staff, tw
         f"/sales/customers/{mine}/access")
     short = post(client, f"/sales/customers/{mine}/access", {"reason": "看"})
     assert short.status_code == 200
-    post(client, f"/sales/customers/{mine}/access", {"reason": "客户来电投诉发货延迟，需核对联系人"})
+    reason = "客户来电投诉发货延迟，需核对联系人"
+    post(client, f"/sales/customers/{mine}/access", {"reason": reason})
     page = client.get(f"/sales/customers/{mine}")
     assert page.status_code == 200 and "甲方精密机械有限公司" in page.get_data(as_text=True)
     assert client.get(f"/sales/customers/{mine}/edit").status_code == 403
@@ -395,7 +396,7 @@ def test_c6_others_open_a_file_only_after_giving_a_reason(app, client, staff, tw
         view = db.session.scalar(db.select(AuditEntry).where(
             AuditEntry.action == "view", AuditEntry.object_type == "customer",
             AuditEntry.object_id == str(mine)))
-    assert view.reason == "客户来电投诉发货延迟，需核对联系人" and view.username == staff[role].username
+    assert view.reason == reason and view.username == staff[role].username
 
 
 def test_c6_reason_grant_expires(app, client, staff, two_reps, frozen):
