@@ -130,6 +130,7 @@ def _select_timezone() -> str:
 def register_blueprints(app: Flask) -> None:
     from intranet.blueprints.admin import bp as admin_bp
     from intranet.blueprints.auth import bp as auth_bp
+    from intranet.blueprints.finance import bp as finance_bp
     from intranet.blueprints.home import bp as home_bp
     from intranet.blueprints.sales import bp as sales_bp
 
@@ -137,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(sales_bp, url_prefix="/sales")
+    app.register_blueprint(finance_bp, url_prefix="/finance")
 
 
 def register_errorhandlers(app: Flask) -> None:

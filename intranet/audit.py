@@ -52,7 +52,7 @@ OBJECT_LABELS = {
     "customer_duplicate": _l("Duplicate registration"),
     "delegation": _l("Deputy period"), "setting": _l("Setting"),
     "audit_trail": _l("Audit trail"), "file_access": _l("File opened with a reason"),
-    "activity": _l("Activity"),
+    "activity": _l("Activity"), "transactions": _l("Transactions"),
 }
 
 

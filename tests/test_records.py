@@ -27,7 +27,7 @@ def test_c6_rep_cannot_read_edit_export_or_delete_another_reps_customer(app, cli
     response = post(client, f"/sales/customers/{theirs}/edit", {"name": "改名了"})
     assert response.status_code == 404
     assert post(client, f"/sales/customers/{theirs}/delete").status_code == 403
-    export = client.get("/sales/customers/export.csv").get_data(as_text=True)
+    export = client.get("/sales/customers/export?format=csv").get_data(as_text=True)
     assert "甲方" in export and "乙方" not in export and "丙方" not in export
     with app.app_context():
         assert db.session.get(Customer, theirs).name == "乙方电子科技有限公司"
@@ -72,7 +72,7 @@ def test_c6_every_view_change_export_and_deletion_is_audited(app, client, staff,
     client.get(f"/sales/customers/{mine}")
     post(client, f"/sales/customers/{mine}/edit", {"name": "甲方精密机械股份有限公司",
                                                     "region": "上海"})
-    client.get("/sales/customers/export.csv")
+    client.get("/sales/customers/export?format=csv")
     post(client, f"/sales/customers/{mine}/delete")
     with app.app_context():
         rows = db.session.scalars(db.select(AuditEntry).where(

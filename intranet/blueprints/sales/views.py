@@ -27,6 +27,7 @@ from intranet.blueprints.sales.forms import (
 )
 from intranet.customers import ledger
 from intranet.customers.dedupe import find_duplicate
+from intranet.customers.importer import ImportFileError, Report, import_customers, read_table
 from intranet.customers.labels import (
     ACTIVITY_LABELS,
     PAYMENT_LABELS,
@@ -36,13 +37,16 @@ from intranet.customers.labels import (
     TIER_LABELS,
 )
 from intranet.extensions import db
-from intranet.forms import ConfirmForm
+from intranet.forms import ConfirmForm, UploadForm
 from intranet.http import is_htmx, toast
 from intranet.models import Activity, Contact, Customer, Order, Payment, Shipment, User
 from intranet.models.customer import RELATIONSHIPS, TIERS
 from intranet.pagination import paginate
+from intranet.roles import Role
 from intranet.search import contains
+from intranet.spreadsheets import XLSX_MIME, xlsx_bytes
 
+EXPORT_LIMIT = 50_000
 GROWTH = (Customer.sales_12m - Customer.sales_prev_12m) / func.nullif(Customer.sales_prev_12m, 0)
 SORTS = {  # rule C5: "growth" ranks by year-on-year growth
     "name": (Customer.name,),
@@ -93,24 +97,57 @@ def customers():
                            statuses=RELATIONSHIP_LABELS)
 
 
-@bp.route("/customers/export.csv")
+@bp.route("/customers/export")
 def customers_export():
+    """The filtered list as XLSX (default) or CSV; audited (rule C6)."""
     query, q = _customer_query()
-    rows = db.session.scalars(query).all()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_("Company name"), _("Region"), _("Owner")])
-    for c in rows:
-        writer.writerow([_csv_safe(c.name), _csv_safe(c.region),
-                         _csv_safe(c.owner.display_name if c.owner else "")])
-    audit.record(audit.Action.EXPORT, "customer_list", "", details={"q": q, "rows": len(rows)})
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": "attachment; filename=customers.csv"})
+    rows = db.session.scalars(query.limit(EXPORT_LIMIT)).all()
+    header = [_("Company name"), _("Unified social credit code"), _("Tier"), _("Region"),
+              _("Owner"), _("Sales, last 12 months")]
+    table = [[c.name, c.credit_code or "", str(TIER_LABELS[c.effective_tier]), c.region,
+              c.owner.display_name if c.owner else "", c.sales_12m] for c in rows]
+    audit.record(audit.Action.EXPORT, "customer_list", "", details={
+        "filters": {k: v for k, v in request.args.items()}, "rows": len(rows)})
+    if request.args.get("format") == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows([[_csv_safe(str(v)) for v in row] for row in table])
+        return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
+            "Content-Disposition": "attachment; filename=customers.csv"})
+    return Response(xlsx_bytes(header, table), mimetype=XLSX_MIME, headers={
+        "Content-Disposition": "attachment; filename=customers.xlsx"})
 
 
 def _csv_safe(value: str) -> str:
     """Neutralise spreadsheet formulas in exported cells."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.route("/customers/import", methods=["GET", "POST"])
+def customers_import():
+    """Rules C1, C2: a whole file of customers, all or nothing, with a per-row report."""
+    form = UploadForm()
+    report = None
+    if form.validate_on_submit():
+        report = Report()
+        user = current_user._get_current_object()
+        try:
+            table = read_table(form.file.data.read(), form.file.data.filename)
+            created = import_customers(table, user, Role.SALES_MANAGER in user.roles, report)
+        except ImportFileError as exc:
+            report.add(0, "", exc)
+            created = []
+        if created:
+            db.session.add_all(created)
+            db.session.flush()
+            for customer in created:
+                audit.record(audit.Action.CREATE, "customer", customer.id,
+                             details={"name": customer.name, "source": "import"})
+            report.written = len(created)
+    return render_template("sales/import.html", form=form, report=report,
+                           title=_("Import customers"), template_file="import/customers.csv"), (
+        422 if report and report.errors else 200)
 
 
 @bp.route("/customers/<int:customer_id>/access", methods=["GET", "POST"])
