@@ -104,6 +104,7 @@ MATRIX: dict[str, dict[str, Permission]] = {
                             "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.customer_delete": {"POST": allow(R.SALES_MANAGER, fresh=True)},
     "sales.customer_blacklist": {"POST": allow(R.SALES_MANAGER)},
+    "sales.customer_tier": {"POST": allow(R.SALES_MANAGER)},
     "sales.contact_add": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.contact_delete": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.activity_add": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},

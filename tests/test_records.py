@@ -411,3 +411,24 @@ def test_c6_reason_grant_expires(app, client, staff, two_reps, frozen):
     assert client.get(f"/sales/customers/{mine}").status_code == 200
     frozen(clock.now() + timedelta(minutes=15))
     assert client.get(f"/sales/customers/{mine}").status_code == 302
+
+
+def test_c3_only_a_manager_overrides_the_tier_with_a_reason(app, client, staff, two_reps):
+    mine = two_reps["mine"]
+    login_fast(client, app, staff[Role.SALES_REP])
+    assert post(client, f"/sales/customers/{mine}/tier",
+                {"tier": "vip", "reason": "想要"}).status_code == 403
+    manager = app.test_client()
+    login_fast(manager, app, staff[Role.SALES_MANAGER])
+    post(manager, f"/sales/customers/{mine}/tier", {"tier": "vip", "reason": ""})
+    with app.app_context():
+        assert db.session.get(Customer, mine).tier_override is None  # no reason, no override
+    post(manager, f"/sales/customers/{mine}/tier", {"tier": "vip", "reason": "集团战略客户"})
+    with app.app_context():
+        customer = db.session.get(Customer, mine)
+        assert customer.effective_tier == "vip" and customer.tier == "reserve"
+        assert customer.tier_override_by_id == staff[Role.SALES_MANAGER].id
+    page = client.get(f"/sales/customers/{mine}").get_data(as_text=True)
+    assert "经理手动设定：集团战略客户" in page
+    listed = client.get("/sales/customers").get_data(as_text=True)
+    assert "VIP（A）*" in listed  # shown as overridden

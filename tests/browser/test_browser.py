@@ -100,3 +100,24 @@ def test_htmx_errors_show_as_a_message_and_expired_sessions_go_to_login(page, ap
         db.session.commit()
     page.get_by_role("button", name="全部标为已读").click()
     page.wait_for_url("**/auth/login**")
+
+
+def test_rep_searches_opens_a_customer_and_records_an_activity(page, staff, make_customer):
+    make_customer("杭州西湖精密机械有限公司", staff[Role.SALES_REP])
+    make_customer("南京金陵包装材料有限公司", staff[Role.SALES_REP])
+    make_customer("别人的西湖有限公司", staff["rep_b"])
+    sign_in(page, "rep")
+    page.goto("/sales/customers")
+    expect(page.locator("[data-testid=customer-row]")).to_have_count(2)
+    page.fill("input[name=q]", "西湖")
+    expect(page.locator("[data-testid=customer-row]")).to_have_count(1)  # never rep_b's
+    page.get_by_role("link", name="杭州西湖精密机械有限公司").click()
+    expect(page.locator("h1")).to_have_text("杭州西湖精密机械有限公司")
+    page.get_by_text("记录活动").click()
+    page.select_option("#kind", "visit")
+    page.fill("#summary", "上门拜访采购经理，沟通年度框架协议")
+    page.get_by_role("button", name="保存").click()  # htmx swaps the activity log in place
+    expect(page.locator("[data-testid=activity]")).to_have_count(1)
+    expect(page.locator("[data-testid=activity]")).to_contain_text("年度框架协议")
+    expect(page.locator("#flash .flash-success")).to_contain_text("活动已记录")
+    assert page.csp_violations == []

@@ -17,6 +17,7 @@ from intranet.customers.labels import (
     RELATIONSHIP_LABELS,
     SIZE_LABELS,
     SOURCE_LABELS,
+    TIER_LABELS,
 )
 from intranet.customers.names import phone_digits
 from intranet.forms import REQUIRED, length, options
@@ -74,6 +75,14 @@ class CustomerForm(FlaskForm):
 class AccessReasonForm(FlaskForm):
     reason = TextAreaField(_l("Why do you need this customer file?"), validators=[
         REQUIRED, length(500, 4)])
+
+
+class TierOverrideForm(FlaskForm):
+    """Rule C3: only a sales manager overrides the computed tier, and always says why."""
+
+    tier = SelectField(_l("Tier"), default="", choices=lambda: options(
+        [("", _l("As computed"))] + list(TIER_LABELS.items())))
+    reason = StringField(_l("Reason"), validators=[REQUIRED, length(500, 2)])
 
 
 class BlacklistForm(FlaskForm):

@@ -24,6 +24,7 @@ from intranet.blueprints.sales.forms import (
     ContactForm,
     CustomerForm,
     NewCustomerForm,
+    TierOverrideForm,
 )
 from intranet.customers import ledger
 from intranet.customers.dedupe import find_duplicate
@@ -219,6 +220,7 @@ def _customer_page(record: Customer, **forms) -> dict:
         "payments": latest(Payment, Payment.received_on),
         "activities": _activities(record), "activity_labels": ACTIVITY_LABELS,
         "confirm": ConfirmForm(), "blacklist_form": BlacklistForm(),
+        "tier_form": TierOverrideForm(formdata=None, tier=record.tier_override or ""),
         "contact_form": forms.get("contact_form") or ContactForm(formdata=None),
         "activity_form": activity_form,
     }
@@ -335,6 +337,25 @@ def apply_file_fields(record: Customer, form: CustomerForm, code: str | None) ->
             changes[name] = {"old": old, "new": value}
             setattr(record, name, value)
     return changes
+
+
+@bp.route("/customers/<int:customer_id>/tier", methods=["POST"])
+def customer_tier(customer_id: int):
+    """Rule C3: a sales manager overrides the computed tier (or clears the override)."""
+    record = scoped_customer_or_404(customer_id, "edit")
+    form = TierOverrideForm()
+    if form.validate_on_submit():
+        old = record.tier_override
+        record.tier_override = form.tier.data or None
+        record.tier_override_reason = form.reason.data.strip() if record.tier_override else ""
+        record.tier_override_by_id = current_user.id if record.tier_override else None
+        audit.record(audit.Action.UPDATE, "customer", record.id, reason=form.reason.data.strip(),
+                     details={"tier_override": {"old": old, "new": record.tier_override}})
+        flash(_("Tier saved."), "success")
+    else:
+        for error in form.reason.errors + form.tier.errors:
+            flash(error, "error")
+    return redirect(url_for("sales.customer", customer_id=record.id))
 
 
 @bp.route("/customers/<int:customer_id>/blacklist", methods=["POST"])
