@@ -53,6 +53,7 @@ OBJECT_LABELS = {
     "delegation": _l("Deputy period"), "setting": _l("Setting"),
     "audit_trail": _l("Audit trail"), "file_access": _l("File opened with a reason"),
     "activity": _l("Activity"), "transactions": _l("Transactions"),
+    "attachment": _l("Attachment"),
 }
 
 

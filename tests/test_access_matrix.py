@@ -10,7 +10,7 @@ from conftest import csrf_token, login_fast
 from intranet import clock, create_app, notifications
 from intranet.access import MATRIX, REASON_READERS, permission_for
 from intranet.extensions import db
-from intranet.models import Contact, Delegation
+from intranet.models import Attachment, Contact, Delegation
 from intranet.roles import Role
 
 APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -29,6 +29,9 @@ POST_BODIES = {
                        "session_idle_minutes": "30", "session_absolute_hours": "12"},
 }
 
+
+# Staff outside sales are asked for a reason before a customer file opens (rule C6).
+REASON_FIRST = {"sales.customer", "sales.attachment_download"}
 
 # A signed-in user asking for the sign-in page is sent home.
 SIGNED_IN_REDIRECTS = {("auth.login", "GET"): "/"}
@@ -56,7 +59,9 @@ def world(app, staff, make_customer):
     customer = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
     with app.app_context():
         contact = Contact(customer_id=customer, name="王经理", phone="13800000000")
-        db.session.add(contact)
+        attachment = Attachment(customer_id=customer, filename="执照.pdf", kind="pdf", size=9,
+                                data=b"%PDF-1.4\n", uploaded_by_id=staff[Role.SALES_REP].id)
+        db.session.add_all([contact, attachment])
         now = clock.now()
         delegation = Delegation(principal_id=staff[Role.GENERAL_MANAGER].id,
                                 deputy_id=staff[Role.SALES_MANAGER].id,
@@ -70,6 +75,7 @@ def world(app, staff, make_customer):
         db.session.commit()
         note_ids = {key: note.id for key, note in notes.items()}
         return {"customer_id": customer, "user_id": staff["rep_b"].id, "contact_id": contact.id,
+                "attachment_id": attachment.id,
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
 
@@ -101,7 +107,7 @@ def test_role_on_route(app, client, staff, world, role, endpoint, method):
     allowed = permission.public or role in permission.roles
     if (endpoint, method) in SIGNED_IN_REDIRECTS:
         assert response.headers["Location"] == SIGNED_IN_REDIRECTS[endpoint, method]
-    elif (endpoint, method) == ("sales.customer", "GET") and role in REASON_READERS:
+    elif endpoint in REASON_FIRST and method == "GET" and role in REASON_READERS:
         # rule C6: staff outside sales are asked for a reason before the file opens
         assert response.status_code == 302 and response.headers["Location"].endswith("/access")
     elif allowed:

@@ -6,7 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from conftest import login_fast, post
+from conftest import csrf_token, login_fast
 from openpyxl import Workbook, load_workbook
 
 from intranet.extensions import db
@@ -17,8 +17,19 @@ HEADER = "公司名称,统一社会信用代码,地区,联系人,联系电话,�
 
 
 def upload(client, url, content: bytes, filename: str):
-    return post(client, url, {"file": (io.BytesIO(content), filename)},
-                content_type="multipart/form-data")
+    """A multipart POST built in memory (Werkzeug's test builder spools big bodies to a
+    temporary file it never closes)."""
+    boundary = "----intranet-test-boundary"
+    parts = [
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+        f"{csrf_token(client)}\r\n".encode(),
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+        f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        .encode() + content + b"\r\n",
+        f"--{boundary}--\r\n".encode(),
+    ]
+    return client.post(url, data=b"".join(parts),
+                       content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def xlsx(rows) -> bytes:
@@ -144,3 +155,43 @@ def test_c6_export_is_xlsx_of_the_filtered_own_list_and_audited(app, client, sta
 def test_only_sales_imports_customers(app, client, staff, role):
     login_fast(client, app, staff[role])
     assert client.get("/sales/customers/import").status_code == 403
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_c1_attachments_checked_by_content_and_served_only_as_downloads(app, client, staff,
+                                                                        make_customer):
+    from intranet.models import Attachment
+    customer_id = make_customer("附件测试有限公司", staff[Role.SALES_REP])
+    login_fast(client, app, staff[Role.SALES_REP])
+    url = f"/sales/customers/{customer_id}/attachments"
+    html = b"<html><script>alert(1)</script></html>"
+    upload(client, url, html, "licence.pdf")  # a PDF name does not make it a PDF
+    upload(client, url, b"%PDF-" + b"x" * (5 * 1024 * 1024), "huge.pdf")
+    assert count(app, Attachment) == 0
+    page = upload(client, url, PDF, "营业执照.pdf")
+    assert page.status_code == 302
+    with app.app_context():
+        attachment = db.session.scalar(db.select(Attachment))
+        assert (attachment.kind, attachment.filename) == ("pdf", "营业执照.pdf")
+    download = client.get(f"{url}/{attachment.id}")
+    assert download.data == PDF
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert "sandbox" in download.headers["Content-Security-Policy"]
+    other = app.test_client()
+    login_fast(other, app, staff["rep_b"])
+    assert other.get(f"{url}/{attachment.id}").status_code == 404  # C6 scoping
+    with app.app_context():
+        assert db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.object_type == "attachment", AuditEntry.action == "export")) is not None
+
+
+def test_19_upload_over_the_request_limit_is_413(app, client, staff, make_customer):
+    customer_id = make_customer("超大附件有限公司", staff[Role.SALES_REP])
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    login_fast(client, app, staff[Role.SALES_REP])
+    response = upload(client, f"/sales/customers/{customer_id}/attachments",
+                      PDF + b"0" * (2 * 1024 * 1024), "big.pdf")
+    assert response.status_code == 413

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -119,3 +120,8 @@ class ActivityForm(FlaskForm):
         REQUIRED])
     summary = TextAreaField(_l("What happened"), validators=[REQUIRED, length(2000, 2)])
     next_action_on = DateField(_l("Next action on"), validators=[Optional()])
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField(_l("Scan (PDF, PNG or JPEG, at most 5 MB)"), validators=[
+        FileRequired(message=_l("Choose a file."))])

@@ -20,13 +20,14 @@ from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.forms import (
     AccessReasonForm,
     ActivityForm,
+    AttachmentForm,
     BlacklistForm,
     ContactForm,
     CustomerForm,
     NewCustomerForm,
     TierOverrideForm,
 )
-from intranet.customers import ledger
+from intranet.customers import attachments, ledger
 from intranet.customers.dedupe import find_duplicate
 from intranet.customers.importer import ImportFileError, Report, import_customers, read_table
 from intranet.customers.labels import (
@@ -40,7 +41,7 @@ from intranet.customers.labels import (
 from intranet.extensions import db
 from intranet.forms import ConfirmForm, UploadForm
 from intranet.http import is_htmx, toast
-from intranet.models import Activity, Contact, Customer, Order, Payment, Shipment, User
+from intranet.models import Activity, Attachment, Contact, Customer, Order, Payment, Shipment, User
 from intranet.models.customer import RELATIONSHIPS, TIERS
 from intranet.pagination import paginate
 from intranet.roles import Role
@@ -219,6 +220,10 @@ def _customer_page(record: Customer, **forms) -> dict:
                                                                        Shipment.shipped_on),
         "payments": latest(Payment, Payment.received_on),
         "activities": _activities(record), "activity_labels": ACTIVITY_LABELS,
+        "attachments": db.session.execute(
+            select(Attachment.id, Attachment.filename, Attachment.size, Attachment.uploaded_at)
+            .where(Attachment.customer_id == record.id).order_by(Attachment.id)).all(),
+        "attachment_form": AttachmentForm(formdata=None),
         "confirm": ConfirmForm(), "blacklist_form": BlacklistForm(),
         "tier_form": TierOverrideForm(formdata=None, tier=record.tier_override or ""),
         "contact_form": forms.get("contact_form") or ContactForm(formdata=None),
@@ -337,6 +342,71 @@ def apply_file_fields(record: Customer, form: CustomerForm, code: str | None) ->
             changes[name] = {"old": old, "new": value}
             setattr(record, name, value)
     return changes
+
+
+@bp.route("/customers/<int:customer_id>/attachments", methods=["POST"])
+def attachment_add(customer_id: int):
+    record = scoped_customer_or_404(customer_id, "edit")
+    form = AttachmentForm()
+    if form.validate_on_submit():
+        data = form.file.data.read(attachments.MAX_BYTES + 1)
+        problem = attachments.problem(data)
+        if problem:
+            flash(problem, "error")
+        else:
+            name = secure_name(form.file.data.filename)
+            attachment = Attachment(customer_id=record.id, filename=name, size=len(data),
+                                    kind=attachments.kind_of(data), data=data,
+                                    uploaded_by_id=current_user.id)
+            db.session.add(attachment)
+            db.session.flush()
+            audit.record(audit.Action.CREATE, "attachment", attachment.id,
+                         details={"customer": record.id, "filename": name, "size": len(data)})
+            flash(_("Attachment uploaded."), "success")
+    else:
+        for error in form.file.errors:
+            flash(error, "error")
+    return redirect(url_for("sales.customer", customer_id=record.id))
+
+
+@bp.route("/customers/<int:customer_id>/attachments/<int:attachment_id>")
+def attachment_download(customer_id: int, attachment_id: int):
+    record = scoped_customer_or_404(customer_id)
+    attachment = db.session.scalar(select(Attachment).where(
+        Attachment.id == attachment_id, Attachment.customer_id == record.id)) or abort(404)
+    audit.record(audit.Action.EXPORT, "attachment", attachment.id,
+                 details={"customer": record.id})
+    response = Response(attachment.data, mimetype="application/octet-stream")
+    # Always a download: a file is never rendered in the intranet's origin.
+    response.headers["Content-Disposition"] = content_disposition(attachment.filename)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.route("/customers/<int:customer_id>/attachments/<int:attachment_id>/delete",
+          methods=["POST"])
+def attachment_delete(customer_id: int, attachment_id: int):
+    record = scoped_customer_or_404(customer_id, "edit")
+    attachment = db.session.scalar(select(Attachment).where(
+        Attachment.id == attachment_id, Attachment.customer_id == record.id)) or abort(404)
+    if ConfirmForm().validate_on_submit():
+        audit.record(audit.Action.DELETE, "attachment", attachment.id,
+                     details={"customer": record.id, "filename": attachment.filename})
+        db.session.delete(attachment)
+        flash(_("Attachment deleted."), "success")
+    return redirect(url_for("sales.customer", customer_id=record.id))
+
+
+def secure_name(filename: str) -> str:
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>:|?*')[:200]
+    return name or "attachment"
+
+
+def content_disposition(filename: str) -> str:
+    from urllib.parse import quote
+
+    return f"attachment; filename=\"attachment\"; filename*=UTF-8''{quote(filename)}"
 
 
 @bp.route("/customers/<int:customer_id>/tier", methods=["POST"])
