@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(customers_cli)
 
 
 @click.command("demo")
@@ -81,3 +82,26 @@ def create_admin(username, display_name, password):
     audit.record(audit.Action.CREATE, "user", user.id, details={"roles": ["admin"], "by": "cli"})
     db.session.commit()
     click.echo(f"administrator {username} created")
+
+
+customers_cli = AppGroup("customers", help="The customer archive.")
+
+
+@customers_cli.command("refresh")
+@click.option("--batch", default=2000, show_default=True)
+def customers_refresh(batch):
+    """Recompute trailing sales and tiers (rules C3, C5): the 12-month window moves daily,
+    so run this nightly (cron or a systemd timer). Idempotent; overrides are kept."""
+    from intranet.customers import ledger
+    from intranet.models import Customer
+
+    last_id, done = 0, 0
+    while True:
+        customers = db.session.scalars(db.select(Customer).where(Customer.id > last_id)
+                                       .order_by(Customer.id).limit(batch)).all()
+        if not customers:
+            break
+        ledger.refresh(customers)
+        db.session.commit()
+        last_id, done = customers[-1].id, done + len(customers)
+    click.echo(f"refreshed {done} customers")

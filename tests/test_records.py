@@ -432,3 +432,39 @@ def test_c3_only_a_manager_overrides_the_tier_with_a_reason(app, client, staff, 
     assert "经理手动设定：集团战略客户" in page
     listed = client.get("/sales/customers").get_data(as_text=True)
     assert "VIP（A）*" in listed  # shown as overridden
+
+
+def test_search_finds_a_customer_by_contact_phone_and_filters_by_owner(app, client, staff,
+                                                                       two_reps):
+    with app.app_context():
+        customer = db.session.get(Customer, two_reps["mine"])
+        customer.contacts.append(Contact(name="王", phone="021-6888 1234"))
+        db.session.commit()
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    found = client.get("/sales/customers?q=68881234").get_data(as_text=True)
+    assert "甲方" in found and "乙方" not in found
+    by_owner = client.get(f"/sales/customers?owner={staff['rep_b'].id}").get_data(as_text=True)
+    assert "乙方" in by_owner and "甲方" not in by_owner and "全部负责人" in by_owner
+
+
+def test_c3_nightly_refresh_moves_tiers_with_the_twelve_month_window(app, staff, make_customer,
+                                                                     frozen):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from intranet import clock
+    from intranet.customers import ledger
+    from intranet.models import Shipment
+    customer_id = make_customer("窗口移动有限公司", staff[Role.SALES_REP])
+    with app.app_context():
+        db.session.add(Shipment(customer_id=customer_id, amount=Decimal("150000"),
+                                shipped_on=ledger.today() - timedelta(days=300)))
+        db.session.commit()
+    runner = app.test_cli_runner()
+    assert "refreshed 1 customers" in runner.invoke(args=["customers", "refresh"]).output
+    with app.app_context():
+        assert db.session.get(Customer, customer_id).tier == "key"
+    frozen(clock.now() + timedelta(days=100))  # the shipment falls out of the window
+    runner.invoke(args=["customers", "refresh"])
+    with app.app_context():
+        assert db.session.get(Customer, customer_id).tier == "general"

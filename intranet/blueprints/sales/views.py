@@ -38,6 +38,7 @@ from intranet.customers.labels import (
     SOURCE_LABELS,
     TIER_LABELS,
 )
+from intranet.customers.names import phone_digits
 from intranet.extensions import db
 from intranet.forms import ConfirmForm, UploadForm
 from intranet.http import is_htmx, toast
@@ -70,8 +71,13 @@ def _customer_query():
     query = (select(Customer).options(joinedload(Customer.owner).lazyload(User.role_rows))
              .where(scope))
     if q:
-        query = query.where(or_(contains(Customer.name, q), contains(Customer.region, q),
-                                contains(Customer.credit_code, q)))
+        matches = [contains(Customer.name, q), contains(Customer.region, q),
+                   contains(Customer.credit_code, q)]
+        digits = phone_digits(q)
+        if len(digits) >= 4:  # a phone number, typed with or without separators
+            matches.append(Customer.id.in_(select(Contact.customer_id).where(
+                contains(Contact.phone_digits, digits))))
+        query = query.where(or_(*matches))
     if args.get("tier") in TIERS:
         query = query.where(func.coalesce(Customer.tier_override, Customer.tier) == args["tier"])
     if args.get("status") in RELATIONSHIPS:
@@ -94,7 +100,11 @@ def customers():
         "q": q, "page": page.page, "rows": [c.id for c in page.items]})
     template = "sales/_customer_rows.html" if is_htmx() and request.headers.get(
         "HX-Target") == "customer-rows" else "sales/customers.html"
-    return render_template(template, page=page, q=q, tiers=TIER_LABELS,
+    owners = [] if needs_reason(current_user) else db.session.execute(
+        select(User.id, User.display_name).where(User.id.in_(
+            select(Customer.owner_id).where(customer_scope(current_user)).distinct()))
+        .order_by(User.display_name)).all()
+    return render_template(template, page=page, q=q, tiers=TIER_LABELS, owners=owners,
                            lookup=needs_reason(current_user),
                            statuses=RELATIONSHIP_LABELS)
 
