@@ -42,7 +42,17 @@ from intranet.customers.names import phone_digits
 from intranet.extensions import db
 from intranet.forms import ConfirmForm, UploadForm
 from intranet.http import is_htmx, toast
-from intranet.models import Activity, Attachment, Contact, Customer, Order, Payment, Shipment, User
+from intranet.models import (
+    Activity,
+    Attachment,
+    Contact,
+    Customer,
+    Order,
+    Payment,
+    Shipment,
+    User,
+    UserRole,
+)
 from intranet.models.customer import RELATIONSHIPS, TIERS
 from intranet.pagination import paginate
 from intranet.roles import Role
@@ -100,13 +110,26 @@ def customers():
         "q": q, "page": page.page, "rows": [c.id for c in page.items]})
     template = "sales/_customer_rows.html" if is_htmx() and request.headers.get(
         "HX-Target") == "customer-rows" else "sales/customers.html"
-    owners = [] if needs_reason(current_user) else db.session.execute(
-        select(User.id, User.display_name).where(User.id.in_(
-            select(Customer.owner_id).where(customer_scope(current_user)).distinct()))
-        .order_by(User.display_name)).all()
-    return render_template(template, page=page, q=q, tiers=TIER_LABELS, owners=owners,
-                           lookup=needs_reason(current_user),
+    return render_template(template, page=page, q=q, tiers=TIER_LABELS,
+                           owners=_owner_choices(), lookup=needs_reason(current_user),
                            statuses=RELATIONSHIP_LABELS)
+
+
+def _owner_choices():
+    """Reps whose customers the user may see: the department's for a manager, all for the
+    GM (read from the small user tables, never by scanning customers)."""
+    try:
+        roles = current_user.roles
+    except Exception:  # fail closed: no choices rather than an error page
+        return []
+    if not roles & {Role.SALES_MANAGER, Role.GENERAL_MANAGER}:
+        return []
+    query = (select(User.id, User.display_name).join(UserRole, UserRole.user_id == User.id)
+             .where(UserRole.role == Role.SALES_REP.value).order_by(User.display_name))
+    if Role.GENERAL_MANAGER not in roles:
+        query = query.where(User.department_id == current_user.department_id)
+    return db.session.execute(query).all()
+
 
 
 @bp.route("/customers/export")
