@@ -106,14 +106,18 @@ def main() -> None:
     bare = start("bare_app:app", BARE_PORT, env)
     try:
         cookie = sign_in(APP_PORT, "benchmgr", "bench-password-2026")
+        from sqlalchemy import create_engine, text
+
         sys.path.insert(0, str(HERE.parent))
-        import sqlite3
-        database = sqlite3.connect(OUT / "bench.sqlite3")
-        ids = [row[0] for row in database.execute(
-            "SELECT id FROM customer ORDER BY random() LIMIT 200")]
-        total = database.execute("SELECT count(*) FROM customer").fetchone()[0]
-        transactions = sum(database.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                           for t in ("sales_order", "shipment", "payment"))
+        from intranet.config import normalise_database_uri
+        engine = create_engine(normalise_database_uri(env["DATABASE_URL"]))
+        with engine.connect() as database:
+            ids = [row[0] for row in database.execute(text(
+                "SELECT id FROM customer ORDER BY random() LIMIT 200"))]
+            total = database.execute(text("SELECT count(*) FROM customer")).scalar()
+            transactions = sum(database.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                               for t in ("sales_order", "shipment", "payment"))
+        engine.dispose()
         terms = ["上海", "华东", "精密机械", "0123", "智联", "物流", "9135", "杭州西湖"]
         htmx = {"Cookie": cookie, "HX-Request": "true", "HX-Target": "customer-rows"}
         cases = [
@@ -124,7 +128,8 @@ def main() -> None:
             ("customer page", APP_PORT, [f"/sales/customers/{i}" for i in ids],
              {"Cookie": cookie}),
         ]
-        print(f"\ndata: {total:,} customers, {transactions:,} transactions; gunicorn -w "
+        print(f"\ndata: {total:,} customers, {transactions:,} transactions on "
+              f"{engine.dialect.name}; gunicorn -w "
               f"{WORKERS}; {THREADS} client threads x {DURATION:.0f} s per case; "
               f"{os.cpu_count()} cores\n")
         print(f"{'case':<28}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}"

@@ -28,8 +28,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from intranet import create_app, credit_code, passwords  # noqa: E402
 from intranet.customers.names import normalise_name  # noqa: E402
 from intranet.extensions import db  # noqa: E402
-from intranet.models import (Customer, Department, Order, Payment, Shipment,  # noqa: E402
-                             User, UserRole)
+from intranet.models import Customer, Department, Order, Payment, Shipment, User, UserRole  # noqa: E402
 
 PASSWORD = "bench-password-2026"
 CITIES = ["上海", "杭州", "南京", "苏州", "广州", "深圳", "北京", "天津", "成都", "武汉"]

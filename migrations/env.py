@@ -67,6 +67,11 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Database-only indexes (PostgreSQL trigram search, migration 0004) have no model."""
+    return not (type_ == "index" and name and name.startswith("trgm_"))
+
+
 def render_item(type_, obj, autogen_context):
     """Migrations stay free of app imports: UTCDateTime is rendered as its plain impl."""
     from intranet.models.types import UTCDateTime
@@ -98,6 +103,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 
