@@ -7,7 +7,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import false, func, or_, select, true
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from intranet import audit, credit_code, settings
 from intranet.access import (
@@ -78,7 +78,8 @@ def _customer_query():
     q = (args.get("q") or "").strip()[:100]
     lookup = needs_reason(current_user)
     scope = (true() if len(q) >= 2 else false()) if lookup else customer_scope(current_user)
-    query = (select(Customer).options(joinedload(Customer.owner).lazyload(User.role_rows))
+    # selectinload, not joinedload: the pagination count then runs without the user join.
+    query = (select(Customer).options(selectinload(Customer.owner).lazyload(User.role_rows))
              .where(scope))
     if q:
         matches = [contains(Customer.name, q), contains(Customer.region, q),
