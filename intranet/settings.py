@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import g, has_app_context
@@ -37,6 +38,14 @@ class SettingDef:
         raw = (raw or "").strip()
         if self.kind == "bool":
             return raw in {"1", "true", "on", "yes"}
+        if self.kind == "dates":
+            try:
+                days = sorted({date.fromisoformat(d).isoformat()
+                               for d in raw.replace("，", ",").replace(",", " ").split()})
+            except ValueError:
+                raise SettingError(_l("List dates like 2026-10-01, separated by commas or "
+                                      "spaces.")) from None
+            return days
         if self.kind == "int":
             try:
                 value = int(raw)
@@ -72,6 +81,14 @@ SETTINGS: dict[str, SettingDef] = {s.key: s for s in [
                _l("A session unused this long is ended."), minimum=5, maximum=480),
     SettingDef("session_absolute_hours", "int", 12, _l("Absolute session limit (hours)"),
                _l("Sign in again after this long, however active."), minimum=1, maximum=72),
+    # Deadlines of every workflow (K6, P5, R2) run on this calendar.
+    SettingDef("business_calendar", "choice", "calendar", _l("Deadlines count"),
+               _l("calendar: every day counts; working: weekends and holidays are skipped."),
+               choices=("calendar", "working")),
+    SettingDef("holidays", "dates", [], _l("Public holidays"),
+               _l("Dates skipped by the working-day calendar, e.g. 2026-10-01 2026-10-02.")),
+    SettingDef("extra_working_days", "dates", [], _l("Make-up working days (调休)"),
+               _l("Weekend dates that are working days.")),
     # Rule C3 thresholds (trailing 12 months of shipments)
     SettingDef("tier_vip_min_yuan", "int", 500_000, _l("VIP tier from (yuan per year)"),
                _l("With a good payment record; rule C3."), minimum=0, maximum=10**11),

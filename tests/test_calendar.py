@@ -1,0 +1,74 @@
+"""The business calendar behind workflow deadlines (rule K6's three days; also P5, R2)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import login_fast, post
+
+from intranet import settings
+from intranet.extensions import db
+from intranet.roles import Role
+from intranet.workflows import calendar
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+def test_k6_three_calendar_days_by_default(app):
+    with app.app_context():
+        received = at(2026, 11, 6, 16, 30)  # a Friday afternoon
+        assert calendar.add_days(received, 3) == at(2026, 11, 9, 16, 30)
+
+
+def test_k6_working_days_skip_the_weekend(app):
+    with app.app_context():
+        assert settings.update({"business_calendar": "working"}) == {}
+        received = at(2026, 11, 6, 16, 30)  # Friday
+        assert calendar.add_days(received, 3) == at(2026, 11, 11, 16, 30)  # Wednesday
+        assert calendar.add_days(at(2026, 11, 7, 9, 0), 1) == at(2026, 11, 9, 9, 0)  # Sat→Mon
+
+
+def test_k6_holidays_are_skipped_and_make_up_days_count(app):
+    with app.app_context():
+        assert settings.update({
+            "business_calendar": "working",
+            "holidays": "2026-10-01, 2026-10-02 2026-10-05，2026-10-06 2026-10-07",
+            "extra_working_days": "2026-10-10"}) == {}
+        received = at(2026, 9, 30, 10, 0)  # the day before National Day
+        # 10-01..10-07 off (10-03/04 weekend), 10-08 and 10-09 work, 10-10 Saturday works
+        assert calendar.add_days(received, 3) == at(2026, 10, 10, 10, 0)
+
+
+def test_k6_deadline_keeps_utc_storage_consistent(app):
+    with app.app_context():
+        settings.update({"business_calendar": "working"})
+        received = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)  # 23:00 Friday in Shanghai
+        due = calendar.add_days(received, 1)
+        assert due.tzinfo == UTC and due.astimezone(SHANGHAI) == at(2026, 11, 9, 23, 0)
+
+
+@pytest.mark.parametrize(("due", "now", "expected"), [
+    (at(2026, 11, 9, 16, 0), at(2026, 11, 9, 11, 0), (False, 0, 5)),   # due in 5 h
+    (at(2026, 11, 9, 16, 0), at(2026, 11, 10, 19, 0), (True, 1, 3)),   # overdue by 1 d 3 h
+])
+def test_k6_time_left_for_the_queue(due, now, expected):
+    assert calendar.describe(due, now) == expected
+
+
+def test_calendar_settings_are_validated_and_audited(app, client, staff):
+    login_fast(client, app, staff[Role.ADMIN])
+    bad = post(client, "/admin/settings", {"holidays": "2026-13-01"})
+    assert bad.status_code == 200 and "请按 2026-10-01 的格式" in bad.get_data(as_text=True)
+    post(client, "/admin/settings", {"business_calendar": "working",
+                                     "holidays": "2026-10-02 2026-10-01"})
+    with app.app_context():
+        assert settings.get("holidays") == ["2026-10-01", "2026-10-02"]
+        from intranet.models import AuditEntry
+        entry = db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.object_id == "holidays"))
+        assert entry is not None and "2026-10-01" in entry.details
