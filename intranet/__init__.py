@@ -25,6 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_uri(
         app.config["SQLALCHEMY_DATABASE_URI"])
     _configure_logging(app)
+    from intranet.pdf import check_pdf_environment
+
+    check_pdf_environment(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -38,7 +41,7 @@ def _configure_logging(app: Flask) -> None:
 
     handler = logging.StreamHandler()
     handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    for name in ("intranet.security", "weasyprint"):
+    for name in ("intranet.security", "intranet.pdf", "weasyprint"):
         logger = logging.getLogger(name)
         if not logger.handlers:
             logger.addHandler(handler)

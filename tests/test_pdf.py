@@ -1,0 +1,84 @@
+"""The shared PDF module (groundwork for the K/P/R records): Chinese text really embedded,
+no foreign content, no network, signed footer."""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import socket
+
+import pytest
+from jinja2 import ChoiceLoader, DictLoader
+from pypdf import PdfReader
+
+from intranet import pdf
+
+BODY = """<h1>客户资信额度审批表</h1>
+<table><tr><th>客户</th><td>{{ name }}</td></tr><tr><th>额度</th><td>¥500,000.00</td></tr></table>
+"""
+HOSTILE = [
+    '<img src="file:///etc/passwd">',
+    '<link rel="attachment" href="file:///etc/passwd">',
+    '<img src="http://169.254.169.254/latest/meta-data/">',
+    '<style>@import url("http://169.254.169.254/x.css");</style>',
+    '<img src="/static/../../../../etc/passwd">',
+]
+
+
+def pdf_text(data: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def font_names(data: bytes) -> set[str]:
+    names = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            names.add(str(font.get_object()["/BaseFont"]))
+    return names
+
+
+@pytest.fixture
+def record_app(app):
+    app.jinja_loader = ChoiceLoader([DictLoader({"pdf/test_body.html": BODY}),
+                                     app.jinja_loader])
+    return app
+
+
+def test_pdf_record_contains_the_chinese_text_in_an_embedded_cjk_font(record_app, frozen):
+    with record_app.test_request_context():
+        data = pdf.render_record("pdf/test_body.html", "KX-2026-0001",
+                                 name="上海华东精密机械有限公司")
+    text = pdf_text(data)
+    assert "客户资信额度审批表" in text and "上海华东精密机械有限公司" in text
+    assert any("Noto-Sans-CJK-SC" in name for name in font_names(data)), font_names(data)
+    assert "KX-2026-0001" in text and "2026-11-02 09:00" in text  # number, time in Shanghai
+    with record_app.test_request_context():
+        from flask import render_template
+        expected = hashlib.sha256(render_template(
+            "pdf/test_body.html", name="上海华东精密机械有限公司").encode()).hexdigest()
+    assert expected in re.sub(r"\s+", "", text)
+
+
+def test_pdf_hostile_content_brings_in_nothing_and_opens_no_socket(app, monkeypatch):
+    opened = []
+
+    def no_network(self, address):
+        opened.append(address)
+        raise OSError("network disabled in this test")
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    html = ('<!doctype html><html lang="zh-CN"><head><link rel="stylesheet" '
+            'href="/static/pdf/record.css"></head><body><p>客户名称</p>'
+            + "".join(HOSTILE) + "</body></html>")
+    with app.test_request_context():
+        data = pdf.render_pdf(html)
+    reader = PdfReader(io.BytesIO(data))
+    assert opened == []
+    assert reader.attachments == {}
+    text = pdf_text(data)
+    assert "root:" not in text and "客户名称" in text
+    assert b"/EmbeddedFile" not in data
+
+
+def test_fast_font_subsetting_is_available_here():
+    # CI installs libharfbuzz-subset0 (./dev); without it a record takes ~11 s to subset.
+    assert pdf.fast_subsetting_available()
