@@ -4,23 +4,48 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
-from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 
 
+SERVER = """
+import sys
+from werkzeug.serving import run_simple
+from intranet import create_app
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SECRET_KEY": "test-secret-key"})
+run_simple("127.0.0.1", int(sys.argv[2]), app, threaded=True)
+"""
+
+
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
+    """The app served by its own process on the test's database: what the browser does there
+    (aborted downloads, open files) cannot leak into the test process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, app.config["SQLALCHEMY_DATABASE_URI"], str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        pytest.fail("the live server did not start")
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
