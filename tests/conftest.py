@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ os.environ.setdefault("INTRANET_INSTANCE", tempfile.mkdtemp(prefix="intranet-tes
 
 import pytest  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 
 from intranet import clock, create_app, passwords  # noqa: E402
 from intranet.extensions import db  # noqa: E402
@@ -192,3 +193,20 @@ def frozen():
     move(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
     yield move
     clock.freeze(None)
+
+
+@contextmanager
+def counting_selects(app):
+    """Collect the SELECT statements the database receives inside the block."""
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from conftest import counting_selects
 
 from intranet import credit_code
 from intranet.customers import dedupe, ledger
@@ -123,24 +124,16 @@ def test_c9_receivables_payment_rate_and_open_orders(app):
 
 def test_c9_figures_take_a_constant_number_of_queries(app):
     ids = [make(app, f"批量{i}有限公司") for i in range(12)]
-    from sqlalchemy import event
     with app.app_context():
         for cid in ids:
             add_ledger(cid, shipments=[(1, "10")], payments=[(1, "5")], orders=[(1, "3", "open")])
         db.session.commit()
-        statements = []
-        def listener(conn, cursor, statement, *args):
-            if statement.lstrip().upper().startswith("SELECT"):
-                statements.append(statement)
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with counting_selects(app) as statements:
             ledger.figures(ids[:2], TODAY)
             small = len(statements)
             statements.clear()
             ledger.figures(ids, TODAY)
             large = len(statements)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
     assert small == large == 3
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import login_fast, post
+from conftest import counting_selects, login_fast, post
 
 from intranet import access
 from intranet.extensions import db
@@ -211,24 +211,13 @@ def test_c5_list_ranks_by_year_on_year_growth_and_filters_by_tier(app, client, s
 
 
 def test_customer_list_issues_a_constant_number_of_queries(app, client, staff, make_customer):
-    from sqlalchemy import event
     rep = staff[Role.SALES_REP]
     make_customer("计数一有限公司", rep)
     login_fast(client, app, rep)
 
     def count_queries():
-        with app.app_context():
-            engine = db.engine
-        statements = []
-
-        def listener(conn, cursor, statement, *args):
-            if statement.lstrip().upper().startswith("SELECT"):
-                statements.append(statement)
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with counting_selects(app) as statements:
             assert client.get("/sales/customers").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     few = count_queries()
@@ -336,25 +325,13 @@ def test_activity_log_records_sales_activity(app, client, staff, two_reps, froze
 def test_customer_page_issues_a_constant_number_of_queries(app, client, staff, two_reps):
     from decimal import Decimal
 
-    from sqlalchemy import event
-
     from intranet.models import Activity, Order, Payment, Shipment
     mine = two_reps["mine"]
     login_fast(client, app, staff[Role.SALES_REP])
-    with app.app_context():
-        engine = db.engine
 
     def count_queries():
-        statements = []
-
-        def listener(conn, cursor, statement, *args):
-            if statement.lstrip().upper().startswith("SELECT"):
-                statements.append(statement)
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with counting_selects(app) as statements:
             assert client.get(f"/sales/customers/{mine}").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     few = count_queries()

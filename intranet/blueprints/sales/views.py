@@ -29,7 +29,7 @@ from intranet.blueprints.sales.forms import (
 )
 from intranet.customers import attachments, ledger
 from intranet.customers.dedupe import find_duplicate
-from intranet.customers.importer import ImportFileError, Report, import_customers, read_table
+from intranet.customers.importer import import_customers
 from intranet.customers.labels import (
     ACTIVITY_LABELS,
     PAYMENT_LABELS,
@@ -40,7 +40,7 @@ from intranet.customers.labels import (
 )
 from intranet.customers.names import phone_digits
 from intranet.extensions import db
-from intranet.forms import ConfirmForm, UploadForm
+from intranet.forms import ConfirmForm
 from intranet.http import is_htmx, toast
 from intranet.models import (
     Activity,
@@ -58,6 +58,7 @@ from intranet.pagination import paginate
 from intranet.roles import Role
 from intranet.search import contains
 from intranet.spreadsheets import XLSX_MIME, xlsx_bytes
+from intranet.uploads import import_page
 
 EXPORT_LIMIT = 50_000
 GROWTH = (Customer.sales_12m - Customer.sales_prev_12m) / func.nullif(Customer.sales_prev_12m, 0)
@@ -163,27 +164,16 @@ def _csv_safe(value: str) -> str:
 @bp.route("/customers/import", methods=["GET", "POST"])
 def customers_import():
     """Rules C1, C2: a whole file of customers, all or nothing, with a per-row report."""
-    form = UploadForm()
-    report = None
-    if form.validate_on_submit():
-        report = Report()
-        user = current_user._get_current_object()
-        try:
-            table = read_table(form.file.data.read(), form.file.data.filename)
-            created = import_customers(table, user, Role.SALES_MANAGER in user.roles, report)
-        except ImportFileError as exc:
-            report.add(0, "", exc)
-            created = []
-        if created:
-            db.session.add_all(created)
-            db.session.flush()
-            for customer in created:
-                audit.record(audit.Action.CREATE, "customer", customer.id,
-                             details={"name": customer.name, "source": "import"})
-            report.written = len(created)
-    return render_template("sales/import.html", form=form, report=report,
-                           title=_("Import customers"), template_file="import/customers.csv"), (
-        422 if report and report.errors else 200)
+    user = current_user._get_current_object()
+
+    def audit_created(customers):
+        for customer in customers:
+            audit.record(audit.Action.CREATE, "customer", customer.id,
+                         details={"name": customer.name, "source": "import"})
+    return import_page(
+        lambda table, report: import_customers(table, user, Role.SALES_MANAGER in user.roles,
+                                               report),
+        audit_created, _("Import customers"), "import/customers.csv")
 
 
 @bp.route("/customers/<int:customer_id>/access", methods=["GET", "POST"])
