@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from intranet import clock
 from intranet.extensions import db
 from intranet.models import Notification
-from intranet.roles import Role
+from intranet.roles import role_label
 
 KINDS = {
     "welcome": _l("Welcome to the customer-management intranet."),
@@ -38,17 +38,11 @@ def text_of(note: Notification) -> str:
     params = json.loads(note.params or "{}")
     # Role codes are stored; their labels are rendered in the reader's language.
     if "role" in params:
-        params["role"] = _role_label(params["role"])
+        params["role"] = str(role_label(params["role"]))
     if "roles" in params:
-        params["roles"] = "、".join(_role_label(r) for r in params["roles"].split(","))
+        params["roles"] = "、".join(str(role_label(r)) for r in params["roles"].split(","))
     return str(template) % params
 
-
-def _role_label(code: str) -> str:
-    try:
-        return str(Role(code.strip()).label)
-    except ValueError:
-        return code
 
 
 def unread_count(user_id: int) -> int:

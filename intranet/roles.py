@@ -30,6 +30,14 @@ ROLE_LABELS = {
     Role.ADMIN: _l("System administrator"),
 }
 
+def role_label(code: str):
+    """The label of a stored role code; an unknown code is shown as it is."""
+    try:
+        return Role(code.strip()).label
+    except ValueError:
+        return code
+
+
 # Roles that approve things and may therefore be deputised for a period (003 §二(二)).
 DELEGABLE = frozenset({Role.SALES_MANAGER, Role.GENERAL_MANAGER, Role.COMPLAINT_HANDLER,
                        Role.FINANCE})

@@ -1,6 +1,7 @@
 import secrets
 from datetime import datetime
 
+from flask import g, has_request_context
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -76,8 +77,17 @@ class User(UserMixin, db.Model):
         return role in self.roles
 
     def active_delegations(self, at: datetime | None = None) -> list["Delegation"]:
-        """Delegations under which this user currently acts for someone else."""
-        at = at or clock.now()
+        """Delegations under which this user currently acts for someone else. "Now" is
+        looked up once per request: the matrix, the record scope and every `can()` in the
+        page ask for it."""
+        if at is None and has_request_context():
+            cache = g.setdefault("_delegations", {})
+            if self.id not in cache:
+                cache[self.id] = self._delegations_at(clock.now())
+            return cache[self.id]
+        return self._delegations_at(at or clock.now())
+
+    def _delegations_at(self, at: datetime) -> list["Delegation"]:
         return list(db.session.scalars(
             select(Delegation).where(
                 Delegation.deputy_id == self.id,

@@ -14,7 +14,7 @@ from intranet.extensions import db
 from intranet.forms import ConfirmForm, options
 from intranet.models import AuditEntry, Delegation, Department, User
 from intranet.pagination import paginate
-from intranet.roles import Role
+from intranet.roles import Role, role_label
 from intranet.search import contains
 
 
@@ -267,12 +267,4 @@ def audit_log():
         k: v for k, v in args.items() if k in AUDIT_FILTERS and v})
     return render_template("admin/audit.html", page=page, args=args,
                            actions=audit.ACTION_LABELS, objects=audit.OBJECT_LABELS,
-                           role_label=_role_label)
-
-
-def _role_label(code: str) -> str:
-    try:
-        return Role(code).label
-    except ValueError:
-        return code
-
+                           role_label=role_label)
