@@ -135,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from intranet.blueprints.auth import bp as auth_bp
     from intranet.blueprints.finance import bp as finance_bp
     from intranet.blueprints.home import bp as home_bp
+    from intranet.blueprints.management import bp as management_bp
     from intranet.blueprints.sales import bp as sales_bp
 
     app.register_blueprint(home_bp)
@@ -142,6 +143,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(sales_bp, url_prefix="/sales")
     app.register_blueprint(finance_bp, url_prefix="/finance")
+    app.register_blueprint(management_bp, url_prefix="/management")
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -152,11 +154,15 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     from intranet.access import enforce_matrix
+    from intranet.customers.labels import PAYMENT_LABELS
     from intranet.http import commit_or_rollback, reject_nul_bytes, security_headers
     from intranet.pagination import page_url
+    from intranet.roles import role_label
     from intranet.sessions import enforce_session_timeouts
 
     app.jinja_env.globals["page_url"] = page_url  # used inside macros, which see only globals
+    app.jinja_env.globals["role_name"] = role_label
+    app.jinja_env.globals["payment_labels"] = PAYMENT_LABELS
     app.before_request(reject_nul_bytes)
     app.before_request(enforce_session_timeouts)
     app.before_request(enforce_matrix)

@@ -111,6 +111,25 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "sales.contact_add": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.contact_delete": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.activity_add": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
+    # Credit management (rules K1-K7). Who may fire which transition is the machine's
+    # PERMISSIONS (workflows/credit.py); approvals need a fresh login (SECURITY.md 14).
+    "sales.credit_applications": {"GET": allow(*CUSTOMER_READERS)},
+    "sales.credit_new": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
+                         "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
+    "sales.credit_edit": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
+                          "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
+    "sales.credit_application": {"GET": allow(*CUSTOMER_READERS)},
+    "sales.credit_transition": {"POST": allow(*CUSTOMER_READERS, fresh=True)},
+    "sales.credit_pdf": {"GET": allow(*CUSTOMER_READERS, R.ARCHIVIST)},
+    "sales.credit_review": {"GET": allow(R.SALES_MANAGER), "POST": allow(R.SALES_MANAGER)},
+    "sales.order_new": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
+                        "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
+    "management.credit_queue": {"GET": allow(R.GENERAL_MANAGER)},
+    "management.credit_decide": {"POST": allow(R.GENERAL_MANAGER, fresh=True)},
+    "management.credit_bulk": {"POST": allow(R.GENERAL_MANAGER, fresh=True)},
+    "finance.orders": {"GET": allow(R.FINANCE, R.GENERAL_MANAGER)},
+    "finance.order_release": {"POST": allow(R.FINANCE, R.GENERAL_MANAGER, fresh=True)},
+    "finance.over_limit": {"GET": allow(R.FINANCE, R.SALES_MANAGER, R.GENERAL_MANAGER)},
 }
 
 
@@ -279,3 +298,36 @@ def can(endpoint: str, method: str = "GET") -> bool:
         return permission.grant_for(current_user) is not None
     except Exception:
         return False
+
+
+def credit_application_scope(user, purpose: str = "view"):
+    """Applications are scoped like their customers (rule C6): reps their own customers',
+    managers their department's, the GM and the GM's deputy all."""
+    from intranet.models import CreditApplication, Customer
+
+    return CreditApplication.customer_id.in_(
+        select(Customer.id).where(customer_scope(user, purpose)))
+
+
+ARCHIVED_CREDIT_STATES = ("approved", "rejected", "withdrawn", "effective", "superseded")
+
+
+def scoped_credit_application_or_404(application_id: int, purpose: str = "view"):
+    """The application if `current_user` may see it; archivists see decided ones (read-only)."""
+    from intranet.extensions import db
+    from intranet.models import CreditApplication
+
+    try:
+        found = db.session.scalar(select(CreditApplication).where(
+            CreditApplication.id == application_id,
+            credit_application_scope(current_user, "edit" if purpose == "edit" else "view")))
+        if found is None and purpose == "archive" and R.ARCHIVIST in current_user.roles:
+            found = db.session.scalar(select(CreditApplication).where(
+                CreditApplication.id == application_id,
+                CreditApplication.state.in_(ARCHIVED_CREDIT_STATES)))
+    except Exception:  # fail closed
+        security_log.exception("credit application scope failed")
+        found = None
+    if found is None:
+        abort(404)
+    return found

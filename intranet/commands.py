@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(customers_cli)
+    app.cli.add_command(jobs_cli)
 
 
 @click.command("demo")
@@ -105,3 +106,21 @@ def customers_refresh(batch):
         db.session.commit()
         last_id, done = customers[-1].id, done + len(customers)
     click.echo(f"refreshed {done} customers")
+
+
+jobs_cli = AppGroup("jobs", help="Scheduled workflow side effects (cron / systemd timer).")
+
+
+@jobs_cli.command("run")
+@with_appcontext
+def jobs_run():
+    """Reminders, escalations, activations and over-limit checks; safe to run twice."""
+    from flask import current_app
+
+    from intranet.jobs import run_all
+
+    # Links in notifications are built with url_for, which needs a request context.
+    with current_app.test_request_context("/"):
+        done = run_all()
+    for name, count in done.items():
+        click.echo(f"{name}: {count}")

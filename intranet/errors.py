@@ -60,6 +60,31 @@ def register(app: Flask) -> None:
         return render_error(400, _("The form expired or was sent from elsewhere. "
                                    "Reload the page and try again."))
 
+    from intranet.workflows import engine
+
+    @app.errorhandler(engine.WorkflowError)
+    def workflow_conflict(error):
+        """SECURITY.md 6: a stale, concurrent or out-of-order transition is a 409 that says
+        what the record is now; the rollback keeps nothing of the attempt."""
+        db.session.rollback()
+        row = error.row
+        labels = engine.machine_class(row).STATE_LABELS
+        db.session.refresh(row)
+        state = str(labels.get(row.state, row.state))
+        if isinstance(error, engine.Conflict):
+            message = _("Someone else acted on this record first. It is now “%(state)s”; "
+                        "reload to see it.", state=state)
+        else:
+            message = _("This step is not possible now: the record is “%(state)s”.",
+                        state=state)
+        log.info("workflow refused %s %s: %s", type(row).__name__, row.id,
+                 type(error).__name__)
+        return render_error(409, message)
+
+    @app.errorhandler(engine.InvalidInput)
+    def workflow_input(error):
+        return render_error(422, str(error.message))
+
     @app.errorhandler(429)
     def too_many(error):
         log.warning("throttled endpoint=%r address=%s", request.endpoint, request.remote_addr)

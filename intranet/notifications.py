@@ -18,6 +18,23 @@ KINDS = {
     "roles_changed": _l("Your roles were changed to: %(roles)s."),
     "deputy_named": _l("From %(start)s to %(end)s you act as %(role)s for %(principal)s."),
     "deputy_revoked": _l("Your deputy period for %(principal)s was revoked."),
+    "credit_submitted": _l("Credit application %(number)s for %(customer)s awaits your "
+                           "review."),
+    "credit_received": _l("Credit application %(number)s for %(customer)s is in your queue: "
+                          "decide within three days."),
+    "credit_decided": _l("Credit application %(number)s for %(customer)s: %(state)s."),
+    "credit_due_soon": _l("One day left to decide credit application %(number)s for "
+                          "%(customer)s."),
+    "credit_overdue": _l("Overdue: credit application %(number)s for %(customer)s was not "
+                         "decided within three days."),
+    "credit_over_limit": _l("%(customer)s is over its credit limit: receivables ¥%(receivables)s"
+                            " against a limit of ¥%(limit)s. Investigate and collect."),
+    "credit_review_due": _l("Prepare the credit applications for %(quarter)s (quarterly "
+                            "review)."),
+    "credit_rerating": _l("The credit grade of %(customer)s is over half a year old: "
+                          "re-rate it."),
+    "shipment_forced": _l("The general manager released order %(order)s of %(customer)s over "
+                          "the credit limit; you are recorded as responsible."),
 }
 
 
@@ -31,6 +48,17 @@ def notify(user_id: int, kind: str, link: str = "", **params) -> Notification:
     return note
 
 
+def notify_once(user_id: int, key: str, kind: str, link: str = "", **params) -> int:
+    """Notify unless this user already got the notification with this key (jobs run again and
+    again); returns 1 if sent."""
+    exists = db.session.scalar(select(Notification.id).where(
+        Notification.user_id == user_id, Notification.dedupe_key == key))
+    if exists:
+        return 0
+    notify(user_id, kind, link, **params).dedupe_key = key
+    return 1
+
+
 def text_of(note: Notification) -> str:
     template = KINDS.get(note.kind)
     if template is None:
@@ -39,6 +67,10 @@ def text_of(note: Notification) -> str:
     # Role codes are stored; their labels are rendered in the reader's language.
     if "role" in params:
         params["role"] = str(role_label(params["role"]))
+    if "state" in params and "workflow" in params:
+        from intranet.workflows.engine import REGISTRY
+        labels = REGISTRY[params["workflow"]].STATE_LABELS
+        params["state"] = str(labels.get(params["state"], params["state"]))
     if "roles" in params:
         params["roles"] = "、".join(str(role_label(r)) for r in params["roles"].split(","))
     return str(template) % params

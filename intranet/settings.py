@@ -98,6 +98,21 @@ SETTINGS: dict[str, SettingDef] = {s.key: s for s in [
                _l("Good payment record: at least this share paid (%)"),
                _l("Payments over shipments in the last 12 months; rule C3."),
                minimum=0, maximum=100),
+    # Rules K1/K2: the suggested limit and grade of the quarterly review (credit/__init__.py)
+    SettingDef("credit_months_of_sales", "int", 2, _l("Suggested limit: months of sales"),
+               _l("Limit = average monthly sales × this many months × the grade's share; "
+                  "rule K2."), minimum=0, maximum=24),
+    SettingDef("credit_grade1_min_payment_percent", "int", 95,
+               _l("Grade 1 (一级) from a payment rate of (%)"), _l("Rule K1."),
+               minimum=0, maximum=100),
+    SettingDef("credit_grade2_min_payment_percent", "int", 80,
+               _l("Grade 2 (二级) from a payment rate of (%)"),
+               _l("Below this, grade 3 (三级); rule K1."), minimum=0, maximum=100),
+    SettingDef("credit_grade2_share_percent", "int", 60,
+               _l("Grade 2: share of the full limit (%)"), _l("Grade 1 gets 100%."),
+               minimum=0, maximum=100),
+    SettingDef("credit_grade3_share_percent", "int", 30,
+               _l("Grade 3: share of the full limit (%)"), minimum=0, maximum=100),
 ]}
 
 

@@ -2,7 +2,7 @@
 route of the app in it. Every role is tried on every route."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from conftest import csrf_token, login_fast
@@ -10,7 +10,7 @@ from conftest import csrf_token, login_fast
 from intranet import clock, create_app, notifications
 from intranet.access import MATRIX, REASON_READERS, permission_for
 from intranet.extensions import db
-from intranet.models import Attachment, Contact, Delegation
+from intranet.models import Attachment, Contact, CreditApplication, Delegation, Order
 from intranet.roles import Role
 
 APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -32,6 +32,9 @@ POST_BODIES = {
 
 # Staff outside sales are asked for a reason before a customer file opens (rule C6).
 REASON_FIRST = {"sales.customer", "sales.attachment_download"}
+
+# An approved application is no longer editable: the page says so (409), not a permission.
+STATE_REFUSALS = {("sales.credit_edit", "GET")}
 
 # A signed-in user asking for the sign-in page is sent home.
 SIGNED_IN_REDIRECTS = {("auth.login", "GET"): "/"}
@@ -69,12 +72,21 @@ def world(app, staff, make_customer):
                                 ends_at=now + timedelta(days=2), reason="出差",
                                 created_by_id=staff[Role.ADMIN].id)
         db.session.add(delegation)
+        application = CreditApplication(
+            customer_id=customer, department_id=staff[Role.SALES_REP].department_id,
+            applicant_id=staff[Role.SALES_REP].id, state="approved", grade="1",
+            period_start=date(2027, 1, 1), proposed_limit=100000, approved_limit=100000,
+            decided_at=now)
+        order = Order(customer_id=customer, number="SO-1", ordered_on=date(2026, 11, 1),
+                      amount=1000)
+        db.session.add_all([application, order])
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
         db.session.commit()
         note_ids = {key: note.id for key, note in notes.items()}
         return {"customer_id": customer, "user_id": staff["rep_b"].id, "contact_id": contact.id,
+                "application_id": application.id, "order_id": order.id,
                 "attachment_id": attachment.id,
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
@@ -113,6 +125,8 @@ def test_role_on_route(app, client, staff, world, role, endpoint, method):
     elif allowed:
         # An allowed POST may still be refused by validation (422) or as a duplicate (409).
         expected = (200,) if method == "GET" else (200, 302, 409, 422)
+        if (endpoint, method) in STATE_REFUSALS:
+            expected = (409,)
         assert response.status_code in expected, (role, endpoint, response.status_code,
                                                   response.headers.get("Location"))
     else:

@@ -62,6 +62,9 @@ class Customer(db.Model):
     sales_12m: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     sales_prev_12m: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Rule K1/K4: the grade the GM last approved, and when (re-rated every half year)
+    credit_grade: Mapped[str | None] = mapped_column(String(1))
+    credit_graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
@@ -136,6 +139,8 @@ class Order(db.Model):
     ordered_on: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open / shipped / cancelled
+
+    customer: Mapped["Customer"] = relationship()
 
 
 class Shipment(db.Model):

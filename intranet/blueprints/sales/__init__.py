@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("sales", __name__)
 
-from intranet.blueprints.sales import views  # noqa: E402,F401
+from intranet.blueprints.sales import credit, orders, views  # noqa: E402,F401

@@ -125,3 +125,37 @@ class ActivityForm(FlaskForm):
 class AttachmentForm(FlaskForm):
     file = FileField(_l("Scan (PDF, PNG or JPEG, at most 5 MB)"), validators=[
         FileRequired(message=_l("Choose a file."))])
+
+
+MONEY_LIMITS = NumberRange(min=0, max=999_999_999_999,
+                           message=_l("Enter an amount between 0 and 999,999,999,999."))
+GRADE_CHOICES = (("1", _l("Grade 1 (一级)")), ("2", _l("Grade 2 (二级)")),
+                 ("3", _l("Grade 3 (三级)")))
+
+
+class CreditApplicationForm(FlaskForm):
+    """Rules K1, K2: the proposal. State, customer and applicant are never taken from a form."""
+
+    period_start = SelectField(_l("Quarter"), validators=[REQUIRED])
+    grade = SelectField(_l("Credit grade"), choices=lambda: options(GRADE_CHOICES),
+                        validators=[REQUIRED])
+    proposed_limit = DecimalField(_l("Proposed limit (yuan)"), places=2,
+                                  validators=[REQUIRED, MONEY_LIMITS])
+    reason = TextAreaField(_l("Reason and remarks"), validators=[Optional(), length(2000)])
+
+
+class TransitionForm(FlaskForm):
+    event = StringField(validators=[REQUIRED, length(40)])
+    version = StringField(validators=[REQUIRED, length(12)])
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), length(2000)])
+    amount = StringField(_l("Approved limit (yuan)"), validators=[Optional(), length(20)])
+
+
+class OrderForm(FlaskForm):
+    """Rule K7: an order is checked against the credit limit before it is taken."""
+
+    number = StringField(_l("Order number"), validators=[REQUIRED, length(40)])
+    ordered_on = DateField(_l("Order date"), validators=[REQUIRED])
+    amount = DecimalField(_l("Amount (yuan)"), places=2, validators=[
+        REQUIRED, NumberRange(min=0.01, max=999_999_999_999,
+                              message=_l("Enter an amount above zero."))])

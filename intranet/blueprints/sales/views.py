@@ -229,6 +229,7 @@ def customer(customer_id: int):
 def _customer_page(record: Customer, **forms) -> dict:
     """Everything the customer page shows, in a fixed number of queries."""
     figures = ledger.figures([record.id])[record.id]
+    from intranet.credit import breaches, effective_limits
 
     def latest(model, column, limit=10):
         return db.session.scalars(select(model).where(model.customer_id == record.id)
@@ -252,6 +253,9 @@ def _customer_page(record: Customer, **forms) -> dict:
         "tier_form": TierOverrideForm(formdata=None, tier=record.tier_override or ""),
         "contact_form": forms.get("contact_form") or ContactForm(formdata=None),
         "activity_form": activity_form,
+        # Rules K3, K7: the limit in force and an open over-limit breach
+        "credit_in_force": effective_limits([record.id]).get(record.id),
+        "breach": breaches.open_breaches([record.id]).get(record.id),
     }
 
 

@@ -1,0 +1,14 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, TextAreaField
+from wtforms.validators import Optional
+
+from intranet.forms import length
+
+
+class ReleaseForm(FlaskForm):
+    """Rule K7: releasing a shipment; `force` and `reason` count only for the GM."""
+
+    force = BooleanField(_l("Force the release over the limit (general manager)"))
+    reason = TextAreaField(_l("Reason for the forced release"),
+                           validators=[Optional(), length(1000)])

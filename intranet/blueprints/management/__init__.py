@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("management", __name__)
+
+from intranet.blueprints.management import views, widgets  # noqa: E402,F401

@@ -1,0 +1,126 @@
+"""The general manager's approval queue (rules K5, K6): pending credit applications sorted by
+time left, decided one by one or in bulk with htmx, by the GM or the GM's deputy."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import abort, g, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from intranet import audit, clock, credit
+from intranet.access import scoped_credit_application_or_404
+from intranet.blueprints.management import bp
+from intranet.blueprints.sales.credit import apply_transition, notify_after
+from intranet.blueprints.sales.forms import TransitionForm
+from intranet.errors import abort_with
+from intranet.extensions import db
+from intranet.forms import ConfirmForm
+from intranet.http import is_htmx, toast
+from intranet.models import CreditApplication, Customer, Department, User
+from intranet.pagination import paginate
+from intranet.workflows import engine
+from intranet.workflows.calendar import describe
+from intranet.workflows.credit import CreditFlow, CreditState
+
+DECISIONS = ("approve", "reject", "return_for_revision")
+
+
+def _queue_query():
+    """Pending applications, most urgent first. Overdue is derived here in SQL (due_at < now),
+    so it is right whether or not `flask jobs run` ran."""
+    now = clock.now()
+    overdue = (CreditApplication.due_at < now).label("overdue")
+    query = (select(CreditApplication, overdue)
+             .join(Customer, Customer.id == CreditApplication.customer_id)
+             .options(joinedload(CreditApplication.customer).lazyload(Customer.owner),
+                      joinedload(CreditApplication.applicant).lazyload(User.role_rows),
+                      joinedload(CreditApplication.department))
+             .where(CreditApplication.state == CreditState.RECEIVED.value))
+    args = request.args
+    department = args.get("department", type=int)
+    if department:
+        query = query.where(CreditApplication.department_id == department)
+    if args.get("grade") in credit.GRADE_LABELS:
+        query = query.where(CreditApplication.grade == args["grade"])
+    for key, op in (("min", "__ge__"), ("max", "__le__")):
+        raw = (args.get(key) or "").replace(",", "").strip()
+        if raw:
+            try:
+                value = Decimal(raw)
+            except InvalidOperation:
+                continue
+            if value.is_finite():
+                query = query.where(getattr(CreditApplication.proposed_limit, op)(value))
+    if args.get("overdue") == "1":
+        query = query.where(CreditApplication.due_at < now)
+    return query.order_by(CreditApplication.due_at, CreditApplication.id)
+
+
+def _rows(page_items):
+    now = clock.now()
+    return [{"application": a, "overdue": bool(overdue), "due": describe(a.due_at, now)}
+            for a, overdue in page_items]
+
+
+@bp.route("/credit")
+def credit_queue():
+    page = paginate(_queue_query())
+    rows = _rows(page.items)
+    audit.record(audit.Action.VIEW, "credit_queue", "", details={
+        "page": page.page, "rows": [r["application"].id for r in rows]})
+    template = ("management/_queue_rows.html" if is_htmx()
+                and request.headers.get("HX-Target") == "queue-rows"
+                else "management/credit_queue.html")
+    departments = db.session.scalars(select(Department).order_by(Department.code)).all()
+    return render_template(template, page=page, rows=rows, grades=credit.GRADE_LABELS,
+                           departments=departments, form=TransitionForm(formdata=None),
+                           bulk_form=ConfirmForm(), event_labels=CreditFlow.EVENT_LABELS)
+
+
+@bp.route("/credit/<int:application_id>/decide", methods=["POST"])
+def credit_decide(application_id: int):
+    """One decision from the queue; answers the updated row (htmx) or the queue page."""
+    application = scoped_credit_application_or_404(application_id)
+    form = TransitionForm()
+    if not form.validate_on_submit() or form.event.data not in DECISIONS:
+        abort_with(422, _("Choose approve, reject or return."))
+    problem = apply_transition(application, form)
+    if problem:
+        field, message = problem
+        db.session.refresh(application)
+        row = {"application": application, "overdue": application.due_at < clock.now(),
+               "due": describe(application.due_at, clock.now())}
+        return render_template("management/_queue_row.html", row=row, form=form,
+                               error=(field, message), grades=credit.GRADE_LABELS), 422
+    label = CreditFlow.STATE_LABELS[application.state]
+    message = _("%(number)s: %(state)s.", number=application.number, state=label)
+    return render_template("management/_decided_row.html", application=application,
+                           label=label), 200, toast(message)
+
+
+@bp.route("/credit/bulk", methods=["POST"])
+def credit_bulk():
+    """Approve the ticked applications at their proposed limits, each in its own check of
+    version and permission; any refusal leaves all of them undecided."""
+    try:
+        chosen = [tuple(int(part) for part in value.split(":", 1))
+                  for value in request.form.getlist("ids")[:200]]
+    except ValueError:
+        abort(400)
+    if not chosen or any(len(pair) != 2 for pair in chosen):
+        abort_with(422, _("Tick at least one application."))
+    user = current_user._get_current_object()
+    for application_id, version in chosen:
+        application = scoped_credit_application_or_404(application_id)
+        engine.fire(application, "approve", user=user, expected_version=version,
+                    comment=_("Approved in bulk"),
+                    on_grant=lambda grant: g.__setattr__("grant", grant))
+        notify_after(application)
+    message = _("%(n)s applications approved.", n=len(chosen))
+    page = paginate(_queue_query())
+    return render_template("management/_queue_rows.html", page=page, rows=_rows(page.items),
+                           grades=credit.GRADE_LABELS, form=TransitionForm(formdata=None),
+                           event_labels=CreditFlow.EVENT_LABELS), 200, toast(message)

@@ -1,0 +1,297 @@
+"""Credit-limit applications (rules K1, K2, K4-K6): write, submit, review and follow them.
+The GM decides in the management blueprint's queue; both go through workflows.engine.fire."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from intranet import audit, clock, credit, notifications
+from intranet.access import (
+    credit_application_scope,
+    customer_scope,
+    scoped_credit_application_or_404,
+    scoped_customer_or_404,
+)
+from intranet.blueprints.sales import bp
+from intranet.blueprints.sales.forms import CreditApplicationForm, TransitionForm
+from intranet.customers import ledger
+from intranet.errors import abort_with
+from intranet.extensions import db
+from intranet.forms import options
+from intranet.http import is_htmx, redirect_to
+from intranet.models import CreditApplication, Customer
+from intranet.pagination import paginate
+from intranet.pdf import render_record
+from intranet.roles import Role
+from intranet.workflows import engine
+from intranet.workflows.credit import MAX_LIMIT, CreditFlow, CreditState
+
+EDITABLE = (CreditState.DRAFT, CreditState.RETURNED)
+
+
+def quarter_choices(today: date | None = None):
+    """The quarter being prepared (rule K6: the next one) and the one after it."""
+    first = credit.next_quarter_start(today or ledger.today())
+    second = credit.next_quarter_start(first)
+    return options([(d.isoformat(), credit.quarter_label(d)) for d in (first, second)])
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+@bp.route("/credit")
+def credit_applications():
+    query = (select(CreditApplication).where(credit_application_scope(_user()))
+             .join(Customer, Customer.id == CreditApplication.customer_id))
+    state = request.args.get("state")
+    if state in CreditFlow.STATE_LABELS:
+        query = query.where(CreditApplication.state == state)
+    q = (request.args.get("q") or "").strip()[:100]
+    if q:
+        from intranet.search import contains
+        query = query.where(contains(Customer.name, q))
+    page = paginate(query.order_by(CreditApplication.id.desc()))
+    audit.record(audit.Action.VIEW, "credit_list", "", details={
+        "page": page.page, "rows": [a.id for a in page.items]})
+    return render_template("credit/applications.html", page=page, q=q, state=state,
+                           state_labels=CreditFlow.STATE_LABELS, grades=credit.GRADE_LABELS)
+
+
+@bp.route("/customers/<int:customer_id>/credit/new", methods=["GET", "POST"])
+def credit_new(customer_id: int):
+    customer = scoped_customer_or_404(customer_id, "edit")
+    basis = credit.basis_for([customer])[customer.id]
+    grade, limit = credit.suggest(customer, basis)
+    form = CreditApplicationForm()
+    form.period_start.choices = quarter_choices()
+    if request.method == "GET":
+        form.grade.data, form.proposed_limit.data = grade, limit
+    if form.validate_on_submit():
+        user = _user()
+        application = CreditApplication(
+            customer_id=customer.id, department_id=customer.department_id,
+            applicant_id=user.id, state=CreditState.DRAFT.value,
+            period_start=date.fromisoformat(form.period_start.data), grade=form.grade.data,
+            proposed_limit=form.proposed_limit.data, reason=(form.reason.data or "").strip(),
+            **_basis_columns(basis))
+        db.session.add(application)
+        db.session.flush()
+        audit.record(audit.Action.CREATE, "credit_application", application.id, details={
+            "customer": customer.id, "grade": application.grade,
+            "proposed_limit": application.proposed_limit})
+        flash(_("Application saved as a draft. Submit it when it is ready."), "success")
+        return redirect(url_for("sales.credit_application", application_id=application.id))
+    return render_template("credit/form.html", form=form, customer=customer, basis=basis,
+                           suggestion=(grade, limit), grades=credit.GRADE_LABELS), (
+        422 if form.errors else 200)
+
+
+def _basis_columns(basis: credit.Basis) -> dict:
+    return {"annual_sales": basis.annual_sales, "monthly_sales": basis.monthly_sales,
+            "payment_method": basis.payment_method, "payment_rate": basis.payment_rate,
+            "receivables": basis.receivables}
+
+
+@bp.route("/credit/<int:application_id>/edit", methods=["GET", "POST"])
+def credit_edit(application_id: int):
+    application = scoped_credit_application_or_404(application_id)
+    if application.applicant_id != current_user.id or application.state not in EDITABLE:
+        abort_with(409, _("Only the applicant can change a draft or a returned application."))
+    form = CreditApplicationForm(obj=application if request.method == "GET" else None)
+    form.period_start.choices = quarter_choices()
+    if request.method == "GET":
+        form.period_start.data = application.period_start.isoformat()
+        if form.period_start.data not in [c.value for c in form.period_start.choices]:
+            form.period_start.choices.insert(0, options([(
+                form.period_start.data, application.quarter)])[0])
+    elif form.validate_on_submit():
+        basis = credit.basis_for([application.customer])[application.customer_id]
+        before = {"grade": application.grade, "proposed_limit": str(application.proposed_limit)}
+        application.period_start = date.fromisoformat(form.period_start.data)
+        application.grade = form.grade.data
+        application.proposed_limit = form.proposed_limit.data
+        application.reason = (form.reason.data or "").strip()
+        for key, value in _basis_columns(basis).items():
+            setattr(application, key, value)
+        audit.record(audit.Action.UPDATE, "credit_application", application.id, details={
+            "old": before, "new": {"grade": application.grade,
+                                   "proposed_limit": str(application.proposed_limit)}})
+        flash(_("Application updated."), "success")
+        return redirect(url_for("sales.credit_application", application_id=application.id))
+    basis = credit.basis_for([application.customer])[application.customer_id]
+    return render_template("credit/form.html", form=form, customer=application.customer,
+                           basis=basis, application=application,
+                           suggestion=credit.suggest(application.customer, basis),
+                           grades=credit.GRADE_LABELS), (422 if form.errors else 200)
+
+
+def workflow_context(application: CreditApplication, form: TransitionForm | None = None):
+    """The actions, history and diagram of an application page or PDF."""
+    user = _user()
+    return {
+        "application": application, "grades": credit.GRADE_LABELS,
+        "state_labels": CreditFlow.STATE_LABELS, "event_labels": CreditFlow.EVENT_LABELS,
+        "events": engine.available_events(application, user),
+        "history": engine.history(application),
+        "diagram": engine.layout(CreditFlow), "current": application.state,
+        "mermaid": engine.mermaid(CreditFlow, application.state),
+        "transition_form": form or TransitionForm(formdata=None),
+        "due": _due(application),
+        "editable": application.state in EDITABLE and application.applicant_id == user.id,
+    }
+
+
+def _due(application):
+    if application.state != CreditState.RECEIVED or application.due_at is None:
+        return None
+    from intranet.workflows.calendar import describe
+    return describe(application.due_at, clock.now())
+
+
+@bp.route("/credit/<int:application_id>")
+def credit_application(application_id: int):
+    application = scoped_credit_application_or_404(application_id)
+    audit.record(audit.Action.VIEW, "credit_application", application.id)
+    return render_template("credit/application.html", **workflow_context(application))
+
+
+def apply_transition(application: CreditApplication, form: TransitionForm) -> str | None:
+    """Fire the event posted in `form`; returns a field error, or None on success.
+    Conflicts and refusals raise (answered 409 by errors.py)."""
+    try:
+        version = int(form.version.data)
+    except (TypeError, ValueError):
+        abort(400)
+    try:
+        engine.fire(application, form.event.data, user=_user(), expected_version=version,
+                    comment=(form.comment.data or "").strip(), amount=form.amount.data,
+                    on_grant=lambda grant: g.__setattr__("grant", grant))
+    except engine.InvalidInput as error:
+        db.session.rollback()
+        return error.field, error.message
+    notify_after(application)
+    return None
+
+
+def notify_after(application: CreditApplication) -> None:
+    from intranet.credit.jobs import holders
+
+    link = url_for("sales.credit_application", application_id=application.id)
+    params = {"number": application.number, "customer": application.customer.name}
+    if application.state == CreditState.SUBMITTED:
+        for user_id in holders(Role.SALES_MANAGER, application.department_id):
+            notifications.notify(user_id, "credit_submitted", link, **params)
+    elif application.state == CreditState.RECEIVED:
+        for user_id in holders(Role.GENERAL_MANAGER):
+            notifications.notify(user_id, "credit_received", link, **params)
+    elif application.state in (CreditState.APPROVED, CreditState.REJECTED,
+                               CreditState.RETURNED):
+        notifications.notify(application.applicant_id, "credit_decided", link,
+                             workflow=CreditFlow.object_type, state=application.state, **params)
+
+
+@bp.route("/credit/<int:application_id>/transition", methods=["POST"])
+def credit_transition(application_id: int):
+    application = scoped_credit_application_or_404(application_id)
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        abort_with(422, _("Choose an action."))
+    problem = apply_transition(application, form)
+    if problem:
+        field, message = problem
+        getattr(form, field).errors = [message]
+        db.session.refresh(application)
+        return render_template("credit/application.html",
+                               **workflow_context(application, form)), 422
+    label = CreditFlow.STATE_LABELS[application.state]
+    message = _("Done: the application is now “%(state)s”.", state=label)
+    if is_htmx():
+        return redirect_to(url_for("sales.credit_application", application_id=application.id))
+    flash(message, "success")
+    return redirect(url_for("sales.credit_application", application_id=application.id))
+
+
+@bp.route("/credit/<int:application_id>/pdf")
+def credit_pdf(application_id: int):
+    """The signed record 客户资信额度审批表 (application, basis, decision, full history)."""
+    application = scoped_credit_application_or_404(application_id, "archive")
+    context = workflow_context(application)
+    pdf = render_record("pdf/credit_application.html", application.number, **context)
+    audit.record(audit.Action.EXPORT, "credit_application", application.id,
+                 details={"format": "pdf"})
+    return pdf, 200, {"Content-Type": "application/pdf", "Content-Disposition":
+                      f"attachment; filename=credit-{application.number}.pdf"}
+
+
+@bp.route("/credit/review", methods=["GET", "POST"])
+def credit_review():
+    """Rules K4, K6: the sales manager's quarterly review: an application pre-filled with the
+    suggested grade and limit for every active customer of the department, edited and
+    submitted (straight to the GM: the manager is the reviewer) in bulk."""
+    user = _user()
+    target = credit.next_quarter_start(ledger.today())
+    customers = db.session.scalars(
+        select(Customer).where(customer_scope(user, "edit"), Customer.relation == "customer",
+                               Customer.blacklisted.is_(False))
+        .order_by(Customer.name).limit(500)).all()
+    already = set(db.session.scalars(select(CreditApplication.customer_id).where(
+        CreditApplication.period_start == target,
+        CreditApplication.state.not_in([CreditState.WITHDRAWN.value,
+                                        CreditState.REJECTED.value]))))
+    todo = [c for c in customers if c.id not in already]
+    bases = credit.basis_for(todo)
+    rows = [{"customer": c, "basis": bases[c.id], "suggestion": credit.suggest(c, bases[c.id])}
+            for c in todo]
+    errors: dict[int, str] = {}
+    if request.method == "POST":
+        chosen = []
+        for row in rows:
+            cid = row["customer"].id
+            if request.form.get(f"include-{cid}") != "1":
+                continue
+            grade = request.form.get(f"grade-{cid}", "")
+            raw = (request.form.get(f"limit-{cid}") or "").replace(",", "").strip()
+            try:
+                limit = Decimal(raw)
+                if not limit.is_finite() or limit < 0 or limit > MAX_LIMIT:
+                    raise ValueError
+            except (ArithmeticError, ValueError):
+                errors[cid] = _("Enter an amount in yuan, e.g. 200000.")
+                continue
+            if grade not in credit.GRADE_LABELS:
+                errors[cid] = _("Choose a grade.")
+                continue
+            row["suggestion"] = (grade, limit)
+            chosen.append(row)
+        if not errors and not chosen:
+            errors[0] = _("Tick at least one customer.")
+        if not errors:
+            for row in chosen:
+                customer, (grade, limit) = row["customer"], row["suggestion"]
+                application = CreditApplication(
+                    customer_id=customer.id, department_id=customer.department_id,
+                    applicant_id=user.id, state=CreditState.DRAFT.value, period_start=target,
+                    grade=grade, proposed_limit=limit, reason=_("Quarterly review"),
+                    **_basis_columns(row["basis"]))
+                db.session.add(application)
+                db.session.flush()
+                audit.record(audit.Action.CREATE, "credit_application", application.id,
+                             details={"customer": customer.id, "source": "quarterly review"})
+                engine.fire(application, "submit", user=user)
+                notify_after(application)
+            flash(_("%(n)s applications submitted for %(quarter)s.", n=len(chosen),
+                    quarter=credit.quarter_label(target)), "success")
+            return redirect_to(url_for("sales.credit_applications"))
+    return render_template("credit/review.html", rows=rows, errors=errors,
+                           quarter=credit.quarter_label(target), grades=credit.GRADE_LABELS,
+                           last_month=credit.in_last_month_of_quarter(ledger.today()),
+                           done=len(already)), (422 if errors else 200)
+
+
+

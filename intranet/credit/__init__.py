@@ -1,0 +1,117 @@
+"""Credit management (rules K1-K7): quarters, the basis of a limit, the suggested limit, the
+effective limit of each customer and the exposure check before an order or a shipment.
+
+The suggested limit (K2, the quarterly review) is documented here and its parameters are
+settings:
+
+    monthly sales  = shipments of the last 12 months / 12
+    grade (K1)     = 一级 if the 12-month payment rate ≥ grade-1 threshold (95%),
+                     二级 if ≥ grade-2 threshold (80%), else 三级;
+                     三级 for a customer without shipments or on the blacklist (C8)
+    limit          = monthly sales × months of sales (2) × the grade's share
+                     (一级 100%, 二级 60%, 三级 30%), rounded down to ¥1,000;
+                     0 for a blacklisted customer
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+
+from sqlalchemy import func, select
+
+from intranet import settings
+from intranet.customers import ledger
+from intranet.extensions import db
+from intranet.models import CreditApplication, Customer
+
+ZERO = Decimal("0.00")
+GRADE_LABELS = {"1": "一级", "2": "二级", "3": "三级"}
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def next_quarter_start(day: date) -> date:
+    start = quarter_start(day)
+    return date(start.year + (start.month == 10), (start.month + 2) % 12 + 1, 1)
+
+
+def in_last_month_of_quarter(day: date) -> bool:
+    """Rule K6: next quarter's applications are prepared in the last month of a quarter."""
+    return day.month % 3 == 0
+
+
+def quarter_label(start: date) -> str:
+    return f"{start.year} Q{(start.month - 1) // 3 + 1}"
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Rule K2: what a limit is set from."""
+
+    annual_sales: Decimal
+    monthly_sales: Decimal
+    payment_method: str
+    payment_rate: Decimal | None  # percent
+    receivables: Decimal
+    open_orders: Decimal
+
+
+def basis_for(customers: list[Customer]) -> dict[int, Basis]:
+    figures = ledger.figures([c.id for c in customers])
+    result = {}
+    for customer in customers:
+        fig = figures[customer.id]
+        rate = fig.payment_rate
+        result[customer.id] = Basis(
+            annual_sales=fig.sales_12m,
+            monthly_sales=(fig.sales_12m / 12).quantize(Decimal("0.01")),
+            payment_method=customer.payment_method,
+            payment_rate=None if rate is None else (rate * 100).quantize(Decimal("0.01")),
+            receivables=fig.receivable, open_orders=fig.open_orders)
+    return result
+
+
+def suggest(customer: Customer, basis: Basis) -> tuple[str, Decimal]:
+    """(grade, limit) by the documented formula above."""
+    rate = basis.payment_rate
+    if customer.blacklisted:
+        return "3", ZERO
+    if rate is not None and rate >= settings.get("credit_grade1_min_payment_percent"):
+        grade, share = "1", Decimal(100)
+    elif rate is not None and rate >= settings.get("credit_grade2_min_payment_percent"):
+        grade, share = "2", Decimal(settings.get("credit_grade2_share_percent"))
+    else:
+        grade, share = "3", Decimal(settings.get("credit_grade3_share_percent"))
+    full = basis.monthly_sales * settings.get("credit_months_of_sales") * share / 100
+    limit = (full / 1000).to_integral_value(ROUND_DOWN) * 1000
+    return grade, Decimal(limit).quantize(Decimal("0.01"))
+
+
+def effective_limits(customer_ids, on: date | None = None) -> dict[int, CreditApplication]:
+    """Rule K6/K7: per customer, the approved application in force on `on`: the latest
+    quarter that has started, and within it the latest decision. Derived in SQL from the
+    approvals themselves, so it is right whether or not the activation job has run."""
+    from intranet.workflows.credit import IN_FORCE
+
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    on = on or ledger.today()
+    ranked = (
+        select(CreditApplication.id,
+               func.row_number().over(
+                   partition_by=CreditApplication.customer_id,
+                   order_by=(CreditApplication.period_start.desc(),
+                             CreditApplication.decided_at.desc(),
+                             CreditApplication.id.desc())).label("rank"))
+        .where(CreditApplication.customer_id.in_(ids),
+               CreditApplication.state.in_([s.value for s in IN_FORCE]),
+               CreditApplication.period_start <= on)
+        .subquery())
+    rows = db.session.scalars(
+        select(CreditApplication).join(ranked, ranked.c.id == CreditApplication.id)
+        .where(ranked.c.rank == 1))
+    return {row.customer_id: row for row in rows}

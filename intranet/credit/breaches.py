@@ -1,0 +1,61 @@
+"""Rule K3: a customer whose outstanding receivables exceed its effective limit is flagged for
+investigation and collection; its owner and finance are told once per breach.
+
+A breach is a stored period (opened when found, closed when receivables fall back within the
+limit), so a second run of the check notifies nobody again.
+"""
+from __future__ import annotations
+
+from flask import url_for
+from sqlalchemy import select
+
+from intranet import clock, notifications
+from intranet.credit import effective_limits
+from intranet.customers import ledger
+from intranet.extensions import db
+from intranet.models import CreditBreach, Customer, User, UserRole
+from intranet.roles import Role
+
+
+def open_breaches(customer_ids=None) -> dict[int, CreditBreach]:
+    query = select(CreditBreach).where(CreditBreach.ended_at.is_(None))
+    if customer_ids is not None:
+        query = query.where(CreditBreach.customer_id.in_(list(customer_ids)))
+    return {b.customer_id: b for b in db.session.scalars(query)}
+
+
+def check(customers: list[Customer]) -> tuple[int, int]:
+    """Open or close breaches for these customers; returns (opened, closed)."""
+    ids = [c.id for c in customers]
+    limits = effective_limits(ids)
+    figures = ledger.figures(ids)
+    current = open_breaches(ids)
+    opened = closed = 0
+    finance = None
+    for customer in customers:
+        application = limits.get(customer.id)
+        receivable = figures[customer.id].receivable
+        over = application is not None and receivable > application.approved_limit
+        breach = current.get(customer.id)
+        if over and breach is None:
+            if finance is None:
+                finance = _finance_staff()
+            db.session.add(CreditBreach(customer_id=customer.id, started_at=clock.now(),
+                                        credit_limit=application.approved_limit,
+                                        receivables=receivable))
+            link = url_for("sales.customer", customer_id=customer.id)
+            for user_id in {customer.owner_id, *finance} - {None}:
+                notifications.notify(user_id, "credit_over_limit", link, customer=customer.name,
+                                     receivables=str(receivable),
+                                     limit=str(application.approved_limit))
+            opened += 1
+        elif not over and breach is not None:
+            breach.ended_at = clock.now()
+            closed += 1
+    return opened, closed
+
+
+def _finance_staff() -> list[int]:
+    return list(db.session.scalars(
+        select(User.id).join(UserRole, UserRole.user_id == User.id)
+        .where(User.active, UserRole.role == Role.FINANCE.value)))

@@ -1,0 +1,184 @@
+"""Credit-limit approval (rules K1, K2, K4-K6; SECURITY.md 6).
+
+draft → submitted (to the sales manager) → received (forwarded to the GM: receipt, the
+three-day clock starts) → approved / rejected / returned (for revision) → an approved limit is
+effective from the start of its quarter and superseded by the next one. A sales manager's own
+application goes straight to the GM. The applicant may withdraw until the GM decides.
+Requester ≠ approver: nobody forwards or decides their own application.
+"""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from statemachine import State
+
+from intranet import clock
+from intranet.models import CreditApplication
+from intranet.roles import Role
+from intranet.workflows import calendar
+from intranet.workflows.engine import SYSTEM, InvalidInput, Workflow, permitted
+
+DECISION_DAYS = 3  # rule K6: the GM decides within three days of receipt
+MAX_LIMIT = Decimal("999999999999.99")
+
+
+class CreditState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RECEIVED = "received"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    EFFECTIVE = "effective"
+    SUPERSEDED = "superseded"
+
+
+S = CreditState
+PENDING_GM = (S.RECEIVED,)
+OPEN = (S.DRAFT, S.SUBMITTED, S.RECEIVED, S.RETURNED)
+IN_FORCE = (S.APPROVED, S.EFFECTIVE)  # the effective limit is derived from these (K7)
+
+
+def is_applicant(model, user=None, **kwargs) -> bool:
+    return user is not None and model.applicant_id == user.id
+
+
+def not_applicant(model, user=None, **kwargs) -> bool:
+    """Requester ≠ approver (SECURITY.md 6)."""
+    return user is not None and model.applicant_id != user.id
+
+
+def applicant_is_manager(model, **kwargs) -> bool:
+    return Role.SALES_MANAGER in model.applicant.roles
+
+
+def applicant_is_rep(model, **kwargs) -> bool:
+    return not applicant_is_manager(model)
+
+
+def reviewer_in_department(model, user=None, **kwargs) -> bool:
+    """The manager reviewing is the applicant's department head, or stands in for one."""
+    if user is None:
+        return False
+    if Role.SALES_MANAGER in user.roles and user.department_id == model.department_id:
+        return True
+    from intranet.access import valid_delegations
+    return any(d.role == Role.SALES_MANAGER and d.principal.department_id == model.department_id
+               for d in valid_delegations(user))
+
+
+def comment_required(comment: str = "", **kwargs) -> None:
+    if not (comment or "").strip():
+        raise InvalidInput("comment", _l("Please give a comment: the applicant will read it."))
+
+
+def valid_amount(amount=None, **kwargs) -> None:
+    if amount in (None, ""):
+        return
+    try:
+        value = Decimal(str(amount).replace(",", "").strip())
+    except InvalidOperation:
+        raise InvalidInput("amount", _l("Enter an amount in yuan, e.g. 200000.")) from None
+    if not value.is_finite() or value < 0 or value > MAX_LIMIT:
+        raise InvalidInput("amount", _l("Enter an amount in yuan, e.g. 200000."))
+
+
+class CreditFlow(Workflow):
+    object_type = "credit_application"
+    model_class = CreditApplication
+
+    draft = State(value=S.DRAFT.value, initial=True)
+    submitted = State(value=S.SUBMITTED.value)
+    received = State(value=S.RECEIVED.value)
+    returned = State(value=S.RETURNED.value)
+    approved = State(value=S.APPROVED.value)
+    rejected = State(value=S.REJECTED.value, final=True)
+    withdrawn = State(value=S.WITHDRAWN.value, final=True)
+    effective = State(value=S.EFFECTIVE.value)
+    superseded = State(value=S.SUPERSEDED.value, final=True)
+
+    submit = (
+        draft.to(received, cond=[permitted, is_applicant, applicant_is_manager])
+        | draft.to(submitted, cond=[permitted, is_applicant, applicant_is_rep])
+        | returned.to(received, cond=[permitted, is_applicant, applicant_is_manager])
+        | returned.to(submitted, cond=[permitted, is_applicant, applicant_is_rep])
+    )
+    forward = submitted.to(received, cond=[permitted, not_applicant, reviewer_in_department])
+    send_back = submitted.to(returned, cond=[permitted, not_applicant, reviewer_in_department],
+                             validators=[comment_required])
+    withdraw = (draft.to(withdrawn, cond=[permitted, is_applicant])
+                | submitted.to(withdrawn, cond=[permitted, is_applicant])
+                | received.to(withdrawn, cond=[permitted, is_applicant])
+                | returned.to(withdrawn, cond=[permitted, is_applicant]))
+    approve = received.to(approved, cond=[permitted, not_applicant], validators=[valid_amount])
+    reject = received.to(rejected, cond=[permitted, not_applicant],
+                         validators=[comment_required])
+    return_for_revision = received.to(returned, cond=[permitted, not_applicant],
+                                      validators=[comment_required])
+    activate = approved.to(effective, cond=[permitted])
+    supersede = (approved.to(superseded, cond=[permitted])
+                 | effective.to(superseded, cond=[permitted]))
+
+    STATE_LABELS = {
+        S.DRAFT: _l("Draft"), S.SUBMITTED: _l("With the sales manager"),
+        S.RECEIVED: _l("With the general manager"), S.RETURNED: _l("Returned for revision"),
+        S.APPROVED: _l("Approved"), S.REJECTED: _l("Rejected"), S.WITHDRAWN: _l("Withdrawn"),
+        S.EFFECTIVE: _l("Effective"), S.SUPERSEDED: _l("Superseded"),
+    }
+    REPS = frozenset({Role.SALES_REP, Role.SALES_MANAGER})
+    PERMISSIONS = {
+        "submit": REPS,
+        "withdraw": REPS,
+        "forward": frozenset({Role.SALES_MANAGER}),
+        "send_back": frozenset({Role.SALES_MANAGER}),
+        # Rule K5: only the GM sets limits
+        "approve": frozenset({Role.GENERAL_MANAGER}),
+        "reject": frozenset({Role.GENERAL_MANAGER}),
+        "return_for_revision": frozenset({Role.GENERAL_MANAGER}),
+        "activate": frozenset({SYSTEM}),
+        "supersede": frozenset({SYSTEM}),
+    }
+    EVENT_LABELS = {
+        "submit": _l("Submit"), "withdraw": _l("Withdraw"),
+        "forward": _l("Forward to the general manager"), "send_back": _l("Send back"),
+        "approve": _l("Approve"), "reject": _l("Reject"),
+        "return_for_revision": _l("Return for revision"),
+        "activate": _l("Takes effect"), "supersede": _l("Superseded"),
+    }
+
+    # --- effects (the row is the model; the request boundary commits) ---
+
+    def on_submit(self, model, **kwargs):
+        model.submitted_at = clock.now()
+
+    def on_enter_received(self, model, **kwargs):
+        # Rule K6: receipt starts the clock; the deadline is stored, overdue is derived.
+        now = clock.now()
+        model.received_at = now
+        model.due_at = calendar.add_days(now, DECISION_DAYS)
+        model.reminded_at = model.escalated_at = None
+
+    def on_enter_returned(self, model, **kwargs):
+        model.received_at = model.due_at = None
+
+    def on_approve(self, model, user=None, comment: str = "", amount=None, **kwargs):
+        model.approved_limit = (Decimal(str(amount).replace(",", "").strip())
+                                if amount not in (None, "") else model.proposed_limit)
+        self._decided(model, user, comment)
+        model.customer.credit_grade = model.grade  # rule K1, re-rated here (K4)
+        model.customer.credit_graded_at = model.decided_at
+
+    def on_reject(self, model, user=None, comment: str = "", **kwargs):
+        self._decided(model, user, comment)
+
+    def on_return_for_revision(self, model, user=None, comment: str = "", **kwargs):
+        model.decision_comment = comment
+
+    @staticmethod
+    def _decided(model, user, comment):
+        model.decided_at = clock.now()
+        model.decided_by_id = user.id if user else None
+        model.decision_comment = comment or ""

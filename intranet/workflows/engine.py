@@ -1,0 +1,231 @@
+"""The shared workflow engine (DESIGN.md "Workflows"): every workflow is a python-statemachine
+`StateMachine` over an ORM row with a string `state` column and a `version` column
+(SQLAlchemy's version_id_col). This module knows nothing of Flask.
+
+- `fire()` is the only way a row changes state. It checks the version the user saw, sends the
+  event with the acting user as a keyword argument, and lets `HistoryWriter` append one
+  `WorkflowHistory` row (and one audit entry) in the same transaction. A concurrent change
+  surfaces as `Conflict`; an event the machine refuses as `NotAllowed` (both answered 409).
+- Who may fire an event is declared per machine in `PERMISSIONS` and checked by the `permitted`
+  guard, a `cond=` on every transition, so `available_events()` (the buttons) never offers
+  what the machine would refuse. Deputies act for their principal (access.Permission).
+- `REGISTRY` holds every machine; tests/test_workflow_conventions.py checks them all.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import ClassVar
+
+from sqlalchemy.orm.exc import StaleDataError
+from statemachine import StateMachine
+from statemachine.exceptions import TransitionNotAllowed
+
+from intranet import audit, clock
+from intranet.access import Grant, Permission
+from intranet.extensions import db
+from intranet.models import WorkflowHistory
+
+SYSTEM = "system"  # the role of `flask jobs run` (reminders, activation, reclaim)
+
+REGISTRY: dict[str, type[Workflow]] = {}
+
+
+class WorkflowError(Exception):
+    def __init__(self, row, message: str = ""):
+        super().__init__(message or f"{type(row).__name__} {row.id}")
+        self.row = row
+
+
+class Conflict(WorkflowError):
+    """Someone changed the row since the user loaded it (stale or concurrent version)."""
+
+
+class NotAllowed(WorkflowError):
+    """The machine refuses this event in the row's state, or for this user."""
+
+
+class InvalidInput(Exception):
+    """A validator refused the data sent with an event; `field` names the form field."""
+
+    def __init__(self, field: str, message):
+        super().__init__(str(message))
+        self.field = field
+        self.message = message
+
+
+def grant_for(machine_cls: type[Workflow], event: str, user) -> Grant | None:
+    """The role in which `user` may fire `event` (own role first, then a deputy's), or None.
+    `user=None` is the system itself."""
+    roles = machine_cls.PERMISSIONS.get(event, frozenset())
+    if user is None:
+        return Grant(None) if SYSTEM in roles else None
+    return Permission(roles=frozenset(r for r in roles if r != SYSTEM)).grant_for(user)
+
+
+def permitted(machine, event, user=None, **kwargs) -> bool:
+    """The permission guard every transition carries (convention test)."""
+    return grant_for(type(machine), str(event), user) is not None
+
+
+class Workflow(StateMachine):
+    """Base of every workflow machine."""
+
+    object_type: ClassVar[str] = ""
+    model_class: ClassVar[type] = object
+    PERMISSIONS: ClassVar[dict[str, frozenset]] = {}
+    STATE_LABELS: ClassVar[dict[str, object]] = {}
+    EVENT_LABELS: ClassVar[dict[str, object]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.object_type:
+            REGISTRY[cls.object_type] = cls
+
+
+class HistoryWriter:
+    """Listener: one history row and one audit entry per transition, in the same session."""
+
+    def __init__(self, machine_cls, row, user, comment: str, on_grant=None):
+        self.machine_cls, self.row, self.user, self.comment = machine_cls, row, user, comment
+        self.on_grant = on_grant
+
+    def after_transition(self, event, source, target, **kwargs):
+        grant = grant_for(self.machine_cls, str(event), self.user) or Grant(None)
+        if self.on_grant:
+            self.on_grant(grant)
+        principal = grant.on_behalf_of
+        db.session.add(WorkflowHistory(
+            object_type=self.machine_cls.object_type, object_id=self.row.id, event=str(event),
+            from_state=source.value, to_state=target.value,
+            user_id=self.user.id if self.user else None,
+            role=grant.role.value if grant.role else ("" if self.user else SYSTEM),
+            on_behalf_of_id=principal.id if principal else None,
+            at=clock.now(), comment=self.comment or ""))
+        audit.record(audit.Action.UPDATE, self.machine_cls.object_type, self.row.id,
+                     details={"event": str(event), "from": source.value, "to": target.value},
+                     user=self.user)
+
+
+def machine(row, user=None, listeners=()) -> Workflow:
+    cls = machine_class(row)
+    return cls(model=row, state_field="state", listeners=list(listeners))
+
+
+def machine_class(row) -> type[Workflow]:
+    for cls in REGISTRY.values():
+        if isinstance(row, cls.model_class):
+            return cls
+    raise LookupError(f"no workflow for {type(row).__name__}")
+
+
+def available_events(row, user) -> list[str]:
+    """The events `user` may fire now: the action buttons, derived from the machine."""
+    return [e.id for e in machine(row).enabled_events(user=user)]
+
+
+def fire(row, event: str, *, user, expected_version: int | None = None, comment: str = "",
+         on_grant=None, **data) -> None:
+    """Move `row` by `event` as `user`; see the module docstring for the guarantees."""
+    if expected_version is not None and row.version != expected_version:
+        raise Conflict(row)
+    cls = machine_class(row)
+    writer = HistoryWriter(cls, row, user, comment, on_grant)
+    flow = cls(model=row, state_field="state", listeners=[writer])
+    try:
+        flow.send(event, user=user, comment=comment, **data)
+    except TransitionNotAllowed:
+        raise NotAllowed(row) from None
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(row) from None
+
+
+def history(row) -> list[WorkflowHistory]:
+    cls = machine_class(row)
+    return list(db.session.scalars(
+        db.select(WorkflowHistory)
+        .where(WorkflowHistory.object_type == cls.object_type,
+               WorkflowHistory.object_id == row.id)
+        .order_by(WorkflowHistory.id)))
+
+
+# --- Introspection: conventions and the state diagram ---------------------------------------
+
+def transitions(cls: type[Workflow]) -> list[tuple[str, str, str]]:
+    """(source, event, target) for every transition of the machine."""
+    return [(state.value, str(event), t.target.value)
+            for state in cls.states for t in state.transitions for event in t.events]
+
+
+def reachable(cls: type[Workflow]) -> set[str]:
+    start = cls.initial_state.value
+    seen, queue = {start}, deque([start])
+    edges = transitions(cls)
+    while queue:
+        here = queue.popleft()
+        for source, _, target in edges:
+            if source == here and target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return seen
+
+
+def layers(cls: type[Workflow]) -> list[list[str]]:
+    """States in columns by distance from the initial state (for the diagram)."""
+    start = cls.initial_state.value
+    depth = {start: 0}
+    queue = deque([start])
+    edges = transitions(cls)
+    while queue:
+        here = queue.popleft()
+        for source, _, target in edges:
+            if source == here and target not in depth:
+                depth[target] = depth[here] + 1
+                queue.append(target)
+    columns: list[list[str]] = [[] for _ in range(max(depth.values()) + 1)]
+    for state in cls.states:
+        columns[depth.get(state.value, len(columns) - 1)].append(state.value)
+    return columns
+
+
+def mermaid(cls: type[Workflow], current: str | None = None) -> str:
+    """The machine as a mermaid stateDiagram, current state highlighted."""
+    lines = ["stateDiagram-v2", "    direction LR",
+             f"    [*] --> {cls.initial_state.value}"]
+    for source, event, target in transitions(cls):
+        lines.append(f"    {source} --> {target} : {event}")
+    if current:
+        lines += ["    classDef current fill:#ffd54f,stroke:#333", f"    {current}:::current"]
+    return "\n".join(lines)
+
+
+def layout(cls: type[Workflow], width: int = 150, height: int = 36, gap_x: int = 60,
+           gap_y: int = 22) -> dict:
+    """Boxes and arrows for an SVG state diagram drawn by templates/workflows/_diagram.html:
+    one column per distance from the initial state."""
+    boxes = {}
+    for col, states in enumerate(layers(cls)):
+        for row, state in enumerate(states):
+            boxes[state] = {"state": state, "x": 10 + col * (width + gap_x),
+                            "y": 10 + row * (height + gap_y), "w": width, "h": height}
+    arrows, seen = [], set()
+    for source, event, target in transitions(cls):
+        if (source, target) in seen:
+            continue
+        seen.add((source, target))
+        a, b = boxes[source], boxes[target]
+        if b["x"] > a["x"]:
+            x1, y1, x2, y2 = a["x"] + width, a["y"] + height / 2, b["x"], b["y"] + height / 2
+        elif b["x"] < a["x"]:
+            x1, y1, x2, y2 = a["x"], a["y"] + height / 2, b["x"] + width, b["y"] + height / 2
+        else:  # same column: from the side of one box to the side of the other
+            x1, y1 = a["x"] + width * 0.75, a["y"] + (height if b["y"] > a["y"] else 0)
+            x2, y2 = b["x"] + width * 0.75, b["y"] + (0 if b["y"] > a["y"] else height)
+        arrows.append({"x1": x1, "y1": y1, "x2": x2, "y2": y2, "event": event})
+    columns = len(layers(cls))
+    rows = max(len(c) for c in layers(cls))
+    return {"boxes": list(boxes.values()), "arrows": arrows,
+            "width": 20 + columns * width + (columns - 1) * gap_x,
+            "height": 20 + rows * height + (rows - 1) * gap_y}
