@@ -210,3 +210,26 @@ def counting_selects(app):
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", listener)
+
+
+@pytest.fixture
+def make_application(app):
+    """A credit application in any state, written directly (the workflow tests drive the
+    transitions themselves)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from intranet.models import CreditApplication
+
+    def make(customer_id: int, applicant: U, state: str = "draft", limit="100000",
+             grade: str = "2", period_start: date = date(2027, 1, 1), **fields) -> int:
+        with app.app_context():
+            customer = db.session.get(Customer, customer_id)
+            application = CreditApplication(
+                customer_id=customer_id, department_id=customer.department_id,
+                applicant_id=applicant.id, state=state, grade=grade,
+                period_start=period_start, proposed_limit=Decimal(limit), **fields)
+            db.session.add(application)
+            db.session.commit()
+            return application.id
+    return make

@@ -2,6 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet import clock
@@ -62,6 +63,18 @@ class CreditApplication(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    @hybrid_property
+    def overdue(self) -> bool:
+        """Rule K6: pending with the GM past its stored deadline; in SQL as in Python, so the
+        queue is right whether or not any job ran."""
+        return self.state == "received" and self.due_at is not None and \
+            self.due_at < clock.now()
+
+    @overdue.inplace.expression
+    @classmethod
+    def _overdue_expression(cls):
+        return (cls.state == "received") & (cls.due_at < clock.now())
 
     @property
     def number(self) -> str:

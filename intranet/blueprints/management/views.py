@@ -31,9 +31,7 @@ DECISIONS = ("approve", "reject", "return_for_revision")
 def _queue_query():
     """Pending applications, most urgent first. Overdue is derived here in SQL (due_at < now),
     so it is right whether or not `flask jobs run` ran."""
-    now = clock.now()
-    overdue = (CreditApplication.due_at < now).label("overdue")
-    query = (select(CreditApplication, overdue)
+    query = (select(CreditApplication)
              .join(Customer, Customer.id == CreditApplication.customer_id)
              .options(joinedload(CreditApplication.customer).lazyload(Customer.owner),
                       joinedload(CreditApplication.applicant).lazyload(User.role_rows),
@@ -55,14 +53,14 @@ def _queue_query():
             if value.is_finite():
                 query = query.where(getattr(CreditApplication.proposed_limit, op)(value))
     if args.get("overdue") == "1":
-        query = query.where(CreditApplication.due_at < now)
+        query = query.where(CreditApplication.overdue)
     return query.order_by(CreditApplication.due_at, CreditApplication.id)
 
 
 def _rows(page_items):
     now = clock.now()
-    return [{"application": a, "overdue": bool(overdue), "due": describe(a.due_at, now)}
-            for a, overdue in page_items]
+    return [{"application": a, "overdue": a.overdue, "due": describe(a.due_at, now)}
+            for a in page_items]
 
 
 @bp.route("/credit")
@@ -91,8 +89,7 @@ def credit_decide(application_id: int):
     if problem:
         field, message = problem
         db.session.refresh(application)
-        row = {"application": application, "overdue": application.due_at < clock.now(),
-               "due": describe(application.due_at, clock.now())}
+        [row] = _rows([application])
         return render_template("management/_queue_row.html", row=row, form=form,
                                error=(field, message), grades=credit.GRADE_LABELS), 422
     label = CreditFlow.STATE_LABELS[application.state]

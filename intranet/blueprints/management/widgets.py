@@ -3,7 +3,6 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from intranet import clock
 from intranet.access import customer_scope
 from intranet.extensions import db
 from intranet.home import Widget, home_widget
@@ -15,7 +14,7 @@ from intranet.roles import Role
 def credit_queue(user):
     """Rule K6: what waits for the GM, and how much of it is overdue (derived in SQL)."""
     pending, overdue = db.session.execute(
-        select(func.count(), func.count().filter(CreditApplication.due_at < clock.now()))
+        select(func.count(), func.count().filter(CreditApplication.overdue))
         .where(CreditApplication.state == "received")).one()
     items = [(str(_l("%(n)s overdue", n=overdue)), url_for("management.credit_queue",
                                                              overdue=1))] if overdue else []
