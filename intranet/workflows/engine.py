@@ -132,7 +132,8 @@ def fire(row, event: str, *, user, expected_version: int | None = None, comment:
     writer = HistoryWriter(cls, row, user, comment, on_grant)
     flow = cls(model=row, state_field="state", listeners=[writer])
     try:
-        flow.send(event, user=user, comment=comment, **data)
+        with db.session.no_autoflush:  # one UPDATE ... WHERE version = ?, at the flush below
+            flow.send(event, user=user, comment=comment, **data)
     except TransitionNotAllowed:
         raise NotAllowed(row) from None
     try:

@@ -1,0 +1,100 @@
+"""Conventions every registered workflow machine keeps (DESIGN.md "Workflows"): states declared
+from an enum and allowed by the table's CHECK, every state reachable, every transition guarded
+by a permission, every transition writing one history row, and a diagram generated from it."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from intranet.extensions import db
+from intranet.models import User, WorkflowHistory
+from intranet.roles import Role
+from intranet.workflows import engine
+from intranet.workflows.credit import CreditFlow, CreditState
+
+MACHINES = sorted(engine.REGISTRY.items())
+EVERY_TRANSITION = [(cls, *t) for _, cls in MACHINES for t in engine.transitions(cls)]
+
+
+def test_the_credit_machine_is_registered():
+    assert engine.REGISTRY["credit_application"] is CreditFlow
+
+
+@pytest.mark.parametrize(("name", "cls"), MACHINES)
+def test_states_are_declared_labelled_and_allowed_by_the_table(name, cls):
+    values = {s.value for s in cls.states}
+    assert values == set(cls.STATE_LABELS), "every state has a label, and only states do"
+    check = " ".join(str(c.sqltext) for c in cls.model_class.__table__.constraints
+                     if getattr(c, "name", "") and "state_known" in c.name)
+    assert all(f"'{v}'" in check for v in values), "the state column's CHECK allows each state"
+    assert cls.model_class.__mapper__.version_id_col is not None  # optimistic locking
+
+
+@pytest.mark.parametrize(("name", "cls"), MACHINES)
+def test_every_state_is_reachable(name, cls):
+    assert engine.reachable(cls) == {s.value for s in cls.states}
+
+
+@pytest.mark.parametrize(("name", "cls"), MACHINES)
+def test_every_event_has_a_permission_and_a_label(name, cls):
+    events = {event for _, event, _ in engine.transitions(cls)}
+    assert events == set(cls.PERMISSIONS) == set(cls.EVENT_LABELS)
+    assert all(cls.PERMISSIONS[e] for e in events)
+    for roles in cls.PERMISSIONS.values():
+        assert roles <= set(Role) | {engine.SYSTEM}
+
+
+@pytest.mark.parametrize(("name", "cls"), MACHINES)
+def test_every_transition_is_guarded_by_the_permission_check(name, cls):
+    for state in cls.states:
+        for transition in state.transitions:
+            guards = [spec.func for spec in transition.cond]
+            assert engine.permitted in guards, (state.value, transition.events)
+
+
+@pytest.mark.parametrize(("name", "cls"), MACHINES)
+def test_diagram_is_generated_from_the_machine(name, cls):
+    drawing = engine.layout(cls)
+    assert {b["state"] for b in drawing["boxes"]} == {s.value for s in cls.states}
+    pairs = {(s, t) for s, _, t in engine.transitions(cls)}
+    assert len(drawing["arrows"]) == len(pairs)
+    source = engine.mermaid(cls, cls.initial_state.value)
+    assert all(f"{s} --> {t}" in source for s, t in pairs)
+
+
+# --- every transition of the credit machine, fired through the engine -----------------------
+
+def _actor(app, staff, event, applicant):
+    roles = CreditFlow.PERMISSIONS[event]
+    if engine.SYSTEM in roles:
+        return None
+    if event in ("submit", "withdraw"):
+        return applicant
+    if Role.GENERAL_MANAGER in roles:
+        return staff[Role.GENERAL_MANAGER]
+    return staff[Role.SALES_MANAGER]
+
+
+@pytest.mark.parametrize(("source", "event", "target"),
+                         [t[1:] for t in EVERY_TRANSITION if t[0] is CreditFlow])
+def test_credit_transition_writes_one_history_row(app, staff, make_customer, make_application,
+                                                  source, event, target):
+    via_manager = event == "submit" and target == CreditState.RECEIVED
+    applicant = staff[Role.SALES_MANAGER] if via_manager else staff[Role.SALES_REP]
+    cid = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
+    aid = make_application(cid, applicant, state=source,
+                           received_at=datetime(2026, 11, 2, tzinfo=UTC),
+                           due_at=datetime(2026, 11, 5, tzinfo=UTC))
+    actor = _actor(app, staff, event, applicant)
+    with app.test_request_context():
+        from intranet.models import CreditApplication
+        row = db.session.get(CreditApplication, aid)
+        user = db.session.get(User, actor.id) if actor else None
+        engine.fire(row, event, user=user, comment="意见", expected_version=row.version)
+        db.session.commit()
+        assert row.state == target
+        rows = db.session.scalars(db.select(WorkflowHistory).where(
+            WorkflowHistory.object_id == aid)).all()
+        assert [(h.event, h.from_state, h.to_state) for h in rows] == [(event, source, target)]
+        assert rows[0].user_id == (actor.id if actor else None)
