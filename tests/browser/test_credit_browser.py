@@ -3,6 +3,7 @@
 htmx. No CSP violation and no console error on the way."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -129,75 +130,123 @@ def test_rep_writes_saves_and_submits_an_application(page, app, staff, make_cust
     assert console_errors == []
 
 
-def test_gm_decides_in_the_queue_row_by_row_and_in_bulk(page, app, staff, make_customer,
-                                                        console_errors):
+def three_pending(app, staff, make_customer) -> tuple[int, int, int]:
+    """Overdue by a day; due tomorrow; due in three days (grade 1)."""
     rep = staff[Role.SALES_REP]
-    overdue = pending_application(app, make_customer("无锡太湖纺织有限公司", rep), rep,
-                                  "80000", -timedelta(days=1, hours=2))
-    single = pending_application(app, make_customer("常州龙城电机有限公司", rep), rep,
-                                 "120000", timedelta(days=1, hours=5))
-    later = pending_application(app, make_customer("宁波港城物流有限公司", rep), rep,
-                                "300000", timedelta(days=2, hours=20), grade="1")
+    return (pending_application(app, make_customer("无锡太湖纺织有限公司", rep), rep, "80000",
+                                -timedelta(days=1, hours=2)),
+            pending_application(app, make_customer("常州龙城电机有限公司", rep), rep, "120000",
+                                timedelta(days=1, hours=5)),
+            pending_application(app, make_customer("宁波港城物流有限公司", rep), rep, "300000",
+                                timedelta(days=2, hours=20), grade="1"))
+
+
+def open_queue(page, ids: tuple[int, ...]) -> str:
+    """The GM's queue, most urgent first, only the overdue row (the first) marked overdue."""
     sign_in(page, "gm")
     page.goto("/management/credit")
-    queue_url = page.url
     rows = page.locator("[data-testid=queue-row]")
-    expect(rows).to_have_count(3)
-    # Most urgent first; only the overdue row is marked overdue.
-    assert rows.evaluate_all("rows => rows.map(r => r.id)") == [
-        f"credit-row-{overdue}", f"credit-row-{single}", f"credit-row-{later}"]
-    expect(page.locator(f"#credit-row-{overdue} [data-testid=time-left]")).to_have_class(
+    expect(rows).to_have_count(len(ids))
+    assert rows.evaluate_all("rows => rows.map(r => r.id)") == [f"credit-row-{i}" for i in ids]
+    expect(page.locator(f"#credit-row-{ids[0]} [data-testid=time-left]")).to_have_class(
         "overdue")
-    for other in (single, later):
-        assert "overdue" not in page.locator(
-            f"#credit-row-{other} [data-testid=time-left]").get_attribute("class")
+    for other in ids[1:]:
+        expect(page.locator(f"#credit-row-{other} [data-testid=time-left]")).not_to_have_class(
+            re.compile(r"\boverdue\b"))
+    return page.url
 
-    # One decision with a changed amount: htmx replaces the row in place.
-    row = page.locator(f"#credit-row-{single}")
-    row.locator("input[name=amount]").fill("150000")
-    row.locator("input[name=comment]").fill("首季度先按15万执行")
-    row.locator("button[name=event][value=approve]").click()
-    decided = page.locator(f"#credit-row-{single}")
-    expect(decided).to_have_attribute("data-testid", "decided-row")
-    expect(decided).to_contain_text("150,000.00")
-    expect(page.locator("#flash [role=status]")).to_contain_text("ZX-2027Q1-")
-    assert page.url == queue_url  # no navigation, no pushed URL
-    expect(rows).to_have_count(2)
 
-    # The two others in bulk, after the confirmation.
+def approve_ticked_in_bulk(page, ids: tuple[int, ...]) -> None:
+    """Tick the rows, press the bulk button, accept the confirm() question."""
     dialogs: list[str] = []
 
     def accept(dialog):
         dialogs.append(dialog.type)
         dialog.accept()
     page.on("dialog", accept)
-    page.locator(f"#credit-row-{overdue} input[type=checkbox][name=ids]").check()
-    page.locator(f"#credit-row-{later} input[type=checkbox][name=ids]").check()
+    for i in ids:
+        page.locator(f"#credit-row-{i} input[type=checkbox][name=ids]").check()
+    toasts = page.locator("#flash [role=status]").count()
     page.locator("button[type=submit][form=bulk]").click()
-    expect(rows).to_have_count(0)
-    expect(page.locator("[data-testid=decided-row]")).to_have_count(0)
-    expect(page.locator("#queue-rows .empty")).to_be_visible()
-    expect(page.locator("#flash [role=status]").last).to_contain_text("2")
+    for i in ids:
+        expect(page.locator(f"#credit-row-{i}")).to_have_count(0)
+    expect(page.locator("#flash [role=status]")).to_have_count(toasts + 1)
+    expect(page.locator("#flash [role=status]").last).to_contain_text(str(len(ids)))
     assert dialogs == ["confirm"]
-    assert page.url == queue_url
 
+
+def decisions(app) -> tuple[dict, list]:
+    """{id: (state, approved_limit, decided_by_id, decision_comment)} and the history rows."""
     from intranet.extensions import db
     from intranet.models import CreditApplication, WorkflowHistory
-    gm = staff[Role.GENERAL_MANAGER]
     with app.app_context():
-        decided_rows = {a.id: a for a in db.session.scalars(db.select(CreditApplication))}
-        assert {i: a.state for i, a in decided_rows.items()} == {
-            overdue: "approved", single: "approved", later: "approved"}
-        assert decided_rows[single].approved_limit == Decimal("150000")
-        assert decided_rows[single].decision_comment == "首季度先按15万执行"
-        assert decided_rows[overdue].approved_limit == Decimal("80000")
-        assert decided_rows[later].approved_limit == Decimal("300000")
-        assert all(a.decided_by_id == gm.id and a.decided_at for a in decided_rows.values())
-        assert decided_rows[later].customer.credit_grade == "1"
-        history = db.session.scalars(db.select(WorkflowHistory)).all()
-        assert sorted((h.object_id, h.event, h.from_state, h.to_state, h.user_id, h.role)
-                      for h in history) == sorted(
-            (i, "approve", "received", "approved", gm.id, "general_manager")
-            for i in (overdue, single, later))
+        rows = {a.id: (a.state, a.approved_limit, a.decided_by_id, a.decision_comment)
+                for a in db.session.scalars(db.select(CreditApplication))}
+        history = sorted((h.object_id, h.event, h.from_state, h.to_state, h.user_id, h.role)
+                         for h in db.session.scalars(db.select(WorkflowHistory)))
+        return rows, history
+
+
+def test_gm_approves_a_row_with_a_changed_amount_then_the_rest_in_bulk(
+        page, app, staff, make_customer, console_errors):
+    overdue, single, later = three_pending(app, staff, make_customer)
+    queue_url = open_queue(page, (overdue, single, later))
+
+    # One decision with a changed amount. The GM types, pauses (longer than the filter
+    # form's 400 ms debounce), then decides: what was typed must still be there.
+    row = page.locator(f"#credit-row-{single}")
+    row.locator("input[name=amount]").fill("150000")
+    row.locator("input[name=comment]").fill("首季度先按15万执行")
+    page.wait_for_timeout(1000)
+    assert page.url == queue_url, "typing an amount in a row ran the queue's filter"
+    expect(row.locator("input[name=amount]")).to_have_value("150000")
+    row.locator("button[name=event][value=approve]").click()
+    # htmx replaces the row in place: no navigation, a toast
+    decided = page.locator(f"#credit-row-{single}")
+    expect(decided).to_have_attribute("data-testid", "decided-row")
+    expect(decided).to_contain_text("150,000.00")
+    expect(page.locator("#flash [role=status]")).to_contain_text("ZX-2027Q1-")
+    assert page.url == queue_url
+    expect(page.locator("[data-testid=queue-row]")).to_have_count(2)
+
+    approve_ticked_in_bulk(page, (overdue, later))
+    expect(page.locator("[data-testid=queue-row]")).to_have_count(0)
+    expect(page.locator("#queue-rows .empty")).to_be_visible()
+    assert page.url == queue_url
+
+    gm = staff[Role.GENERAL_MANAGER].id
+    rows, history = decisions(app)
+    assert rows == {
+        overdue: ("approved", Decimal("80000"), gm, "Approved in bulk"),
+        single: ("approved", Decimal("150000"), gm, "首季度先按15万执行"),
+        later: ("approved", Decimal("300000"), gm, "Approved in bulk")}
+    assert history == sorted((i, "approve", "received", "approved", gm, "general_manager")
+                             for i in (overdue, single, later))
+    assert page.csp_violations == []
+    assert console_errors == []
+
+
+def test_gm_approves_ticked_rows_in_bulk_after_confirming(page, app, staff, make_customer,
+                                                         console_errors):
+    overdue, single, later = three_pending(app, staff, make_customer)
+    queue_url = open_queue(page, (overdue, single, later))
+
+    approve_ticked_in_bulk(page, (overdue, later))
+    remaining = page.locator("[data-testid=queue-row]")
+    expect(remaining).to_have_count(1)
+    expect(remaining).to_have_id(f"credit-row-{single}")
+    assert page.url == queue_url
+
+    gm = staff[Role.GENERAL_MANAGER].id
+    rows, history = decisions(app)
+    assert rows[overdue][:3] == ("approved", Decimal("80000"), gm)
+    assert rows[later][:3] == ("approved", Decimal("300000"), gm)
+    assert rows[single] == ("received", None, None, "")
+    assert history == sorted((i, "approve", "received", "approved", gm, "general_manager")
+                             for i in (overdue, later))
+    from intranet.extensions import db
+    from intranet.models import CreditApplication
+    with app.app_context():
+        assert db.session.get(CreditApplication, later).customer.credit_grade == "1"  # K1
     assert page.csp_violations == []
     assert console_errors == []
