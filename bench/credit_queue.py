@@ -72,7 +72,7 @@ def main() -> None:
 def prepare_database() -> None:
     """bench/out/credit.sqlite3 as a consistent copy of seed.py's database (SQLite backup API,
     safe while bench/run.py uses the original)."""
-    if not DATABASE_URL.startswith("sqlite") or CREDIT_DB.exists():
+    if DATABASE_URL != f"sqlite:///{CREDIT_DB}" or CREDIT_DB.exists():
         return
     if not BASE_DB.exists():
         subprocess.run([sys.executable, str(HERE / "seed.py")], check=True,
@@ -100,6 +100,7 @@ def seed(count: int) -> dict:
     from intranet.roles import Role
     from intranet.workflows.calendar import add_days
     from intranet.workflows.credit import DECISION_DAYS
+
     app = create_app()
     with app.app_context():
         upgrade()

@@ -24,6 +24,7 @@ import argparse
 import gc
 import http.server
 import io
+import logging
 import os
 import random
 import statistics
@@ -63,6 +64,9 @@ def main() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DATABASE}{suffix}").unlink(missing_ok=True)
     app = create_app()
+    # The app logs WeasyPrint at INFO: 8 "weasyprint.progress" lines per PDF. Kept quiet here
+    # for a readable report (their cost is well under a millisecond per record).
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     with app.app_context():
         upgrade()
         application_id, gm_id = seed_application(app)
@@ -85,17 +89,19 @@ def seed_application(app) -> tuple[int, int]:
     hashed = passwords.hash_password("bench-password-2026")
     people = {}
     for username, name, role, department in (
-            ("rep", "王晓明", "sales_rep", dept.id), ("manager", "李建国", "sales_manager", dept.id),
+            ("rep", "王晓明", "sales_rep", dept.id),
+            ("manager", "李建国", "sales_manager", dept.id),
             ("gm", "陈志强", "general_manager", None)):
         people[role] = User(username=username, display_name=name, department_id=department,
                             password_hash=hashed, role_rows=[UserRole(role=role)])
         db.session.add(people[role])
     db.session.flush()
     rep, manager, gm = people["sales_rep"], people["sales_manager"], people["general_manager"]
-    customer = Customer(name="上海华东精密机械制造股份有限公司", credit_code=credit_code.generate(random.Random(1)),
-                        region="上海", relation="customer", tier="key", owner_id=rep.id,
-                        department_id=dept.id, sales_12m=Decimal("3861250.00"),
-                        sales_prev_12m=Decimal("3120400.00"), payment_method="acceptance")
+    customer = Customer(name="上海华东精密机械制造股份有限公司",
+                        credit_code=credit_code.generate(random.Random(1)), region="上海",
+                        relation="customer", tier="key", owner_id=rep.id, department_id=dept.id,
+                        sales_12m=Decimal("3861250.00"), sales_prev_12m=Decimal("3120400.00"),
+                        payment_method="acceptance")
     db.session.add(customer)
     db.session.flush()
     application = CreditApplication(
@@ -151,16 +157,6 @@ def final_html(application, context: dict) -> str:
     return captured[0]
 
 
-def timed(function, renders: int) -> tuple[list[float], object]:
-    result = function()  # warm-up
-    times = []
-    for _ in range(renders):
-        began = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - began)
-    return times, result
-
-
 def describe_pdf(data: bytes) -> str:
     from pypdf import PdfReader
 
@@ -179,36 +175,43 @@ def pdf_text(data: bytes) -> str:
 
 
 def measure(application, base_url: str, renders: int) -> None:
+    """One warm-up of each variant, then `renders` rounds running each variant once in turn
+    (noise on a shared machine spreads over all of them alike)."""
     import weasyprint
 
     context = workflow_context(application)
     html = final_html(application, context)
 
-    def direct() -> bytes:
-        return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
-
-    def direct_then_gc() -> float:
-        direct()
-        began = time.perf_counter()
-        gc.collect()
-        return time.perf_counter() - began
-
-    results = {
-        "context": timed(lambda: workflow_context(application), renders),
-        "record": timed(lambda: pdf.render_record(TEMPLATE, application.number, **context),
-                        renders),
-        "render_pdf": timed(lambda: pdf.render_pdf(html), renders),
-        "direct": timed(direct, renders),
+    # name: (untimed preparation, timed call)
+    variants = {
+        "context": (None, lambda: workflow_context(application)),
+        "record": (None, lambda: pdf.render_record(TEMPLATE, application.number, **context)),
+        "render_pdf": (None, lambda: pdf.render_pdf(html)),
+        # WeasyPrint alone, from a clean heap as render_pdf leaves it
+        "direct": (gc.collect, lambda: weasyprint.HTML(string=html, base_url=base_url)
+                   .write_pdf()),
+        # right after the direct render: what render_pdf's own gc.collect() costs
+        "gc": (None, gc.collect),
     }
-    direct_then_gc()  # warm-up
-    results["gc"] = ([direct_then_gc() for _ in range(renders)], None)
+    results: dict[str, tuple[list[float], object]] = {}
+    for name, (prepare, call) in variants.items():  # warm-up
+        if prepare:
+            prepare()
+        results[name] = ([], call())
+    for _ in range(renders):
+        for name, (prepare, call) in variants.items():
+            if prepare:
+                prepare()
+            began = time.perf_counter()
+            call()
+            results[name][0].append(time.perf_counter() - began)
 
     record_pdf, direct_pdf = results["record"][1], results["direct"][1]
     print(f"\nrecord {application.number} ({application.state}, "
           f"{len(context['history'])} history rows); final HTML {len(html):,} characters; "
           f"WeasyPrint {weasyprint.__version__}; fast subsetting "
           f"{'on' if pdf.fast_subsetting_available() else 'OFF'}; {os.cpu_count()} cores; "
-          f"1 warm-up + {renders} renders each")
+          f"1 warm-up + {renders} interleaved renders each")
     print(f"  record: {describe_pdf(record_pdf)}")
     print(f"  direct: {describe_pdf(direct_pdf)}")
     same = pdf_text(record_pdf) == pdf_text(direct_pdf)

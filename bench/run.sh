@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Benchmark of issue 3: seeds 100,000 customers and 1,000,000 transactions (once), then
 # measures the customer search and page under gunicorn against a bare Flask table.
+#   bash bench/run.sh credit   the GM's credit approval queue on that data plus 2,000
+#                              received applications (bench/credit_queue.py)
+#   bash bench/run.sh pdf      the signed PDF record of a credit application against
+#                              WeasyPrint alone (bench/pdf_render.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 [ -x "$VENV/bin/python" ] || ./dev lint >/dev/null  # sets the environment up
 "$VENV/bin/pip" install -q gunicorn
+case "${1:-}" in
+  credit) shift; "$VENV/bin/python" bench/seed.py
+          exec "$VENV/bin/python" bench/credit_queue.py "$@" ;;
+  pdf) shift; exec "$VENV/bin/python" bench/pdf_render.py "$@" ;;
+esac
 "$VENV/bin/python" bench/seed.py "$@"
 exec "$VENV/bin/python" bench/run.py
