@@ -47,6 +47,8 @@ def _configure_logging(app: Flask) -> None:
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+    # WeasyPrint's progress messages (eight per PDF) are not news; its warnings still are.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

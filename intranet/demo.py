@@ -137,4 +137,51 @@ def load_demo() -> list[tuple[str, str, str]]:
 
     if db.session.scalar(db.select(db.func.count()).select_from(Customer)) == 0:
         _load_customers([users["rep1"], users["rep2"], users["rep3"]])
+        _load_credit(users)
     return [(u, n, ", ".join(str(r.label) for r in roles)) for u, n, _d, roles in USERS]
+
+
+def _load_credit(users) -> None:
+    """Rules K1-K7 on show: limits in force for the bigger customers (this quarter), and next
+    quarter's applications at every stage, a few of them waiting for the GM (one overdue)."""
+    from intranet import clock
+    from intranet.credit import basis_for, next_quarter_start, quarter_start, suggest
+    from intranet.models import CreditApplication
+    from intranet.workflows.calendar import add_days
+
+    today = ledger.today()
+    this_quarter, next_quarter = quarter_start(today), next_quarter_start(today)
+    customers = db.session.scalars(
+        db.select(Customer).where(Customer.sales_12m > 0).order_by(Customer.sales_12m.desc(),
+                                                                   Customer.id)).all()
+    bases = basis_for(customers)
+    now = clock.now()
+    stages = ["received"] * 6 + ["submitted"] * 3 + ["draft"] * 2
+    for index, customer in enumerate(customers[:60]):
+        basis = bases[customer.id]
+        grade, limit = suggest(customer, basis)
+        applicant = customer.owner
+        common = dict(customer_id=customer.id, department_id=customer.department_id,
+                      applicant_id=applicant.id, grade=grade, proposed_limit=limit,
+                      annual_sales=basis.annual_sales, monthly_sales=basis.monthly_sales,
+                      payment_method=basis.payment_method, payment_rate=basis.payment_rate,
+                      receivables=basis.receivables)
+        # the limit in force: a little above today's exposure for most, below it for a few
+        in_force = max(limit, (basis.receivables + basis.open_orders) * Decimal("1.3"))
+        if index % 15 == 14:
+            in_force = (basis.receivables * Decimal("0.8")).quantize(Decimal("1000"))
+        db.session.add(CreditApplication(
+            **{**common, "proposed_limit": in_force}, state="effective",
+            period_start=this_quarter, approved_limit=in_force,
+            received_at=now - timedelta(days=60), due_at=now - timedelta(days=57),
+            decided_at=now - timedelta(days=58), decided_by_id=db.session.scalar(
+                db.select(User.id).where(User.username == "gm"))))
+        customer.credit_grade, customer.credit_graded_at = grade, now - timedelta(days=58)
+        if index < len(stages):
+            state = stages[index]
+            received = now - timedelta(days=4 if index == 0 else index % 3, hours=index)
+            db.session.add(CreditApplication(
+                **common, state=state, period_start=next_quarter,
+                submitted_at=received if state != "draft" else None,
+                received_at=received if state == "received" else None,
+                due_at=add_days(received, 3) if state == "received" else None))

@@ -452,3 +452,30 @@ def test_engine_user_objects_are_loaded_for_guards(app, staff, customer, make_ap
     assert state_of(app, aid) == "effective"
     assert history(app, aid)[0][3] == "system"
     assert CreditFlow.PERMISSIONS["activate"] == frozenset({"system"})
+
+
+def test_6_k6_a_decision_after_the_deadline_is_recorded_as_late(app, client, staff, customer,
+                                                              frozen, make_application):
+    """SECURITY.md 6: a decision after its deadline is handled by the rule, not by luck: the
+    GM may still decide (the customer needs an answer), it was escalated, and the record says
+    it came late."""
+    received = frozen(datetime(2026, 11, 10, 2, 0, tzinfo=UTC))
+    aid = make_application(customer, staff[Role.SALES_REP], state="received",
+                           received_at=received, due_at=received + timedelta(days=3))
+    frozen(received + timedelta(days=3, hours=2))
+    with app.test_request_context("/"):
+        from intranet.jobs import run_all
+        run_all()
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    assert transition(client, app, aid, "approve").status_code == 302
+    with app.app_context():
+        a = db.session.get(CreditApplication, aid)
+        assert a.escalated_at is not None and a.decided_at > a.due_at
+    page = client.get(f"/sales/credit/{aid}").get_data(as_text=True)
+    assert 'data-testid="decided-late"' in page
+    on_time = make_application(customer, staff[Role.SALES_REP], state="received",
+                               received_at=received + timedelta(days=3),
+                               due_at=received + timedelta(days=6))
+    transition(client, app, on_time, "approve")
+    assert 'data-testid="decided-late"' not in client.get(
+        f"/sales/credit/{on_time}").get_data(as_text=True)
