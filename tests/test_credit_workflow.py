@@ -373,9 +373,7 @@ def test_k6_decision_notifies_the_applicant(app, client, staff, customer, make_a
     login_fast(client, app, staff[Role.GENERAL_MANAGER])
     transition(client, app, aid, "reject", comment="回款差")
     login_fast(client, app, staff[Role.SALES_REP])
-    page = client.get("/home/notifications").get_data(as_text=True) if client.get(
-        "/home/notifications").status_code == 200 else client.get("/notifications").get_data(
-        as_text=True)
+    page = client.get("/notifications").get_data(as_text=True)
     assert "已驳回" in page
 
 
