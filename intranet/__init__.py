@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     check_pdf_environment(app)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_hooks(app)
@@ -130,6 +131,19 @@ def _select_timezone() -> str:
         return settings.get("timezone")
     except Exception:  # settings table unreachable: fall back rather than fail a page
         return Config.BABEL_DEFAULT_TIMEZONE
+
+
+def register_converters(app: Flask) -> None:
+    """Record ids in URLs stay within the database's integer range: /orders/99999999999999999999
+    is a 404, not an overflow deep in the driver (SQLite) or a refused value (PostgreSQL)."""
+    from werkzeug.routing import IntegerConverter
+
+    class RecordIdConverter(IntegerConverter):
+        def __init__(self, url_map, *args, **kwargs):
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = RecordIdConverter
 
 
 def register_blueprints(app: Flask) -> None:

@@ -120,7 +120,7 @@ MATRIX: dict[str, dict[str, Permission]] = {
                           "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.credit_application": {"GET": allow(*CUSTOMER_READERS)},
     "sales.credit_transition": {"POST": allow(*CUSTOMER_READERS, fresh=True)},
-    "sales.credit_pdf": {"GET": allow(*CUSTOMER_READERS, R.ARCHIVIST)},
+    "sales.credit_pdf": {"GET": allow(*CUSTOMER_READERS, R.ARCHIVIST, fresh=True)},
     "sales.credit_review": {"GET": allow(R.SALES_MANAGER), "POST": allow(R.SALES_MANAGER)},
     "sales.order_new": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
                         "POST": allow(R.SALES_REP, R.SALES_MANAGER)},

@@ -236,7 +236,7 @@ def test_k6_approve_refuses_a_bad_amount(app, client, staff, customer, make_appl
                            received_at=datetime(2026, 11, 2, tzinfo=UTC),
                            due_at=datetime(2026, 11, 5, tzinfo=UTC))
     login_fast(client, app, staff[Role.GENERAL_MANAGER])
-    for amount in ("abc", "-5", "NaN", "1e20"):
+    for amount in ("abc", "-5", "NaN", "1e20", "1e999999999", "Infinity"):
         assert transition(client, app, aid, "approve", amount=amount).status_code == 422
     assert state_of(app, aid) == "received"
 
@@ -477,3 +477,97 @@ def test_6_k6_a_decision_after_the_deadline_is_recorded_as_late(app, client, sta
     transition(client, app, on_time, "approve")
     assert 'data-testid="decided-late"' not in client.get(
         f"/sales/credit/{on_time}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("event", ["send", "__init__", "draft", "model", "activate"])
+def test_6_unknown_or_system_event_is_a_409_not_a_500(app, client, staff, customer, event,
+                                                      make_application):
+    aid = make_application(customer, staff[Role.SALES_REP])
+    login_fast(client, app, staff[Role.SALES_REP])
+    assert transition(client, app, aid, event).status_code == 409
+    assert state_of(app, aid) == "draft"
+
+
+def test_c8_blacklisted_customer_gets_no_credit(app, client, staff, customer, make_application):
+    draft = make_application(customer, staff[Role.SALES_REP])
+    pending = make_application(customer, staff[Role.SALES_REP], state="received",
+                               received_at=datetime(2026, 11, 2, tzinfo=UTC),
+                               due_at=datetime(2026, 11, 5, tzinfo=UTC))
+    with app.app_context():
+        db.session.get(Customer, customer).blacklisted = True
+        db.session.commit()
+    login_fast(client, app, staff[Role.SALES_REP])
+    assert client.get(f"/sales/customers/{customer}/credit/new").status_code == 409
+    assert transition(client, app, draft, "submit").status_code == 409
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    assert transition(client, app, pending, "approve").status_code == 409
+    assert transition(client, app, pending, "reject", comment="黑名单").status_code == 302
+
+
+def test_6_k6_the_manager_who_forwarded_does_not_decide_as_gm_deputy(
+        app, client, staff, customer, make_application):
+    manager, gm = staff[Role.SALES_MANAGER], staff[Role.GENERAL_MANAGER]
+    now = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+    with app.app_context():
+        db.session.add(Delegation(principal_id=gm.id, deputy_id=manager.id,
+                                  role="general_manager", starts_at=now - timedelta(days=1),
+                                  ends_at=now + timedelta(days=5), reason="出差",
+                                  created_by_id=staff[Role.ADMIN].id))
+        db.session.commit()
+    aid = make_application(customer, staff[Role.SALES_REP], state="submitted")
+    login_fast(client, app, manager)
+    assert transition(client, app, aid, "forward").status_code == 302
+    page = client.get(f"/sales/credit/{aid}").get_data(as_text=True)
+    assert 'data-event="approve"' not in page
+    assert transition(client, app, aid, "approve").status_code == 409
+    login_fast(client, app, gm)
+    assert transition(client, app, aid, "approve").status_code == 302
+
+
+def test_huge_ids_and_amounts_are_refused_cleanly(app, client, staff):
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    assert client.get("/sales/credit/99999999999999999999").status_code == 404
+    assert client.get("/management/credit?min=1e999999999&max=-1e99999").status_code == 200
+    login_fast(client, app, staff[Role.FINANCE])
+    assert post(client, "/finance/orders/99999999999999999999/release").status_code == 404
+
+
+def test_c6_over_limit_list_is_scoped_for_sales_managers(app, client, staff, customer,
+                                                         make_customer):
+    from intranet.models import CreditBreach
+    other = make_customer("广州南方贸易有限公司", staff["rep_other_dept"])
+    with app.app_context():
+        for cid in (customer, other):
+            db.session.add(CreditBreach(customer_id=cid, credit_limit=1, receivables=2))
+        db.session.commit()
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    page = client.get("/finance/over-limit").get_data(as_text=True)
+    assert "上海华东机械有限公司" in page and "广州南方贸易有限公司" not in page
+    login_fast(client, app, staff[Role.FINANCE])
+    page = client.get("/finance/over-limit").get_data(as_text=True)
+    assert "上海华东机械有限公司" in page and "广州南方贸易有限公司" in page
+
+
+def test_notifications_for_a_customer_without_department_reach_no_manager(app, staff):
+    from intranet.credit.jobs import holders
+    with app.app_context():
+        assert holders(Role.SALES_MANAGER, None) == set()
+        assert holders(Role.SALES_MANAGER, staff[Role.SALES_MANAGER].department_id) == {
+            staff[Role.SALES_MANAGER].id}
+
+
+def test_14_approvals_and_the_pdf_need_a_fresh_login(app, client, staff, customer,
+                                                     make_application):
+    from conftest import login
+    aid = make_application(customer, staff[Role.SALES_REP], state="received",
+                           received_at=datetime(2026, 11, 2, tzinfo=UTC),
+                           due_at=datetime(2026, 11, 5, tzinfo=UTC))
+    login(client, "gm", remember=True)
+    restored = app.test_client()
+    restored.set_cookie("remember_token", client.get_cookie("remember_token").value)
+    assert restored.get("/management/credit").status_code == 200  # reading is fine
+    for response in (restored.get(f"/sales/credit/{aid}/pdf"),
+                     post(restored, f"/management/credit/{aid}/decide",
+                          {"event": "approve", "version": 1})):
+        assert response.status_code == 302 and "fresh=1" in response.headers["Location"]
+    assert state_of(app, aid) == "received"

@@ -26,7 +26,20 @@ from intranet.extensions import db
 from intranet.models import CreditApplication, Customer
 
 ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 GRADE_LABELS = {"1": "一级", "2": "二级", "3": "三级"}
+
+
+def parse_amount(raw) -> Decimal | None:
+    """An amount in yuan typed by a person ("200,000", "1.5e5"), or None if it is not one
+    the books can hold (negative, infinite, NaN, too large)."""
+    try:
+        value = Decimal(str(raw).replace(",", "").replace("，", "").strip())
+        if value.is_finite() and 0 <= value <= MAX_AMOUNT:
+            return value.quantize(Decimal("0.01"))
+    except ArithmeticError:  # InvalidOperation, Overflow
+        pass
+    return None
 
 
 def quarter_start(day: date) -> date:

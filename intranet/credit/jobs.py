@@ -21,11 +21,17 @@ REMIND_BEFORE = timedelta(days=1)
 RERATE_AFTER = timedelta(days=182)  # rule K4: grades are re-rated every half year
 
 
-def holders(role: Role, department_id: int | None = None) -> set[int]:
-    """Active users holding `role`, and their deputies in force for it."""
+ANY_DEPARTMENT = object()
+
+
+def holders(role: Role, department_id=ANY_DEPARTMENT) -> set[int]:
+    """Active users holding `role` (in `department_id`, if given), and their deputies in force
+    for it. A record without a department notifies no department's manager."""
     query = (select(User.id).join(UserRole, UserRole.user_id == User.id)
              .where(User.active, UserRole.role == role.value))
-    if department_id is not None:
+    if department_id is None:
+        return set()
+    if department_id is not ANY_DEPARTMENT:
         query = query.where(User.department_id == department_id)
     principals = set(db.session.scalars(query))
     from intranet.models import Delegation

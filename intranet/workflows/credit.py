@@ -8,7 +8,6 @@ Requester ≠ approver: nobody forwards or decides their own application.
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -21,7 +20,6 @@ from intranet.workflows import calendar
 from intranet.workflows.engine import SYSTEM, InvalidInput, Workflow, permitted
 
 DECISION_DAYS = 3  # rule K6: the GM decides within three days of receipt
-MAX_LIMIT = Decimal("999999999999.99")
 
 
 class CreditState(StrEnum):
@@ -51,6 +49,29 @@ def not_applicant(model, user=None, **kwargs) -> bool:
     return user is not None and model.applicant_id != user.id
 
 
+def not_forwarder(model, user=None, **kwargs) -> bool:
+    """Two levels, two people (rule K6): whoever forwarded the application as sales manager
+    does not also decide it as the GM's deputy."""
+    from sqlalchemy import select
+
+    from intranet.extensions import db
+    from intranet.models import WorkflowHistory
+
+    if user is None:
+        return False
+    forwarder = db.session.scalar(
+        select(WorkflowHistory.user_id).where(
+            WorkflowHistory.object_type == "credit_application",
+            WorkflowHistory.object_id == model.id, WorkflowHistory.event == "forward")
+        .order_by(WorkflowHistory.id.desc()).limit(1))
+    return forwarder != user.id
+
+
+def customer_not_blacklisted(model, **kwargs) -> bool:
+    """Rule C8: a blacklisted customer gets no credit."""
+    return not model.customer.blacklisted
+
+
 def applicant_is_manager(model, **kwargs) -> bool:
     return Role.SALES_MANAGER in model.applicant.roles
 
@@ -76,13 +97,9 @@ def comment_required(comment: str = "", **kwargs) -> None:
 
 
 def valid_amount(amount=None, **kwargs) -> None:
-    if amount in (None, ""):
-        return
-    try:
-        value = Decimal(str(amount).replace(",", "").strip())
-    except InvalidOperation:
-        raise InvalidInput("amount", _l("Enter an amount in yuan, e.g. 200000.")) from None
-    if not value.is_finite() or value < 0 or value > MAX_LIMIT:
+    from intranet.credit import parse_amount
+
+    if amount not in (None, "") and parse_amount(amount) is None:
         raise InvalidInput("amount", _l("Enter an amount in yuan, e.g. 200000."))
 
 
@@ -101,10 +118,14 @@ class CreditFlow(Workflow):
     superseded = State(value=S.SUPERSEDED.value, final=True)
 
     submit = (
-        draft.to(received, cond=[permitted, is_applicant, applicant_is_manager])
-        | draft.to(submitted, cond=[permitted, is_applicant, applicant_is_rep])
-        | returned.to(received, cond=[permitted, is_applicant, applicant_is_manager])
-        | returned.to(submitted, cond=[permitted, is_applicant, applicant_is_rep])
+        draft.to(received, cond=[permitted, is_applicant, applicant_is_manager,
+                                 customer_not_blacklisted])
+        | draft.to(submitted, cond=[permitted, is_applicant, applicant_is_rep,
+                                    customer_not_blacklisted])
+        | returned.to(received, cond=[permitted, is_applicant, applicant_is_manager,
+                                      customer_not_blacklisted])
+        | returned.to(submitted, cond=[permitted, is_applicant, applicant_is_rep,
+                                       customer_not_blacklisted])
     )
     forward = submitted.to(received, cond=[permitted, not_applicant, reviewer_in_department])
     send_back = submitted.to(returned, cond=[permitted, not_applicant, reviewer_in_department],
@@ -113,10 +134,11 @@ class CreditFlow(Workflow):
                 | submitted.to(withdrawn, cond=[permitted, is_applicant])
                 | received.to(withdrawn, cond=[permitted, is_applicant])
                 | returned.to(withdrawn, cond=[permitted, is_applicant]))
-    approve = received.to(approved, cond=[permitted, not_applicant], validators=[valid_amount])
-    reject = received.to(rejected, cond=[permitted, not_applicant],
+    approve = received.to(approved, cond=[permitted, not_applicant, not_forwarder,
+                                          customer_not_blacklisted], validators=[valid_amount])
+    reject = received.to(rejected, cond=[permitted, not_applicant, not_forwarder],
                          validators=[comment_required])
-    return_for_revision = received.to(returned, cond=[permitted, not_applicant],
+    return_for_revision = received.to(returned, cond=[permitted, not_applicant, not_forwarder],
                                       validators=[comment_required])
     activate = approved.to(effective, cond=[permitted])
     supersede = (approved.to(superseded, cond=[permitted])
@@ -165,8 +187,10 @@ class CreditFlow(Workflow):
         model.received_at = model.due_at = None
 
     def on_approve(self, model, user=None, comment: str = "", amount=None, **kwargs):
-        model.approved_limit = (Decimal(str(amount).replace(",", "").strip())
-                                if amount not in (None, "") else model.proposed_limit)
+        from intranet.credit import parse_amount
+
+        model.approved_limit = (parse_amount(amount) if amount not in (None, "")
+                                else model.proposed_limit)
         self._decided(model, user, comment)
         model.customer.credit_grade = model.grade  # rule K1, re-rated here (K4)
         model.customer.credit_graded_at = model.decided_at

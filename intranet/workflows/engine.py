@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import deque
 from typing import ClassVar
 
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from statemachine import StateMachine
 from statemachine.exceptions import TransitionNotAllowed
@@ -129,6 +130,8 @@ def fire(row, event: str, *, user, expected_version: int | None = None, comment:
     if expected_version is not None and row.version != expected_version:
         raise Conflict(row)
     cls = machine_class(row)
+    if event not in cls.PERMISSIONS:  # only declared events reach the machine
+        raise NotAllowed(row)
     writer = HistoryWriter(cls, row, user, comment, on_grant)
     flow = cls(model=row, state_field="state", listeners=[writer])
     try:
@@ -147,6 +150,7 @@ def history(row) -> list[WorkflowHistory]:
     cls = machine_class(row)
     return list(db.session.scalars(
         db.select(WorkflowHistory)
+        .options(selectinload(WorkflowHistory.user), selectinload(WorkflowHistory.on_behalf_of))
         .where(WorkflowHistory.object_type == cls.object_type,
                WorkflowHistory.object_id == row.id)
         .order_by(WorkflowHistory.id)))

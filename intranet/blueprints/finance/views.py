@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from intranet import audit, notifications
+from intranet.access import customer_scope
 from intranet.blueprints.finance import bp
 from intranet.blueprints.finance.forms import ReleaseForm
 from intranet.credit import breaches, exposure
@@ -57,7 +58,9 @@ def order_release(order_id: int):
     """Rule K7: ship an open order only within the customer's effective limit. Over it, only
     the GM may force the release, with a reason; the override names the responsible rep and
     manager, who are told."""
-    order = db.session.get(Order, order_id) or abort(404)
+    # FOR UPDATE: two finance clerks releasing the same order at once ship it once.
+    order = db.session.scalar(select(Order).where(Order.id == order_id)
+                              .with_for_update()) or abort(404)
     if order.status != "open":
         abort_with(409, _("Order %(number)s is no longer open.", number=order.number))
     form = ReleaseForm()
@@ -114,6 +117,10 @@ def over_limit():
     """Rule K3: customers whose receivables exceed their effective limit (open breaches)."""
     query = (select(CreditBreach).options(joinedload(CreditBreach.customer))
              .where(CreditBreach.ended_at.is_(None)).order_by(CreditBreach.started_at))
+    if not current_user.roles & {Role.FINANCE, Role.GENERAL_MANAGER}:
+        # a sales manager sees the department's customers only (rule C6)
+        query = query.where(CreditBreach.customer_id.in_(
+            select(Customer.id).where(customer_scope(current_user))))
     page = paginate(query)
     audit.record(audit.Action.VIEW, "over_limit_list", "", details={
         "rows": [b.customer_id for b in page.items]})

@@ -2,8 +2,6 @@
 time left, decided one by one or in bulk with htmx, by the GM or the GM's deputy."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from flask import abort, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -44,14 +42,9 @@ def _queue_query():
     if args.get("grade") in credit.GRADE_LABELS:
         query = query.where(CreditApplication.grade == args["grade"])
     for key, op in (("min", "__ge__"), ("max", "__le__")):
-        raw = (args.get(key) or "").replace(",", "").strip()
-        if raw:
-            try:
-                value = Decimal(raw)
-            except InvalidOperation:
-                continue
-            if value.is_finite():
-                query = query.where(getattr(CreditApplication.proposed_limit, op)(value))
+        value = credit.parse_amount(args.get(key) or "")
+        if value is not None:  # a filter that is not an amount is ignored
+            query = query.where(getattr(CreditApplication.proposed_limit, op)(value))
     if args.get("overdue") == "1":
         query = query.where(CreditApplication.overdue)
     return query.order_by(CreditApplication.due_at, CreditApplication.id)

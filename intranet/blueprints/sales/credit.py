@@ -3,12 +3,12 @@ The GM decides in the management blueprint's queue; both go through workflows.en
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from intranet import audit, clock, credit, notifications
 from intranet.access import (
@@ -29,7 +29,7 @@ from intranet.pagination import paginate
 from intranet.pdf import render_record
 from intranet.roles import Role
 from intranet.workflows import engine
-from intranet.workflows.credit import MAX_LIMIT, CreditFlow, CreditState
+from intranet.workflows.credit import CreditFlow, CreditState
 
 EDITABLE = (CreditState.DRAFT, CreditState.RETURNED)
 
@@ -48,7 +48,8 @@ def _user():
 @bp.route("/credit")
 def credit_applications():
     query = (select(CreditApplication).where(credit_application_scope(_user()))
-             .join(Customer, Customer.id == CreditApplication.customer_id))
+             .join(Customer, Customer.id == CreditApplication.customer_id)
+             .options(contains_eager(CreditApplication.customer)))
     state = request.args.get("state")
     if state in CreditFlow.STATE_LABELS:
         query = query.where(CreditApplication.state == state)
@@ -66,6 +67,9 @@ def credit_applications():
 @bp.route("/customers/<int:customer_id>/credit/new", methods=["GET", "POST"])
 def credit_new(customer_id: int):
     customer = scoped_customer_or_404(customer_id, "edit")
+    if customer.blacklisted:  # rule C8: no credit for a blacklisted customer
+        abort_with(409, _("%(name)s is on the blacklist: no credit limit can be applied for.",
+                          name=customer.name))
     basis = credit.basis_for([customer])[customer.id]
     grade, limit = credit.suggest(customer, basis)
     form = CreditApplicationForm()
@@ -256,12 +260,8 @@ def credit_review():
             if request.form.get(f"include-{cid}") != "1":
                 continue
             grade = request.form.get(f"grade-{cid}", "")
-            raw = (request.form.get(f"limit-{cid}") or "").replace(",", "").strip()
-            try:
-                limit = Decimal(raw)
-                if not limit.is_finite() or limit < 0 or limit > MAX_LIMIT:
-                    raise ValueError
-            except (ArithmeticError, ValueError):
+            limit = credit.parse_amount(request.form.get(f"limit-{cid}") or "")
+            if limit is None:
                 errors[cid] = _("Enter an amount in yuan, e.g. 200000.")
                 continue
             if grade not in credit.GRADE_LABELS:
