@@ -62,6 +62,9 @@ class Config:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     DEMO_MODE = _bool("DEMO_MODE", False)
     PAGE_SIZE = 25
+    # PDF records render in a separate process that is killed after this many seconds
+    # (SECURITY.md "PDF": crafted CSS must not hold a worker). 0 renders in-process, no limit.
+    PDF_TIMEOUT_SECONDS = float(os.environ.get("PDF_TIMEOUT_SECONDS", "30"))
 
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()

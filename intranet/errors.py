@@ -85,6 +85,13 @@ def register(app: Flask) -> None:
     def workflow_input(error):
         return render_error(422, str(error.message))
 
+    from intranet.pdf import PdfTimeout
+
+    @app.errorhandler(PdfTimeout)
+    def pdf_timeout(error):
+        return render_error(503, _("The record took too long to print and was stopped. "
+                                   "Nothing was saved; please try again."))
+
     @app.errorhandler(429)
     def too_many(error):
         log.warning("throttled endpoint=%r address=%s", request.endpoint, request.remote_addr)

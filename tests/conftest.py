@@ -27,8 +27,10 @@ from intranet.roles import Role  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+# PDFs render in-process in tests, so a test can watch the sockets WeasyPrint would open;
+# tests/test_pdf.py covers the renderer process and its time limit.
 TEST_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key",
-               "RATELIMIT_STORAGE_URI": "memory://"}
+               "RATELIMIT_STORAGE_URI": "memory://", "PDF_TIMEOUT_SECONDS": 0}
 
 
 def pytest_report_header(config):

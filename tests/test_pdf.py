@@ -82,3 +82,42 @@ def test_pdf_hostile_content_brings_in_nothing_and_opens_no_socket(app, monkeypa
 def test_fast_font_subsetting_is_available_here():
     # CI installs libharfbuzz-subset0 (./dev); without it a record takes ~11 s to subset.
     assert pdf.fast_subsetting_available()
+
+
+def test_pdf_renders_in_its_own_process_under_a_time_limit(record_app, frozen):
+    """SECURITY.md "PDF": a time limit. The renderer process is stopped when it runs over, the
+    user gets a clear 503, and the next record renders in a fresh process."""
+    record_app.config["PDF_TIMEOUT_SECONDS"] = 60
+    try:
+        with record_app.test_request_context():
+            data = pdf.render_record("pdf/test_body.html", "KX-2026-0002", name="杭州之江有限公司")
+            assert "杭州之江有限公司" in pdf_text(data)
+            first = pdf._renderer._pool
+            assert first is not None  # it came from the renderer process
+            record_app.config["PDF_TIMEOUT_SECONDS"] = 0.001
+            with pytest.raises(pdf.PdfTimeout):
+                pdf.render_record("pdf/test_body.html", "KX-2026-0003", name="超时")
+            assert pdf._renderer._pool is None  # stopped
+            record_app.config["PDF_TIMEOUT_SECONDS"] = 60
+            again = pdf.render_record("pdf/test_body.html", "KX-2026-0004", name="重新开始")
+            assert "重新开始" in pdf_text(again)
+    finally:
+        pdf._renderer.stop()
+
+
+def test_pdf_timeout_is_a_clear_503(app, client, staff, make_customer, make_application,
+                                    monkeypatch):
+    from conftest import login_fast
+
+    from intranet.roles import Role
+
+    def too_slow(html, static_root, timeout):
+        raise pdf.PdfTimeout()
+    monkeypatch.setattr(pdf._renderer, "render", too_slow)
+    app.config["PDF_TIMEOUT_SECONDS"] = 5
+    cid = make_customer("上海华东机械有限公司", staff[Role.SALES_REP])
+    aid = make_application(cid, staff[Role.SALES_REP], state="approved")
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    response = client.get(f"/sales/credit/{aid}/pdf")
+    assert response.status_code == 503
+    assert "打印" in response.get_data(as_text=True)

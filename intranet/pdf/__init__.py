@@ -7,11 +7,14 @@ Jinja's autoescaping breaks a quoted font family inside `<style>`.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes.util
 import gc
 import hashlib
 import logging
 import mimetypes
+import multiprocessing
+import threading
 from pathlib import Path
 
 from flask import current_app, render_template
@@ -59,15 +62,59 @@ def _fetcher_class():
     return LockedDownFetcher
 
 
+class PdfTimeout(Exception):
+    """The renderer ran past PDF_TIMEOUT_SECONDS and was stopped."""
+
+
 def render_pdf(html: str) -> bytes:
-    """HTML (already escaped by Jinja) to PDF bytes, with the locked-down fetcher."""
+    """HTML (already escaped by Jinja) to PDF bytes, with the locked-down fetcher, in the
+    renderer process under a time limit (or in-process when the limit is 0)."""
+    static_root = current_app.static_folder
+    timeout = current_app.config.get("PDF_TIMEOUT_SECONDS", 0)
+    if not timeout:
+        return _render(html, static_root)
+    return _renderer.render(html, static_root, timeout)
+
+
+def _render(html: str, static_root: str) -> bytes:
     from weasyprint import HTML
 
-    fetcher = _fetcher_class()(Path(current_app.static_folder))
+    fetcher = _fetcher_class()(Path(static_root))
     try:
         return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
     finally:
         gc.collect()  # CJK font buffers sit in reference cycles
+
+
+class _Renderer:
+    """One warm renderer process per app process (spawned, so it shares nothing with the
+    request threads). A render past the limit kills it; the next render starts a new one."""
+
+    def __init__(self):
+        self._pool = None
+        self._lock = threading.Lock()
+
+    def render(self, html: str, static_root: str, timeout: float) -> bytes:
+        with self._lock:  # one render at a time per app process, like a print queue
+            if self._pool is None:
+                self._pool = multiprocessing.get_context("spawn").Pool(1)
+            job = self._pool.apply_async(_render, (html, static_root))
+            try:
+                return job.get(timeout=timeout)
+            except multiprocessing.TimeoutError:
+                log.error("PDF render stopped after %s s", timeout)
+                self.stop()
+                raise PdfTimeout() from None
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
+_renderer = _Renderer()
+atexit.register(_renderer.stop)
 
 
 def render_record(template: str, record_number: str, **context) -> bytes:
