@@ -64,6 +64,13 @@ class Config:
     PAGE_SIZE = 25
     # PDF records render in a separate process that is killed after this many seconds
     # (SECURITY.md "PDF": crafted CSS must not hold a worker). 0 renders in-process, no limit.
+    # Optional e-mail copies of notifications (intranet/mail.py); unset: in-app only.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_FROM = os.environ.get("SMTP_FROM", "intranet@localhost")
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     PDF_TIMEOUT_SECONDS = float(os.environ.get("PDF_TIMEOUT_SECONDS", "30"))
 
     def __init__(self) -> None:

@@ -7,7 +7,7 @@ import json
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from intranet import clock
+from intranet import clock, mail
 from intranet.extensions import db
 from intranet.models import Notification
 from intranet.roles import role_label
@@ -45,7 +45,24 @@ def notify(user_id: int, kind: str, link: str = "", **params) -> Notification:
                         params=json.dumps(params, ensure_ascii=False, default=str),
                         created_at=clock.now())
     db.session.add(note)
+    if mail.enabled():
+        _mail_copy(note)
     return note
+
+
+def _mail_copy(note: Notification) -> None:
+    """The notification by e-mail too, in the reader's language, after the commit."""
+    from flask_babel import force_locale
+
+    from intranet.models import User
+
+    user = db.session.get(User, note.user_id)
+    if user is None or not user.email or not user.active:
+        return
+    with force_locale(user.locale or "zh_CN"):
+        text = text_of(note)
+        subject = str(_l("Notification from the customer-management intranet"))
+    mail.queue(db.session(), user.email, subject, text)
 
 
 def notify_once(user_id: int, key: str, kind: str, link: str = "", **params) -> int:
