@@ -147,7 +147,6 @@ def _load_credit(users) -> None:
     from intranet import clock
     from intranet.credit import basis_for, next_quarter_start, quarter_start, suggest
     from intranet.models import CreditApplication
-    from intranet.workflows.calendar import add_days
 
     today = ledger.today()
     this_quarter, next_quarter = quarter_start(today), next_quarter_start(today)
@@ -157,6 +156,7 @@ def _load_credit(users) -> None:
     bases = basis_for(customers)
     now = clock.now()
     stages = ["received"] * 6 + ["submitted"] * 3 + ["draft"] * 2
+    import intranet.workflows.credit  # noqa: F401  (registers the machine)
     for index, customer in enumerate(customers[:60]):
         basis = bases[customer.id]
         grade, limit = suggest(customer, basis)
@@ -178,10 +178,28 @@ def _load_credit(users) -> None:
                 db.select(User.id).where(User.username == "gm"))))
         customer.credit_grade, customer.credit_graded_at = grade, now - timedelta(days=58)
         if index < len(stages):
-            state = stages[index]
-            received = now - timedelta(days=4 if index == 0 else index % 3, hours=index)
-            db.session.add(CreditApplication(
-                **common, state=state, period_start=next_quarter,
-                submitted_at=received if state != "draft" else None,
-                received_at=received if state == "received" else None,
-                due_at=add_days(received, 3) if state == "received" else None))
+            _demo_application(common, stages[index], next_quarter, index, users)
+
+
+def _demo_application(common: dict, stage: str, period_start, index: int, users) -> None:
+    """Next quarter's application driven through the real workflow, at past times, so its
+    history is complete (the clock is moved for the demo only)."""
+    from intranet import clock
+    from intranet.models import CreditApplication
+    from intranet.workflows import engine
+
+    application = CreditApplication(**common, state="draft", period_start=period_start)
+    db.session.add(application)
+    db.session.flush()
+    if stage == "draft":
+        return
+    real_now = clock.now()
+    applicant = db.session.get(User, common["applicant_id"])
+    manager = users["manager1"] if applicant.department_id == users["manager1"].department_id \
+        else users["manager2"]
+    received = real_now - timedelta(days=4 if index == 0 else index % 3, hours=index)
+    with clock.at(received - timedelta(hours=5)):
+        engine.fire(application, "submit", user=applicant)
+    if stage == "received":
+        with clock.at(received):
+            engine.fire(application, "forward", user=manager, comment="同意，请总经理审批")
