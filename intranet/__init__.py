@@ -179,6 +179,11 @@ def register_hooks(app: Flask) -> None:
     app.jinja_env.globals["page_url"] = page_url  # used inside macros, which see only globals
     app.jinja_env.globals["role_name"] = role_label
     app.jinja_env.globals["payment_labels"] = PAYMENT_LABELS
+    from intranet.credit import GRADE_LABELS
+    from intranet.workflows.credit import CreditFlow
+
+    app.jinja_env.globals["credit_grades"] = GRADE_LABELS
+    app.jinja_env.globals["credit_states"] = CreditFlow.STATE_LABELS
     app.before_request(reject_nul_bytes)
     app.before_request(enforce_session_timeouts)
     app.before_request(enforce_matrix)

@@ -284,3 +284,11 @@ def test_k7_order_entry_refuses_bad_input_and_duplicates(app, client, staff, cus
     assert new_order(client, customer, "abc").status_code == 422
     assert new_order(client, customer, "10", number="SO-OPEN").status_code == 422
     assert order_count(app) == 1
+
+
+def test_k7_forced_release_form_keeps_the_force_tick_after_an_error(app, client, staff,
+                                                                    customer, limit, frozen):
+    limit("50000")
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    row = release(client, open_order_id(app), force="y", reason="").get_data(as_text=True)
+    assert 'name="force" value="y" checked' in row

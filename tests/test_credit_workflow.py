@@ -571,3 +571,62 @@ def test_14_approvals_and_the_pdf_need_a_fresh_login(app, client, staff, custome
                           {"event": "approve", "version": 1})):
         assert response.status_code == 302 and "fresh=1" in response.headers["Location"]
     assert state_of(app, aid) == "received"
+
+
+def test_k4_quarterly_review_keeps_the_managers_choices_after_an_error(
+        app, client, staff, customer, make_customer):
+    other = make_customer("杭州之江贸易有限公司", staff["rep_b"])
+    with app.app_context():
+        db.session.get(Customer, other).relation = "customer"
+        db.session.commit()
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    response = post(client, "/sales/credit/review", {  # `other` unticked
+        f"include-{customer}": "1", f"grade-{customer}": "2", f"limit-{customer}": "3千",
+        f"grade-{other}": "3", f"limit-{other}": "0"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'name="limit-{customer}" value="3千"' in page  # what was typed, not the suggestion
+    assert f'name="include-{other}" value="1" class="include"  aria-label' in page  # unticked
+    assert f'name="include-{customer}" value="1" class="include" checked' in page
+
+
+def test_k6_one_application_per_customer_and_quarter_in_progress(app, client, staff, customer,
+                                                                 make_application):
+    first = make_application(customer, staff[Role.SALES_REP], state="submitted")
+    login_fast(client, app, staff[Role.SALES_REP])
+    response = post(client, f"/sales/customers/{customer}/credit/new", {
+        "period_start": "2027-01-01", "grade": "1", "proposed_limit": "1000"})
+    assert response.status_code == 422
+    with app.app_context():
+        number = db.session.get(CreditApplication, first).number
+        assert db.session.scalar(db.select(db.func.count()).select_from(CreditApplication)) == 1
+    assert number in response.get_data(as_text=True)
+    page = client.get(f"/sales/customers/{customer}").get_data(as_text=True)
+    assert number in page  # the customer page lists its applications
+
+
+def test_k2_approvers_see_the_formulas_suggestion(app, client, staff, customer, frozen,
+                                                   make_application):
+    aid = make_application(customer, staff[Role.SALES_REP], state="received", grade="1",
+                           limit="500000", annual_sales=Decimal("1200000"),
+                           monthly_sales=Decimal("100000"), payment_rate=Decimal("95"),
+                           received_at=datetime(2026, 11, 2, tzinfo=UTC),
+                           due_at=datetime(2026, 11, 5, tzinfo=UTC))
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    page = client.get(f"/sales/credit/{aid}").get_data(as_text=True)
+    assert "公式建议：一级，¥200,000" in page and "over-suggestion" in page
+    queue = client.get("/management/credit").get_data(as_text=True)
+    assert "公式建议：一级，¥200,000" in queue
+
+
+def test_k6_queue_row_keeps_what_the_gm_typed_after_an_error(app, client, staff, customer,
+                                                            make_application):
+    aid = make_application(customer, staff[Role.SALES_REP], state="received", limit="15000",
+                           received_at=datetime(2026, 11, 2, tzinfo=UTC),
+                           due_at=datetime(2026, 11, 5, tzinfo=UTC))
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    response = post(client, f"/management/credit/{aid}/decide",
+                    {"event": "reject", "version": 1, "amount": "12000", "comment": ""},
+                    headers={"HX-Request": "true"})
+    row = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="12000"' in row and "请填写意见" in row

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from intranet import settings
@@ -27,7 +28,7 @@ from intranet.models import CreditApplication, Customer
 
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
-GRADE_LABELS = {"1": "一级", "2": "二级", "3": "三级"}
+GRADE_LABELS = {"1": _l("Grade 1 (一级)"), "2": _l("Grade 2 (二级)"), "3": _l("Grade 3 (三级)")}
 
 
 def parse_amount(raw) -> Decimal | None:
@@ -101,6 +102,15 @@ def suggest(customer: Customer, basis: Basis) -> tuple[str, Decimal]:
     full = basis.monthly_sales * settings.get("credit_months_of_sales") * share / 100
     limit = (full / 1000).to_integral_value(ROUND_DOWN) * 1000
     return grade, Decimal(limit).quantize(Decimal("0.01"))
+
+
+def suggestion_for(application) -> tuple[str, Decimal]:
+    """The formula's grade and limit from the basis stored on an application, shown to the
+    manager and the GM beside what was asked for."""
+    basis = Basis(application.annual_sales, application.monthly_sales,
+                  application.payment_method, application.payment_rate,
+                  application.receivables, ZERO)
+    return suggest(application.customer, basis)
 
 
 def effective_limits(customer_ids, on: date | None = None) -> dict[int, CreditApplication]:

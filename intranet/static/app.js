@@ -33,6 +33,15 @@
     }
   }, true);
 
+  // <input type="checkbox" data-toggle-all=".include"> ticks or unticks every matching box.
+  document.addEventListener("change", function (event) {
+    var selector = event.target.getAttribute && event.target.getAttribute("data-toggle-all");
+    if (!selector) { return; }
+    document.querySelectorAll(selector).forEach(function (box) {
+      box.checked = event.target.checked;
+    });
+  });
+
   // <select data-autosubmit> submits its form on change (language switch).
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-autosubmit]")) {

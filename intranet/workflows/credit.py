@@ -201,6 +201,9 @@ class CreditFlow(Workflow):
     def on_return_for_revision(self, model, user=None, comment: str = "", **kwargs):
         model.decision_comment = comment
 
+    def on_send_back(self, model, comment: str = "", **kwargs):
+        model.decision_comment = comment  # the applicant sees why on the application page
+
     @staticmethod
     def _decided(model, user, comment):
         model.decided_at = clock.now()

@@ -178,17 +178,25 @@ def reachable(cls: type[Workflow]) -> set[str]:
 
 
 def layers(cls: type[Workflow]) -> list[list[str]]:
-    """States in columns by distance from the initial state (for the diagram)."""
-    start = cls.initial_state.value
-    depth = {start: 0}
-    queue = deque([start])
+    """States in columns for the diagram: each state one column right of its furthest
+    predecessor, ignoring the edges that go back to a state nearer the start (returned →
+    submitted), so the main path reads left to right."""
     edges = transitions(cls)
+    start = cls.initial_state.value
+    level = {start: 0}  # shortest distance: an edge to a nearer state goes back
+    queue = deque([start])
     while queue:
         here = queue.popleft()
         for source, _, target in edges:
-            if source == here and target not in depth:
-                depth[target] = depth[here] + 1
+            if source == here and target not in level:
+                level[target] = level[here] + 1
                 queue.append(target)
+    back = {(s, t) for s, _, t in edges if level.get(t, 0) < level.get(s, 0)}
+    depth = {start: 0}
+    for _ in range(len(cls.states)):  # longest path over the forward edges (a DAG)
+        for source, _, target in edges:
+            if (source, target) not in back and source in depth:
+                depth[target] = max(depth.get(target, 0), depth[source] + 1)
     columns: list[list[str]] = [[] for _ in range(max(depth.values()) + 1)]
     for state in cls.states:
         columns[depth.get(state.value, len(columns) - 1)].append(state.value)
@@ -221,16 +229,19 @@ def layout(cls: type[Workflow], width: int = 150, height: int = 36, gap_x: int =
             continue
         seen.add((source, target))
         a, b = boxes[source], boxes[target]
-        if b["x"] > a["x"]:
+        if b["x"] > a["x"]:  # forward: straight
             x1, y1, x2, y2 = a["x"] + width, a["y"] + height / 2, b["x"], b["y"] + height / 2
-        elif b["x"] < a["x"]:
-            x1, y1, x2, y2 = a["x"], a["y"] + height / 2, b["x"] + width, b["y"] + height / 2
-        else:  # same column: from the side of one box to the side of the other
-            x1, y1 = a["x"] + width * 0.75, a["y"] + (height if b["y"] > a["y"] else 0)
-            x2, y2 = b["x"] + width * 0.75, b["y"] + (0 if b["y"] > a["y"] else height)
-        arrows.append({"x1": x1, "y1": y1, "x2": x2, "y2": y2, "event": event})
+            path = f"M{x1},{y1} L{x2},{y2}"
+        elif b["x"] < a["x"]:  # backward: bowed below, so it does not hide a forward arrow
+            x1, y1, x2, y2 = a["x"], a["y"] + height * 0.75, b["x"] + width, b["y"] + height * 0.75
+            path = f"M{x1},{y1} Q{(x1 + x2) / 2},{max(y1, y2) + 28} {x2},{y2}"
+        else:  # same column: around the right-hand side, clear of the boxes between
+            x = a["x"] + width
+            y1, y2 = a["y"] + height / 2, b["y"] + height / 2
+            path = f"M{x},{y1} C{x + gap_x * 0.7},{y1} {x + gap_x * 0.7},{y2} {x},{y2}"
+        arrows.append({"path": path, "event": event})
     columns = len(layers(cls))
     rows = max(len(c) for c in layers(cls))
     return {"boxes": list(boxes.values()), "arrows": arrows,
             "width": 20 + columns * width + (columns - 1) * gap_x,
-            "height": 20 + rows * height + (rows - 1) * gap_y}
+            "height": 50 + rows * height + (rows - 1) * gap_y}

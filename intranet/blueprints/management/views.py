@@ -52,8 +52,8 @@ def _queue_query():
 
 def _rows(page_items):
     now = clock.now()
-    return [{"application": a, "overdue": a.overdue, "due": describe(a.due_at, now)}
-            for a in page_items]
+    return [{"application": a, "overdue": a.overdue, "due": describe(a.due_at, now),
+             "suggested": credit.suggestion_for(a)} for a in page_items]
 
 
 @bp.route("/credit")
@@ -65,9 +65,15 @@ def credit_queue():
     template = ("management/_queue_rows.html" if is_htmx()
                 and request.headers.get("HX-Target") == "queue-rows"
                 else "management/credit_queue.html")
-    departments = db.session.scalars(select(Department).order_by(Department.code)).all()
+    departments = db.session.scalars(select(Department).where(Department.id.in_(
+        select(CreditApplication.department_id).where(
+            CreditApplication.state == CreditState.RECEIVED.value)))
+        .order_by(Department.code)).all()
+    filtered = any(request.args.get(k) for k in ("department", "grade", "min", "max",
+                                                 "overdue"))
     return render_template(template, page=page, rows=rows, grades=credit.GRADE_LABELS,
-                           departments=departments, form=TransitionForm(formdata=None),
+                           departments=departments, filtered=filtered,
+                           form=TransitionForm(formdata=None),
                            bulk_form=ConfirmForm(), event_labels=CreditFlow.EVENT_LABELS)
 
 

@@ -76,7 +76,7 @@ def credit_new(customer_id: int):
     form.period_start.choices = quarter_choices()
     if request.method == "GET":
         form.grade.data, form.proposed_limit.data = grade, limit
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _already_open(form, customer):
         user = _user()
         application = CreditApplication(
             customer_id=customer.id, department_id=customer.department_id,
@@ -94,6 +94,26 @@ def credit_new(customer_id: int):
     return render_template("credit/form.html", form=form, customer=customer, basis=basis,
                            suggestion=(grade, limit), grades=credit.GRADE_LABELS), (
         422 if form.errors else 200)
+
+
+def _already_open(form, customer, exclude_id: int | None = None) -> bool:
+    """One application per customer and quarter in progress at a time: a second one is
+    refused with the number of the first (it can be withdrawn or edited instead)."""
+    from intranet.workflows.credit import OPEN
+
+    query = select(CreditApplication).where(
+        CreditApplication.customer_id == customer.id,
+        CreditApplication.period_start == date.fromisoformat(form.period_start.data),
+        CreditApplication.state.in_([s.value for s in OPEN]))
+    if exclude_id is not None:
+        query = query.where(CreditApplication.id != exclude_id)
+    existing = db.session.scalars(query.limit(1)).first()
+    if existing is None:
+        return False
+    form.period_start.errors = [_(
+        "Application %(number)s for this customer and quarter is already in progress.",
+        number=existing.number)]
+    return True
 
 
 def _basis_columns(basis: credit.Basis) -> dict:
@@ -114,7 +134,8 @@ def credit_edit(application_id: int):
         if form.period_start.data not in [c.value for c in form.period_start.choices]:
             form.period_start.choices.insert(0, options([(
                 form.period_start.data, application.quarter)])[0])
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() and not _already_open(form, application.customer,
+                                                         application.id):
         basis = credit.basis_for([application.customer])[application.customer_id]
         before = {"grade": application.grade, "proposed_limit": str(application.proposed_limit)}
         application.period_start = date.fromisoformat(form.period_start.data)
@@ -142,6 +163,7 @@ def workflow_context(application: CreditApplication, form: TransitionForm | None
         "application": application, "grades": credit.GRADE_LABELS,
         "state_labels": CreditFlow.STATE_LABELS, "event_labels": CreditFlow.EVENT_LABELS,
         "events": engine.available_events(application, user),
+        "suggested": credit.suggestion_for(application),
         "history": engine.history(application),
         "diagram": engine.layout(CreditFlow), "current": application.state,
         "mermaid": engine.mermaid(CreditFlow, application.state),
@@ -250,30 +272,35 @@ def credit_review():
                                         CreditState.REJECTED.value]))))
     todo = [c for c in customers if c.id not in already]
     bases = credit.basis_for(todo)
-    rows = [{"customer": c, "basis": bases[c.id], "suggestion": credit.suggest(c, bases[c.id])}
-            for c in todo]
+    rows = []
+    for c in todo:
+        suggestion = credit.suggest(c, bases[c.id])
+        rows.append({"customer": c, "basis": bases[c.id], "suggestion": suggestion,
+                     "included": True, "grade": suggestion[0], "limit": suggestion[1]})
     errors: dict[int, str] = {}
     if request.method == "POST":
         chosen = []
-        for row in rows:
+        for row in rows:  # what the manager typed and ticked comes back as it was
             cid = row["customer"].id
-            if request.form.get(f"include-{cid}") != "1":
+            row["included"] = request.form.get(f"include-{cid}") == "1"
+            row["grade"] = request.form.get(f"grade-{cid}", "")
+            row["limit"] = (request.form.get(f"limit-{cid}") or "")[:30]
+            if not row["included"]:
                 continue
-            grade = request.form.get(f"grade-{cid}", "")
-            limit = credit.parse_amount(request.form.get(f"limit-{cid}") or "")
+            limit = credit.parse_amount(row["limit"])
             if limit is None:
                 errors[cid] = _("Enter an amount in yuan, e.g. 200000.")
                 continue
-            if grade not in credit.GRADE_LABELS:
+            if row["grade"] not in credit.GRADE_LABELS:
                 errors[cid] = _("Choose a grade.")
                 continue
-            row["suggestion"] = (grade, limit)
+            row["chosen"] = (row["grade"], limit)
             chosen.append(row)
         if not errors and not chosen:
             errors[0] = _("Tick at least one customer.")
         if not errors:
             for row in chosen:
-                customer, (grade, limit) = row["customer"], row["suggestion"]
+                customer, (grade, limit) = row["customer"], row["chosen"]
                 application = CreditApplication(
                     customer_id=customer.id, department_id=customer.department_id,
                     applicant_id=user.id, state=CreditState.DRAFT.value, period_start=target,

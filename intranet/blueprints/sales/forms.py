@@ -12,6 +12,7 @@ from wtforms import (
 from wtforms.validators import Email, NumberRange, Optional, ValidationError
 
 from intranet import credit_code
+from intranet.credit import GRADE_LABELS
 from intranet.customers.labels import (
     ACTIVITY_LABELS,
     PAYMENT_LABELS,
@@ -129,8 +130,7 @@ class AttachmentForm(FlaskForm):
 
 MONEY_LIMITS = NumberRange(min=0, max=999_999_999_999,
                            message=_l("Enter an amount between 0 and 999,999,999,999."))
-GRADE_CHOICES = (("1", _l("Grade 1 (一级)")), ("2", _l("Grade 2 (二级)")),
-                 ("3", _l("Grade 3 (三级)")))
+GRADE_CHOICES = tuple(GRADE_LABELS.items())
 
 
 class CreditApplicationForm(FlaskForm):

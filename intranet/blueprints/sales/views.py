@@ -46,6 +46,7 @@ from intranet.models import (
     Activity,
     Attachment,
     Contact,
+    CreditApplication,
     Customer,
     Order,
     Payment,
@@ -256,6 +257,9 @@ def _customer_page(record: Customer, **forms) -> dict:
         # Rules K3, K7: the limit in force and an open over-limit breach
         "credit_in_force": effective_limits([record.id]).get(record.id),
         "breach": breaches.open_breaches([record.id]).get(record.id),
+        "credit_applications": db.session.scalars(
+            select(CreditApplication).where(CreditApplication.customer_id == record.id)
+            .order_by(CreditApplication.id.desc()).limit(5)).all(),
     }
 
 
