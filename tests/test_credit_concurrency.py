@@ -66,3 +66,49 @@ def test_concurrent_approvals_one_wins_one_409_one_history_row(app, staff, make_
         history = db.session.scalars(db.select(WorkflowHistory).where(
             WorkflowHistory.object_id == aid)).all()
         assert len(history) == 1
+
+
+def test_k7_concurrent_releases_ship_an_order_once(app, staff, make_customer, make_user,
+                                                   make_application):
+    """Two finance clerks release the same open order at the same moment: one shipment, the
+    other is told the order is no longer open (409)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from intranet.models import Order, Shipment
+
+    second_clerk = make_user("finance2", Role.FINANCE, department="finance")
+    cid = make_customer("上海华东机械有限公司", staff[Role.SALES_REP])
+    make_application(cid, staff[Role.SALES_REP], state="approved", limit="100000",
+                     approved_limit=Decimal("100000"), period_start=date(2026, 10, 1),
+                     decided_at=datetime(2026, 9, 20, tzinfo=UTC))
+    with app.app_context():
+        order = Order(customer_id=cid, number="SO-RACE", ordered_on=date(2026, 10, 1),
+                      amount=Decimal("20000"))
+        db.session.add(order)
+        db.session.commit()
+        order_id = order.id
+    clients = []
+    for user in (staff[Role.FINANCE], second_clerk):
+        client = app.test_client()
+        login_fast(client, app, user)
+        page = client.get("/finance/orders").get_data(as_text=True)
+        clients.append((client, page.split('name="csrf-token" content="')[1].split('"')[0]))
+    barrier = threading.Barrier(2)
+    statuses = [None, None]
+
+    def release(index):
+        client, token = clients[index]
+        barrier.wait()
+        statuses[index] = client.post(f"/finance/orders/{order_id}/release",
+                                      data={"csrf_token": token}).status_code
+
+    threads = [threading.Thread(target=release, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [302, 409], statuses
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Shipment)
+                                 .where(Shipment.order_id == order_id)) == 1

@@ -318,7 +318,7 @@ def test_k6_gm_queue_sorted_by_time_left_with_overdue_derived_in_sql(
     positions = [page.index(f'id="credit-row-{i}"') for i in (late, soon, later)]
     assert positions == sorted(positions)
     assert page.count('data-testid="queue-row"') == 3
-    assert "逾期 1 天 3 小时" in page and "剩余 0 天 5 小时" in page
+    assert "逾期 1 天 3 小时" in page and "剩余 5 小时" in page
     overdue_only = client.get("/management/credit?overdue=1").get_data(as_text=True)
     assert overdue_only.count('data-testid="queue-row"') == 1
     # no job ran: overdue comes from the stored deadline alone

@@ -46,8 +46,8 @@ def check(customers: list[Customer]) -> tuple[int, int]:
             link = url_for("sales.customer", customer_id=customer.id)
             for user_id in {customer.owner_id, *finance} - {None}:
                 notifications.notify(user_id, "credit_over_limit", link, customer=customer.name,
-                                     receivables=str(receivable),
-                                     limit=str(application.approved_limit))
+                                     receivables=f"{receivable:,.2f}",
+                                     limit=f"{application.approved_limit:,.2f}")
             opened += 1
         elif not over and breach is not None:
             breach.ended_at = clock.now()
