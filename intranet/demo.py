@@ -168,6 +168,7 @@ def _load_credit(users) -> None:
                       receivables=basis.receivables)
         # the limit in force: a little above today's exposure for most, below it for a few
         in_force = max(limit, (basis.receivables + basis.open_orders) * Decimal("1.3"))
+        in_force = (in_force / 1000).to_integral_value() * 1000
         if index % 15 == 14:
             in_force = (basis.receivables * Decimal("0.8")).quantize(Decimal("1000"))
         db.session.add(CreditApplication(

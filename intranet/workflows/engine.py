@@ -214,7 +214,7 @@ def mermaid(cls: type[Workflow], current: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def layout(cls: type[Workflow], width: int = 150, height: int = 36, gap_x: int = 60,
+def layout(cls: type[Workflow], width: int = 180, height: int = 36, gap_x: int = 56,
            gap_y: int = 22) -> dict:
     """Boxes and arrows for an SVG state diagram drawn by templates/workflows/_diagram.html:
     one column per distance from the initial state."""
