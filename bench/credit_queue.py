@@ -23,7 +23,6 @@ import os
 import random
 import re
 import sqlite3
-import statistics
 import subprocess
 import sys
 import time
@@ -42,7 +41,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{CREDIT_DB}")
 os.environ.setdefault("INTRANET_INSTANCE", str(OUT))
 os.environ["DATABASE_URL"] = DATABASE_URL  # before seed.py is imported: it reads it
 
-from run import DURATION, THREADS, WORKERS, load, p95, sign_in, start  # noqa: E402
+from run import DURATION, THREADS, WORKERS, report, sign_in, start  # noqa: E402
 from seed import PASSWORD  # noqa: E402
 
 APP_PORT, BARE_PORT = 8111, 8112  # not bench/run.py's, so both can run side by side
@@ -233,15 +232,8 @@ def bench(summary: dict) -> None:
               f"{DURATION:.0f} s per case; {os.cpu_count()} cores\n")
         for name, port, paths, headers in cases[1:]:
             print(f"check {name:<24} {paths[0]:<48} {check(port, paths[0], headers)}")
-        print(f"\n{'case':<28}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}"
-              f"{'rps vs bare':>13}{'p95 vs bare':>13}")
-        baseline = None
-        for name, port, paths, headers in cases:
-            rps, latencies, errors = load(port, paths, headers)
-            p50_ms, p95_ms = statistics.median(latencies) * 1000, p95(latencies) * 1000
-            baseline = baseline or (rps, p95_ms)
-            print(f"{name:<28}{rps:>10.1f}{p50_ms:>10.1f}{p95_ms:>10.1f}{errors:>8}"
-                  f"{rps / baseline[0]:>13.3f}{p95_ms / baseline[1]:>13.1f}")
+        print()
+        report(cases)
     finally:
         for process in (app, bare):
             process.terminate()

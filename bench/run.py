@@ -98,6 +98,20 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[18] if len(values) > 20 else max(values)
 
 
+def report(cases) -> None:
+    """Load each (name, port, paths, headers) case in turn and print one line of figures,
+    relative to the first case (the bare Flask baseline)."""
+    print(f"{'case':<28}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}"
+          f"{'rps vs bare':>13}{'p95 vs bare':>13}")
+    baseline = None
+    for name, port, paths, headers in cases:
+        rps, latencies, errors = load(port, paths, headers)
+        p50_ms, p95_ms = statistics.median(latencies) * 1000, p95(latencies) * 1000
+        baseline = baseline or (rps, p95_ms)
+        print(f"{name:<28}{rps:>10.1f}{p50_ms:>10.1f}{p95_ms:>10.1f}{errors:>8}"
+              f"{rps / baseline[0]:>13.3f}{p95_ms / baseline[1]:>13.1f}")
+
+
 def main() -> None:
     env = {**os.environ, "INTRANET_INSTANCE": str(OUT), "SECRET_KEY": "bench",
            "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{OUT / 'bench.sqlite3'}"),
@@ -132,15 +146,7 @@ def main() -> None:
               f"{engine.dialect.name}; gunicorn -w "
               f"{WORKERS}; {THREADS} client threads x {DURATION:.0f} s per case; "
               f"{os.cpu_count()} cores\n")
-        print(f"{'case':<28}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}"
-              f"{'rps vs bare':>13}{'p95 vs bare':>13}")
-        baseline = None
-        for name, port, paths, headers in cases:
-            rps, latencies, errors = load(port, paths, headers)
-            p50_ms, p95_ms = statistics.median(latencies) * 1000, p95(latencies) * 1000
-            baseline = baseline or (rps, p95_ms)
-            print(f"{name:<28}{rps:>10.1f}{p50_ms:>10.1f}{p95_ms:>10.1f}{errors:>8}"
-                  f"{rps / baseline[0]:>13.3f}{p95_ms / baseline[1]:>13.1f}")
+        report(cases)
     finally:
         app.terminate()
         bare.terminate()

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from intranet import clock, mail
 from intranet.extensions import db
-from intranet.models import Notification
-from intranet.roles import role_label
+from intranet.models import Delegation, Notification, User, UserRole
+from intranet.roles import Role, role_label
 
 KINDS = {
     "welcome": _l("Welcome to the customer-management intranet."),
@@ -63,6 +63,28 @@ def _mail_copy(note: Notification) -> None:
         text = text_of(note)
         subject = str(_l("Notification from the customer-management intranet"))
     mail.queue(db.session(), user.email, subject, text)
+
+
+ANY_DEPARTMENT = object()
+
+
+def role_holders(role: Role, department_id=ANY_DEPARTMENT) -> set[int]:
+    """Active users holding `role` (in `department_id`, if given), and their deputies in force
+    for it. A record without a department notifies no department's manager."""
+    if department_id is None:
+        return set()
+    query = (select(User.id).join(UserRole, UserRole.user_id == User.id)
+             .where(User.active, UserRole.role == role.value))
+    if department_id is not ANY_DEPARTMENT:
+        query = query.where(User.department_id == department_id)
+    principals = set(db.session.scalars(query))
+    now = clock.now()
+    deputies = set(db.session.scalars(
+        select(Delegation.deputy_id).where(
+            Delegation.principal_id.in_(principals), Delegation.role == role.value,
+            Delegation.starts_at <= now, Delegation.ends_at > now,
+            Delegation.revoked_at.is_(None))))
+    return principals | deputies
 
 
 def notify_once(user_id: int, key: str, kind: str, link: str = "", **params) -> int:

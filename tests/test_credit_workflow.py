@@ -549,10 +549,10 @@ def test_c6_over_limit_list_is_scoped_for_sales_managers(app, client, staff, cus
 
 
 def test_notifications_for_a_customer_without_department_reach_no_manager(app, staff):
-    from intranet.credit.jobs import holders
+    from intranet.notifications import role_holders
     with app.app_context():
-        assert holders(Role.SALES_MANAGER, None) == set()
-        assert holders(Role.SALES_MANAGER, staff[Role.SALES_MANAGER].department_id) == {
+        assert role_holders(Role.SALES_MANAGER, None) == set()
+        assert role_holders(Role.SALES_MANAGER, staff[Role.SALES_MANAGER].department_id) == {
             staff[Role.SALES_MANAGER].id}
 
 

@@ -13,7 +13,7 @@ from intranet import clock, notifications
 from intranet.credit import effective_limits
 from intranet.customers import ledger
 from intranet.extensions import db
-from intranet.models import CreditBreach, Customer, User, UserRole
+from intranet.models import CreditBreach, Customer
 from intranet.roles import Role
 
 
@@ -38,8 +38,8 @@ def check(customers: list[Customer]) -> tuple[int, int]:
         over = application is not None and receivable > application.approved_limit
         breach = current.get(customer.id)
         if over and breach is None:
-            if finance is None:
-                finance = _finance_staff()
+            if finance is None:  # finance staff and their deputies, looked up once
+                finance = notifications.role_holders(Role.FINANCE)
             db.session.add(CreditBreach(customer_id=customer.id, started_at=clock.now(),
                                         credit_limit=application.approved_limit,
                                         receivables=receivable))
@@ -53,9 +53,3 @@ def check(customers: list[Customer]) -> tuple[int, int]:
             breach.ended_at = clock.now()
             closed += 1
     return opened, closed
-
-
-def _finance_staff() -> list[int]:
-    return list(db.session.scalars(
-        select(User.id).join(UserRole, UserRole.user_id == User.id)
-        .where(User.active, UserRole.role == Role.FINANCE.value)))

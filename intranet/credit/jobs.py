@@ -12,36 +12,14 @@ from intranet.credit import breaches, in_last_month_of_quarter, next_quarter_sta
 from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.jobs import job
-from intranet.models import CreditApplication, Customer, User, UserRole
+from intranet.models import CreditApplication, Customer
+from intranet.notifications import role_holders
 from intranet.roles import Role
 from intranet.workflows import engine
 from intranet.workflows.credit import IN_FORCE, CreditState
 
 REMIND_BEFORE = timedelta(days=1)
 RERATE_AFTER = timedelta(days=182)  # rule K4: grades are re-rated every half year
-
-
-ANY_DEPARTMENT = object()
-
-
-def holders(role: Role, department_id=ANY_DEPARTMENT) -> set[int]:
-    """Active users holding `role` (in `department_id`, if given), and their deputies in force
-    for it. A record without a department notifies no department's manager."""
-    query = (select(User.id).join(UserRole, UserRole.user_id == User.id)
-             .where(User.active, UserRole.role == role.value))
-    if department_id is None:
-        return set()
-    if department_id is not ANY_DEPARTMENT:
-        query = query.where(User.department_id == department_id)
-    principals = set(db.session.scalars(query))
-    from intranet.models import Delegation
-    now = clock.now()
-    deputies = set(db.session.scalars(
-        select(Delegation.deputy_id).where(
-            Delegation.principal_id.in_(principals), Delegation.role == role.value,
-            Delegation.starts_at <= now, Delegation.ends_at > now,
-            Delegation.revoked_at.is_(None))))
-    return principals | deputies
 
 
 def _link(application) -> str:
@@ -62,13 +40,14 @@ def remind_and_escalate() -> int:
         params = {"number": app_.number, "customer": app_.customer.name,
                   "due": app_.due_at.isoformat()}
         if app_.due_at <= now:
-            for user_id in holders(Role.GENERAL_MANAGER) | holders(Role.SALES_MANAGER,
-                                                                   app_.department_id):
+            told = (role_holders(Role.GENERAL_MANAGER)
+                    | role_holders(Role.SALES_MANAGER, app_.department_id))
+            for user_id in told:
                 notifications.notify(user_id, "credit_overdue", _link(app_), **params)
             app_.escalated_at = now
             done += 1
         elif app_.reminded_at is None:
-            for user_id in holders(Role.GENERAL_MANAGER):
+            for user_id in role_holders(Role.GENERAL_MANAGER):
                 notifications.notify(user_id, "credit_due_soon", _link(app_), **params)
             app_.reminded_at = now
             done += 1
@@ -119,7 +98,7 @@ def review_reminders() -> int:
     sent = 0
     if in_last_month_of_quarter(today):
         quarter = quarter_label(next_quarter_start(today))
-        for user_id in holders(Role.SALES_MANAGER):
+        for user_id in role_holders(Role.SALES_MANAGER):
             sent += notifications.notify_once(
                 user_id, f"credit_review:{quarter}", "credit_review_due",
                 url_for("sales.credit_review"), quarter=quarter)

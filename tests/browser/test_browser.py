@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD
 from playwright.sync_api import expect
 
+from browser.pages import sign_in
 from intranet.roles import Role
 
 pytestmark = pytest.mark.browser
@@ -17,15 +17,6 @@ def give_unread_notifications(app, user, count: int = 2) -> None:
         for _ in range(count):
             notifications.notify(user.id, "welcome")
         db.session.commit()
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/")
-    assert "/auth/login" in page.url
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
 
 
 def test_login_home_language_logout(page, staff, make_customer):

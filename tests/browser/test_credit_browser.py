@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import PASSWORD
 from playwright.sync_api import expect
 
+from browser.pages import sign_in
 from intranet.roles import Role
 
 pytestmark = pytest.mark.browser
@@ -25,16 +25,6 @@ def console_errors(page):
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
     return errors
-
-
-def sign_in(page, username: str) -> None:
-    """The password sign-in: a fresh login, which transitions require."""
-    page.goto("/")
-    assert "/auth/login" in page.url
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
 
 
 def zh(app, text) -> str:

@@ -206,15 +206,13 @@ def apply_transition(application: CreditApplication, form: TransitionForm) -> st
 
 
 def notify_after(application: CreditApplication) -> None:
-    from intranet.credit.jobs import holders
-
     link = url_for("sales.credit_application", application_id=application.id)
     params = {"number": application.number, "customer": application.customer.name}
     if application.state == CreditState.SUBMITTED:
-        for user_id in holders(Role.SALES_MANAGER, application.department_id):
+        for user_id in notifications.role_holders(Role.SALES_MANAGER, application.department_id):
             notifications.notify(user_id, "credit_submitted", link, **params)
     elif application.state == CreditState.RECEIVED:
-        for user_id in holders(Role.GENERAL_MANAGER):
+        for user_id in notifications.role_holders(Role.GENERAL_MANAGER):
             notifications.notify(user_id, "credit_received", link, **params)
     elif application.state in (CreditState.APPROVED, CreditState.REJECTED,
                                CreditState.RETURNED):
