@@ -309,13 +309,11 @@ def credit_application_scope(user, purpose: str = "view"):
         select(Customer.id).where(customer_scope(user, purpose)))
 
 
-ARCHIVED_CREDIT_STATES = ("approved", "rejected", "withdrawn", "effective", "superseded")
-
-
 def scoped_credit_application_or_404(application_id: int, purpose: str = "view"):
     """The application if `current_user` may see it; archivists see decided ones (read-only)."""
     from intranet.extensions import db
     from intranet.models import CreditApplication
+    from intranet.workflows.credit import OPEN
 
     try:
         found = db.session.scalar(select(CreditApplication).where(
@@ -324,7 +322,7 @@ def scoped_credit_application_or_404(application_id: int, purpose: str = "view")
         if found is None and purpose == "archive" and R.ARCHIVIST in current_user.roles:
             found = db.session.scalar(select(CreditApplication).where(
                 CreditApplication.id == application_id,
-                CreditApplication.state.in_(ARCHIVED_CREDIT_STATES)))
+                CreditApplication.state.not_in([s.value for s in OPEN])))  # decided
     except Exception:  # fail closed
         security_log.exception("credit application scope failed")
         found = None

@@ -61,7 +61,7 @@ def credit_applications():
     audit.record(audit.Action.VIEW, "credit_list", "", details={
         "page": page.page, "rows": [a.id for a in page.items]})
     return render_template("credit/applications.html", page=page, q=q, state=state,
-                           state_labels=CreditFlow.STATE_LABELS, grades=credit.GRADE_LABELS)
+                           state_labels=CreditFlow.STATE_LABELS)
 
 
 @bp.route("/customers/<int:customer_id>/credit/new", methods=["GET", "POST"])
