@@ -93,10 +93,11 @@ def seed(count: int) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import bindparam, func, insert, select, update
 
-    from intranet import clock, create_app, credit, passwords
+    from intranet import create_app, credit
+    from intranet.core import clock, passwords
+    from intranet.core.roles import Role
     from intranet.extensions import db
     from intranet.models import CreditApplication, Customer, Department, User, UserRole
-    from intranet.roles import Role
     from intranet.workflows.calendar import add_days
     from intranet.workflows.credit import DECISION_DAYS
 

@@ -48,8 +48,10 @@ os.environ["DATABASE_URL"] = f"sqlite:///{DATABASE}"  # read when intranet.confi
 from flask_login import login_user  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
-from intranet import create_app, credit, credit_code, passwords, pdf  # noqa: E402
+from intranet import create_app, credit, pdf  # noqa: E402
 from intranet.blueprints.sales.credit import workflow_context  # noqa: E402
+from intranet.core import passwords  # noqa: E402
+from intranet.customers import credit_code  # noqa: E402
 from intranet.extensions import db  # noqa: E402
 from intranet.models import CreditApplication, Customer, Department, User, UserRole  # noqa: E402
 from intranet.workflows import engine  # noqa: E402

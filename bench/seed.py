@@ -25,7 +25,9 @@ os.environ.setdefault("DATABASE_URL", f"sqlite:///{OUT / 'bench.sqlite3'}")
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from intranet import create_app, credit_code, passwords  # noqa: E402
+from intranet import create_app  # noqa: E402
+from intranet.core import passwords  # noqa: E402
+from intranet.customers import credit_code  # noqa: E402
 from intranet.customers.names import normalise_name  # noqa: E402
 from intranet.extensions import db  # noqa: E402
 from intranet.models import Customer, Department, Order, Payment, Shipment, User, UserRole  # noqa: E402

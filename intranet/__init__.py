@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     check_pdf_environment(app)
     register_extensions(app)
     register_converters(app)
+    register_domains(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_hooks(app)
@@ -38,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    from intranet.logs import OneLineFormatter
+    from intranet.core.logs import OneLineFormatter
 
     handler = logging.StreamHandler()
     handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -54,7 +55,7 @@ def _configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from intranet import models  # noqa: F401  (the whole schema, for Alembic)
-    from intranet.db_engine import configure_engine
+    from intranet.core.db_engine import configure_engine
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
@@ -91,7 +92,7 @@ def _load_user(user_id: str):
 def _redirect_to_login(fresh: bool):
     from flask import redirect, url_for
 
-    from intranet.http import htmx_redirect, is_htmx, local_path
+    from intranet.core.http import htmx_redirect, is_htmx, local_path
 
     target = request.full_path.rstrip("?") if request.method == "GET" else None
     if is_htmx():  # come back to the page, not to the fragment it asked for
@@ -125,7 +126,7 @@ def _select_locale() -> str:
 
 
 def _select_timezone() -> str:
-    from intranet import settings
+    from intranet.core import settings
 
     try:
         return settings.get("timezone")
@@ -146,6 +147,18 @@ def register_converters(app: Flask) -> None:
     app.url_map.converters["int"] = RecordIdConverter
 
 
+# The domains: each one's init_app registers what the platform needs from it (jobs,
+# notification texts, commands, template labels); the platform never imports a domain.
+DOMAINS = ("intranet.customers", "intranet.credit")
+
+
+def register_domains(app: Flask) -> None:
+    from importlib import import_module
+
+    for name in DOMAINS:
+        import_module(name).init_app(app)
+
+
 def register_blueprints(app: Flask) -> None:
     from intranet.blueprints.admin import bp as admin_bp
     from intranet.blueprints.auth import bp as auth_bp
@@ -163,27 +176,20 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from intranet.errors import register
+    from intranet.core.errors import register
 
     register(app)
 
 
 def register_hooks(app: Flask) -> None:
-    from intranet.access import enforce_matrix
-    from intranet.customers.labels import PAYMENT_LABELS
-    from intranet.http import commit_or_rollback, reject_nul_bytes, security_headers
-    from intranet.pagination import page_url
-    from intranet.roles import role_label
-    from intranet.sessions import enforce_session_timeouts
+    from intranet.core.access import enforce_matrix
+    from intranet.core.http import commit_or_rollback, reject_nul_bytes, security_headers
+    from intranet.core.pagination import page_url
+    from intranet.core.roles import role_label
+    from intranet.core.sessions import enforce_session_timeouts
 
     app.jinja_env.globals["page_url"] = page_url  # used inside macros, which see only globals
     app.jinja_env.globals["role_name"] = role_label
-    app.jinja_env.globals["payment_labels"] = PAYMENT_LABELS
-    from intranet.credit import GRADE_LABELS
-    from intranet.workflows.credit import CreditFlow
-
-    app.jinja_env.globals["credit_grades"] = GRADE_LABELS
-    app.jinja_env.globals["credit_states"] = CreditFlow.STATE_LABELS
     app.before_request(reject_nul_bytes)
     app.before_request(enforce_session_timeouts)
     app.before_request(enforce_matrix)
@@ -192,9 +198,9 @@ def register_hooks(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        from intranet import settings
-        from intranet.access import can
-        from intranet.roles import Role
+        from intranet.core import settings
+        from intranet.core.access import can
+        from intranet.core.roles import Role
 
         if g.get("database_suspect"):
             return {"current_locale": Config.BABEL_DEFAULT_LOCALE, "languages": Config.LANGUAGES,
@@ -211,7 +217,7 @@ def register_hooks(app: Flask) -> None:
 
 
 def _unread_count() -> int:
-    from intranet.notifications import unread_count
+    from intranet.core.notifications import unread_count
 
     if current_user and current_user.is_authenticated:
         return unread_count(current_user.id)
@@ -219,6 +225,8 @@ def _unread_count() -> int:
 
 
 def register_commands(app: Flask) -> None:
-    from intranet.commands import register
+    from intranet.core.commands import register
+    from intranet.demo import demo_command
 
     register(app)
+    app.cli.add_command(demo_command)

@@ -7,13 +7,16 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
-from intranet import audit, credit_code, notifications, passwords
-from intranet.customers import ledger
+import click
+from flask.cli import with_appcontext
+
+from intranet.core import audit, notifications, passwords
+from intranet.core.roles import Role
+from intranet.customers import credit_code, ledger
 from intranet.customers.names import normalise_name
 from intranet.extensions import db
 from intranet.models import Contact, Customer, Department, Order, Payment, Shipment, User
 from intranet.models.customer import PAYMENT_METHODS, SIZES, SOURCE_CHANNELS
-from intranet.roles import Role
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -144,7 +147,7 @@ def load_demo() -> list[tuple[str, str, str]]:
 def _load_credit(users) -> None:
     """Rules K1-K7 on show: limits in force for the bigger customers (this quarter), and next
     quarter's applications at every stage, a few of them waiting for the GM (one overdue)."""
-    from intranet import clock
+    from intranet.core import clock
     from intranet.credit import basis_for, next_quarter_start, quarter_start, suggest
     from intranet.models import CreditApplication
 
@@ -185,7 +188,7 @@ def _load_credit(users) -> None:
 def _demo_application(common: dict, stage: str, period_start, index: int, users) -> None:
     """Next quarter's application driven through the real workflow, at past times, so its
     history is complete (the clock is moved for the demo only)."""
-    from intranet import clock
+    from intranet.core import clock
     from intranet.models import CreditApplication
     from intranet.workflows import engine
 
@@ -204,3 +207,22 @@ def _demo_application(common: dict, stage: str, period_start, index: int, users)
     if stage == "received":
         with clock.at(received):
             engine.fire(application, "forward", user=manager, comment="同意，请总经理审批")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command():
+    """Load the demo company (idempotent) and print the demo accounts."""
+    from flask import current_app
+
+    if not current_app.config["DEMO_MODE"]:
+        raise click.ClickException(
+            "the demo creates accounts with a published password; "
+            "set DEMO_MODE=1 to confirm this is a demo installation (SECURITY.md 8)")
+    accounts = load_demo()
+    db.session.commit()
+    click.echo(f"\n演示账号 Demo accounts (password for all: {DEMO_PASSWORD})")
+    click.echo("-" * 72)
+    for username, display_name, roles in accounts:
+        click.echo(f"  {username:<12} {display_name:<8} {roles}")
+    click.echo("-" * 72)

@@ -20,10 +20,11 @@ import pytest  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
-from intranet import clock, create_app, passwords  # noqa: E402
+from intranet import create_app  # noqa: E402
+from intranet.core import clock, passwords
+from intranet.core.roles import Role  # noqa: E402
 from intranet.extensions import db  # noqa: E402
 from intranet.models import Customer, Department, User  # noqa: E402
-from intranet.roles import Role  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -7,11 +7,12 @@ from datetime import date, timedelta
 import pytest
 from conftest import csrf_token, login_fast
 
-from intranet import clock, create_app, notifications
-from intranet.access import MATRIX, REASON_READERS, permission_for
+from intranet import create_app
+from intranet.core import clock, notifications
+from intranet.core.access import MATRIX, REASON_READERS, permission_for
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import Attachment, Contact, CreditApplication, Delegation, Order
-from intranet.roles import Role
 
 APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 ROUTES = sorted(
@@ -161,3 +162,32 @@ def test_denied_htmx_request_is_a_403_toast_not_a_page(app, client, staff):
     assert response.status_code == 403
     assert response.headers["HX-Retarget"] == "#flash"
     assert "<html" not in response.get_data(as_text=True)
+
+
+# SECURITY.md 14: approvals, exports, PDFs, the audit trail and the whole admin area need a
+# fresh password login; a remember-me session is sent to sign in again. Declared here on its
+# own, so dropping `fresh=True` from the matrix is caught, not mirrored.
+MUST_BE_FRESH = {
+    ("auth.password", "POST"), ("admin.audit", "GET"),
+    ("sales.customers_export", "GET"), ("sales.customer_delete", "POST"),
+    ("sales.credit_transition", "POST"), ("sales.credit_pdf", "GET"),
+    ("management.credit_decide", "POST"), ("management.credit_bulk", "POST"),
+    ("finance.order_release", "POST"),
+} | {(e, m) for e, m in ROUTES if e.startswith("admin.")}
+
+
+def test_14_fresh_login_is_declared_wherever_security_requires_it():
+    declared = {(e, m) for e, methods in MATRIX.items() for m, p in methods.items() if p.fresh}
+    assert MUST_BE_FRESH - declared == set()
+
+
+@pytest.mark.parametrize(("endpoint", "method"), sorted(MUST_BE_FRESH))
+def test_14_remembered_session_must_sign_in_again(app, client, staff, world, endpoint, method):
+    role = sorted(permission_for(endpoint, method).roles)[0]
+    login_fast(client, app, staff[role])
+    with client.session_transaction() as session:
+        session["_fresh"] = False  # restored from the remember-me cookie
+    response = call(client, method, url_for_route(app, endpoint, world, role), endpoint)
+    assert response.status_code == 302, (endpoint, response.status_code)
+    assert response.headers["Location"].startswith("/auth/login") and \
+        "fresh=1" in response.headers["Location"]

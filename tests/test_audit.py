@@ -8,10 +8,10 @@ from conftest import login_fast, post
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from intranet import audit
+from intranet.core import audit
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import AuditEntry, Customer
-from intranet.roles import Role
 
 
 def write_entries(app, count: int, label: str = "x") -> None:
@@ -50,11 +50,11 @@ def test_20_failed_request_leaves_neither_change_nor_audit_row(app, client, staf
                                                               monkeypatch):
     customer_id = make_customer("失败请求有限公司", staff[Role.SALES_REP])
     login_fast(client, app, staff[Role.SALES_REP])
-    from intranet.blueprints.sales import views
+    from intranet.blueprints.sales import customers
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(views, "flash", explode)
+    monkeypatch.setattr(customers, "flash", explode)
     response = post(client, f"/sales/customers/{customer_id}/edit", {"name": "新名称有限公司"})
     assert response.status_code == 500
     assert "Traceback" not in response.get_data(as_text=True)
@@ -186,3 +186,34 @@ def test_audit_page_lists_and_filters_and_is_itself_audited(app, client, staff, 
             AuditEntry.object_type == "audit_trail", AuditEntry.username == "gm"))
         assert seen is not None and "nobody" in db.session.scalars(db.select(
             AuditEntry.details).where(AuditEntry.object_type == "audit_trail")).all()[1]
+
+
+def test_22_several_entries_of_one_commit_chain_onto_each_other(app):
+    """The writer advances prev_hash between the entries of one commit: each row follows the
+    one before it, so the chain verifies and no two rows share a predecessor."""
+    write_entries(app, 1, label="before-")
+    with app.app_context():
+        for i in range(3):
+            audit.record(audit.Action.VIEW, "customer", f"same-commit-{i}")
+        db.session.commit()
+        rows = db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.seq)).all()
+        assert [r.seq for r in rows] == [1, 2, 3, 4]
+        assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
+        assert len({r.prev_hash for r in rows}) == 4
+        count, problem = audit.verify_chain()
+    assert problem is None and count == 4
+
+
+def test_22_the_hash_covers_the_link_to_the_previous_row(app):
+    """prev_hash is one of the hashed fields: relinking a row to another predecessor changes
+    its own hash, and the verifier names that row (not its neighbour) as altered."""
+    write_entries(app, 4)
+    with app.app_context():
+        row = db.session.scalar(db.select(AuditEntry).where(AuditEntry.seq == 3))
+        fields = {name: getattr(row, name) for name in audit.HASHED_FIELDS}
+        relinked = audit.entry_hash({**fields, "prev_hash": audit.GENESIS})
+        assert relinked != row.hash
+        db.session.rollback()
+        tamper(f"UPDATE audit_entry SET prev_hash = '{audit.GENESIS}' WHERE seq = 3")
+        count, problem = audit.verify_chain()
+    assert problem.kind == "altered" and problem.seq == 3

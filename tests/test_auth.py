@@ -8,10 +8,10 @@ import pytest
 from argon2 import PasswordHasher
 from conftest import PASSWORD, csrf_token, login, login_fast, post
 
-from intranet import clock, passwords
+from intranet.core import clock, passwords
+from intranet.core.roles import Role
 from intranet.extensions import db
-from intranet.models import AuditEntry, User
-from intranet.roles import Role
+from intranet.models import AuditEntry, User, UserRole
 
 
 def session_cookie(client) -> str:
@@ -69,9 +69,14 @@ def test_8_no_default_accounts_outside_demo_mode(app):
     app.config["DEMO_MODE"] = True
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0 and "rep1" in result.output
-    result = app.test_cli_runner().invoke(args=["demo"])  # idempotent
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 12
+        accounts = db.session.scalar(db.select(db.func.count()).select_from(User))
+        roles = set(db.session.scalars(db.select(UserRole.role)))
+    assert roles == {role.value for role in Role}  # an account for every role's work
+    result = app.test_cli_runner().invoke(args=["demo"])  # idempotent: no account twice
+    assert result.exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(User)) == accounts
 
 
 def test_9_login_throttled_per_account(app, client, make_user):
@@ -244,7 +249,7 @@ def test_login_is_audited_and_failure_is_logged_on_one_line(app, client, make_us
         assert entry.username == "wang" and entry.address == "127.0.0.1"
     import logging
 
-    from intranet.logs import OneLineFormatter
+    from intranet.core.logs import OneLineFormatter
     caplog.set_level(logging.INFO, logger="intranet.security")
     login(app.test_client(), "evil\nFAKE LOG LINE admin logged in", "x" * 10)
     record = next(r for r in caplog.records if "login failed" in r.getMessage())

@@ -3,10 +3,10 @@ back exactly the backed-up records, and a drill that re-verifies the audit chain
 copy (on SQLite and on PostgreSQL)."""
 from __future__ import annotations
 
-from intranet import audit
+from intranet.core import audit
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import Customer
-from intranet.roles import Role
 
 
 def test_24_restore_drill_reverifies_the_audit_chain(app, staff, make_customer):
@@ -40,7 +40,7 @@ def test_24_backup_and_restore_bring_back_the_records(app, staff, make_customer,
 
 
 def test_24_drill_fails_when_the_copy_differs_from_the_live_trail(app, monkeypatch):
-    from intranet import backup
+    from intranet.core import backup
 
     real_verify = backup.verify
     monkeypatch.setattr(backup, "verify", lambda url: (*real_verify(url)[:2], "9:tampered"))

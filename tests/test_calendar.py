@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import login_fast, post
 
-from intranet import settings
+from intranet.core import settings
+from intranet.core.roles import Role
 from intranet.extensions import db
-from intranet.roles import Role
 from intranet.workflows import calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

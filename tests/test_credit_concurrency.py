@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import login_fast
 
-from intranet import clock
+from intranet.core import clock
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import CreditApplication, Delegation, WorkflowHistory
-from intranet.roles import Role
 
 
 def test_concurrent_approvals_one_wins_one_409_one_history_row(app, staff, make_customer,

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from conftest import login_fast, post
 
+from intranet.core.jobs import run_all
+from intranet.core.roles import Role
 from intranet.extensions import db
-from intranet.jobs import run_all
 from intranet.models import (
     CreditApplication,
     CreditBreach,
@@ -20,7 +21,6 @@ from intranet.models import (
     Payment,
     Shipment,
 )
-from intranet.roles import Role
 
 
 @pytest.fixture
@@ -130,6 +130,33 @@ def test_k7_finance_releases_within_the_limit(app, client, staff, customer, limi
         assert order.status == "shipped"
         assert db.session.scalar(db.select(db.func.count()).select_from(Shipment)
                                  .where(Shipment.order_id == order.id)) == 1
+
+
+def test_k7_release_locks_the_order_row_before_checking_it(app, client, staff, customer, limit,
+                                                           frozen):
+    """Two clerks releasing the same order at once ship it once: the release reads the order
+    FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so the
+    loser sees it shipped. Checked on the statement itself, so it holds on both databases."""
+    from sqlalchemy import event
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.orm import Session
+
+    limit("80000")
+    locked = []
+
+    def watch(state):
+        if state.is_select:
+            sql = str(state.statement.compile(dialect=postgresql.dialect()))
+            if "FOR UPDATE" in sql:
+                locked.append(sql)
+    login_fast(client, app, staff[Role.FINANCE])
+    event.listen(Session, "do_orm_execute", watch)
+    try:
+        response = release(client, open_order_id(app))
+    finally:
+        event.remove(Session, "do_orm_execute", watch)
+    assert 'data-testid="order-released"' in response.get_data(as_text=True)
+    assert any("FROM sales_order" in sql for sql in locked), locked
 
 
 def test_k7_release_over_the_limit_is_blocked_for_finance_even_with_force(

@@ -12,9 +12,9 @@ from conftest import login_fast, post
 from pypdf import PdfReader
 from test_pdf import font_names, pdf_text
 
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import CreditApplication, Customer
-from intranet.roles import Role
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ from decimal import Decimal
 import pytest
 from conftest import counting_selects
 
-from intranet import credit_code
-from intranet.customers import dedupe, ledger
+from intranet.core.roles import Role
+from intranet.customers import credit_code, dedupe, ledger
 from intranet.extensions import db
 from intranet.models import Contact, Customer, Order, Payment, Shipment
-from intranet.roles import Role
 
 TODAY = date(2026, 11, 2)
 
@@ -158,7 +157,7 @@ def test_c3_tier_from_trailing_twelve_months(app, shipments, payments, tier):
 def test_c3_thresholds_are_settings(app):
     cid = make(app, "阈值测试有限公司")
     with app.app_context():
-        from intranet import settings
+        from intranet.core import settings
         add_ledger(cid, shipments=[(30, "60000")])
         db.session.commit()
         customer = db.session.get(Customer, cid)

@@ -9,9 +9,9 @@ import pytest
 from conftest import csrf_token, login_fast
 from openpyxl import Workbook, load_workbook
 
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import AuditEntry, Customer, Order, Payment, Shipment
-from intranet.roles import Role
 
 HEADER = "公司名称,统一社会信用代码,地区,联系人,联系电话,负责人\n"
 

@@ -6,10 +6,10 @@ import smtplib
 
 import pytest
 
-from intranet import notifications
+from intranet.core import notifications
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import User
-from intranet.roles import Role
 
 
 class FakeSMTP:

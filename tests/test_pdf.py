@@ -22,6 +22,9 @@ HOSTILE = [
     '<img src="http://169.254.169.254/latest/meta-data/">',
     '<style>@import url("http://169.254.169.254/x.css");</style>',
     '<img src="/static/../../../../etc/passwd">',
+    # An empty segment survives URL joining and reaches the fetcher as an absolute path.
+    '<link rel="attachment" href="/static//etc/passwd">',
+    '<link rel="attachment" href="/static/pdf/../../__init__.py">',
 ]
 
 
@@ -79,6 +82,17 @@ def test_pdf_hostile_content_brings_in_nothing_and_opens_no_socket(app, monkeypa
     assert b"/EmbeddedFile" not in data
 
 
+@pytest.mark.parametrize("path", ["/etc/passwd", "//etc/passwd", "../__init__.py",
+                                  "pdf/../../__init__.py", "pdf/../../../pyproject.toml"])
+def test_pdf_fetcher_serves_nothing_outside_the_static_folder(app, path):
+    from pathlib import Path
+
+    fetcher = pdf._fetcher_class()(Path(app.static_folder))
+    assert fetcher.fetch(pdf.STATIC_URL + "pdf/record.css") is not None
+    with pytest.raises(ValueError):
+        fetcher.fetch(pdf.STATIC_URL + path)
+
+
 def test_fast_font_subsetting_is_available_here():
     # CI installs libharfbuzz-subset0 (./dev); without it a record takes ~11 s to subset.
     assert pdf.fast_subsetting_available()
@@ -109,7 +123,7 @@ def test_pdf_timeout_is_a_clear_503(app, client, staff, make_customer, make_appl
                                     monkeypatch):
     from conftest import login_fast
 
-    from intranet.roles import Role
+    from intranet.core.roles import Role
 
     def too_slow(html, static_root, timeout):
         raise pdf.PdfTimeout()

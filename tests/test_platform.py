@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 from conftest import login_fast, post
 
-from intranet import clock, notifications, settings
+from intranet.core import clock, notifications, settings
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import AuditEntry, Delegation, Notification, Setting
-from intranet.roles import Role
 
 
 def name_deputy(client, principal, deputy, role: Role, starts, ends):

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from conftest import counting_selects, login_fast, post
 
-from intranet import access
+from intranet.core import access
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import AuditEntry, Contact, Customer
-from intranet.roles import Role
 
 
 @pytest.fixture
@@ -151,7 +151,8 @@ def test_c2_registering_an_existing_customer_is_refused_and_shows_the_owner(app,
                                                      "credit_code": "", "region": "上海"})
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "该客户已被登记" in page and "Rep" in page and "公司名称" in page
+    # The existing owner by name: "Rep" owns it; the header names the signed-in "Rep2".
+    assert "该客户已被登记" in page and "甲方精密机械有限公司 的负责人是 Rep（" in page
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Customer)) == 3
 
@@ -336,7 +337,7 @@ def test_customer_page_issues_a_constant_number_of_queries(app, client, staff, t
 
     few = count_queries()
     with app.app_context():
-        from intranet import clock
+        from intranet.core import clock
         for i in range(15):
             db.session.add(Contact(customer_id=mine, name=f"联系人{i}", phone=f"1390000{i:04d}"))
             db.session.add(Activity(customer_id=mine, user_id=staff["rep_b"].id, kind="phone",
@@ -379,7 +380,7 @@ def test_c6_others_open_a_file_only_after_giving_a_reason(app, client, staff, tw
 def test_c6_reason_grant_expires(app, client, staff, two_reps, frozen):
     from datetime import timedelta
 
-    from intranet import clock
+    from intranet.core import clock
     mine = two_reps["mine"]
     login_fast(client, app, staff[Role.FINANCE])
     post(client, f"/sales/customers/{mine}/access", {"reason": "核对应收账款"})
@@ -429,7 +430,7 @@ def test_c3_nightly_refresh_moves_tiers_with_the_twelve_month_window(app, staff,
     from datetime import timedelta
     from decimal import Decimal
 
-    from intranet import clock
+    from intranet.core import clock
     from intranet.customers import ledger
     from intranet.models import Shipment
     customer_id = make_customer("窗口移动有限公司", staff[Role.SALES_REP])
@@ -445,3 +446,14 @@ def test_c3_nightly_refresh_moves_tiers_with_the_twelve_month_window(app, staff,
     runner.invoke(args=["customers", "refresh"])
     with app.app_context():
         assert db.session.get(Customer, customer_id).tier == "general"
+
+
+def test_c6_opening_the_edit_form_is_an_audited_read(app, client, staff, two_reps):
+    """The edit form shows the whole file: opening it is a read of customer data (C6)."""
+    login_fast(client, app, staff[Role.SALES_REP])
+    assert client.get(f"/sales/customers/{two_reps['mine']}/edit").status_code == 200
+    with app.app_context():
+        rows = db.session.execute(
+            db.select(AuditEntry.action, AuditEntry.object_id, AuditEntry.username)
+            .where(AuditEntry.object_type == "customer")).all()
+    assert rows == [("view", str(two_reps["mine"]), "rep")]

@@ -35,3 +35,20 @@ def test_search_indexes_exist_where_the_database_supports_them(app):
                            "trgm_customer_region", "trgm_contact_phone_digits"}
     else:
         assert trigram == set() and "ix_customer_name" in names
+
+
+def test_foreign_keys_are_enforced_on_every_database(app):
+    """SECURITY.md "Concurrency and faults": SQLite checks foreign keys only with
+    PRAGMA foreign_keys = ON; a row pointing at nothing is refused, never stored."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from intranet.extensions import db
+    from intranet.models import Contact
+
+    with app.app_context():
+        db.session.add(Contact(customer_id=987654, name="无主联系人"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+        assert db.session.scalar(db.select(db.func.count()).select_from(Contact)) == 0

@@ -6,7 +6,7 @@ from conftest import csrf_token, login, login_fast, post
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intranet.roles import Role
+from intranet.core.roles import Role
 
 HOSTILE = ['"><img src=x onerror=alert(1)>', 'hx-get="/admin/users" hx-trigger="load"',
            'hx-on:click="alert(1)"', "javascript:alert(1)", "<script>alert(1)</script>"]

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import User, WorkflowHistory
-from intranet.roles import Role
 from intranet.workflows import engine
 from intranet.workflows.credit import CreditFlow, CreditState
 

@@ -21,26 +21,13 @@ from decimal import ROUND_DOWN, Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from intranet import settings
+from intranet.core import settings
 from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.models import CreditApplication, Customer
 
 ZERO = Decimal("0.00")
-MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 GRADE_LABELS = {"1": _l("Grade 1 (一级)"), "2": _l("Grade 2 (二级)"), "3": _l("Grade 3 (三级)")}
-
-
-def parse_amount(raw) -> Decimal | None:
-    """An amount in yuan typed by a person ("200,000", "1.5e5"), or None if it is not one
-    the books can hold (negative, infinite, NaN, too large)."""
-    try:
-        value = Decimal(str(raw).replace(",", "").replace("，", "").strip())
-        if value.is_finite() and 0 <= value <= MAX_AMOUNT:
-            return value.quantize(Decimal("0.01"))
-    except ArithmeticError:  # InvalidOperation, Overflow
-        pass
-    return None
 
 
 def quarter_start(day: date) -> date:
@@ -138,3 +125,16 @@ def effective_limits(customer_ids, on: date | None = None) -> dict[int, CreditAp
         select(CreditApplication).join(ranked, ranked.c.id == CreditApplication.id)
         .where(ranked.c.rank == 1))
     return {row.customer_id: row for row in rows}
+
+
+def init_app(app) -> None:
+    """What the platform needs from credit management: its scheduled jobs, notification texts
+    and the labels templates show."""
+    import intranet.credit.jobs  # noqa: F401  (registers the credit jobs)
+    from intranet.core import notifications
+    from intranet.credit.notices import KINDS
+    from intranet.workflows.credit import CreditFlow
+
+    notifications.register_kinds(KINDS)
+    app.jinja_env.globals["credit_grades"] = GRADE_LABELS
+    app.jinja_env.globals["credit_states"] = CreditFlow.STATE_LABELS

@@ -9,12 +9,12 @@ from __future__ import annotations
 from flask import url_for
 from sqlalchemy import select
 
-from intranet import clock, notifications
+from intranet.core import clock, notifications
+from intranet.core.roles import Role
 from intranet.credit import effective_limits
 from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.models import CreditBreach, Customer
-from intranet.roles import Role
 
 
 def open_breaches(customer_ids=None) -> dict[int, CreditBreach]:

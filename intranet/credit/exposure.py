@@ -13,12 +13,12 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from intranet import clock
+from intranet.core import clock
+from intranet.core.roles import Role
 from intranet.credit import effective_limits
 from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.models import CreditOverride, Customer, Order, User, UserRole
-from intranet.roles import Role
 
 BLACKLISTED, NO_LIMIT, OVER_LIMIT = "blacklisted", "no_limit", "over_limit"
 

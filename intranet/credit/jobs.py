@@ -7,14 +7,14 @@ from datetime import timedelta
 from flask import url_for
 from sqlalchemy import select
 
-from intranet import clock, notifications
+from intranet.core import clock, notifications
+from intranet.core.jobs import job
+from intranet.core.notifications import role_holders
+from intranet.core.roles import Role
 from intranet.credit import breaches, in_last_month_of_quarter, next_quarter_start, quarter_label
 from intranet.customers import ledger
 from intranet.extensions import db
-from intranet.jobs import job
 from intranet.models import CreditApplication, Customer
-from intranet.notifications import role_holders
-from intranet.roles import Role
 from intranet.workflows import engine
 from intranet.workflows.credit import IN_FORCE, CreditState
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from intranet.credit_code import normalise as normalise_code
+from intranet.customers.credit_code import normalise as normalise_code
 from intranet.customers.names import normalise_name, phone_digits
 from intranet.extensions import db
 from intranet.models import Contact, Customer

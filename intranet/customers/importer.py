@@ -5,37 +5,18 @@ column and what is wrong. Only a clean file is written, in one transaction.
 """
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from intranet import credit_code
+from intranet.core.spreadsheets import Report, table_rows
+from intranet.customers import credit_code
 from intranet.customers.dedupe import find_duplicate
 from intranet.customers.names import normalise_name, phone_digits
 from intranet.extensions import db
 from intranet.models import Contact, Customer, Order, Payment, Shipment, User
-
-MAX_ROWS = 20_000
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read."""
-
-
-@dataclass
-class Report:
-    rows: int = 0
-    written: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, message)
-
-    def add(self, row: int, column: str, message) -> None:
-        self.errors.append((row, column, str(message)))
-
 
 # Accepted headings, Chinese or English, for each field.
 CUSTOMER_COLUMNS = {
@@ -53,70 +34,13 @@ KINDS = {"订单": "order", "order": "order", "发货": "shipment", "shipment": 
          "回款": "payment", "payment": "payment"}
 
 
-def read_table(data: bytes, filename: str) -> list[list[str]]:
-    """Rows of cell texts from an .xlsx or .csv file (UTF-8 with or without BOM, or GBK)."""
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        if not data.startswith(b"PK"):
-            raise ImportFileError(_l("This is not an Excel (.xlsx) file."))
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-            return [["" if v is None else _cell_text(v) for v in row]
-                    for row in sheet.iter_rows(values_only=True)]
-        except Exception as exc:  # a damaged workbook: say so, do not crash
-            raise ImportFileError(_l("The Excel file could not be read.")) from exc
-    if name.endswith(".csv"):
-        for encoding in ("utf-8-sig", "gbk"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise ImportFileError(_l("The CSV file is neither UTF-8 nor GBK text."))
-        return [row for row in csv.reader(io.StringIO(text))]
-    raise ImportFileError(_l("Upload an .xlsx or .csv file."))
-
-
-def _cell_text(value) -> str:
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _records(table, columns, report: Report):
-    rows = [r for r in table if any(str(c).strip() for c in r)]
-    if not rows:
-        raise ImportFileError(_l("The file is empty."))
-    if len(rows) - 1 > MAX_ROWS:
-        raise ImportFileError(_l("At most %(n)s rows per file.", n=MAX_ROWS))
-    header = [str(c).strip().lower() for c in rows[0]]
-    index = {}
-    for key, names in columns.items():
-        for position, heading in enumerate(header):
-            if heading in names:
-                index[key] = position
-    if "name" in columns and "name" not in index or "kind" in columns and "kind" not in index:
-        raise ImportFileError(_l("The first row must hold the column headings (see the "
-                                 "template)."))
-    for number, row in enumerate(rows[1:], start=2):
-        yield number, {key: (str(row[i]).strip() if i < len(row) else "")
-                       for key, i in index.items()}
-
-
 def import_customers(table, importer: User, may_assign: bool, report: Report) -> list[Customer]:
     """Check every row (C1 code, C2 duplicates in the file and in the archive); return the
     new customers, unsaved, only if no row has an error."""
     created, seen_names, seen_codes, seen_phones = [], {}, {}, {}
     owners = {u.username: u for u in db.session.scalars(
         select(User).where(User.department_id == importer.department_id))}
-    for number, row in _records(table, CUSTOMER_COLUMNS, report):
+    for number, row in table_rows(table, CUSTOMER_COLUMNS, report):
         report.rows += 1
         name, code = row.get("name", ""), credit_code.normalise(row.get("credit_code", ""))
         phone = row.get("contact_phone", "")
@@ -162,7 +86,7 @@ def import_customers(table, importer: User, may_assign: bool, report: Report) ->
 def import_transactions(table, report: Report) -> list:
     """Orders, shipments and payments matched to customers by credit code or exact name."""
     records = []
-    parsed = list(_records(table, TRANSACTION_COLUMNS, report))
+    parsed = list(table_rows(table, TRANSACTION_COLUMNS, report))
     keys = {row.get("customer", "") for _, row in parsed}
     by_code = {c.credit_code: c for c in db.session.scalars(
         select(Customer).where(Customer.credit_code.in_(

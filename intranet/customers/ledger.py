@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
-from intranet import clock, settings
+from intranet.core import clock, settings
 from intranet.extensions import db
 from intranet.models import Customer, Order, Payment, Shipment
 

@@ -5,15 +5,15 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from intranet import clock
+from intranet.core import clock
 from intranet.extensions import db
 from intranet.models.customer import MONEY, Customer, Order, _in
 from intranet.models.types import UTCDateTime
 from intranet.models.user import Department, User
+from intranet.workflows.credit_states import CreditState
 
 GRADES = ("1", "2", "3")  # rule K1: 一级 / 二级 / 三级
-CREDIT_STATES = ("draft", "submitted", "received", "returned", "approved", "rejected",
-                 "withdrawn", "effective", "superseded")
+CREDIT_STATES = tuple(s.value for s in CreditState)
 
 
 class CreditApplication(db.Model):

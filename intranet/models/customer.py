@@ -4,7 +4,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, LargeBinary, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from intranet import clock
+from intranet.core import clock
 from intranet.customers.names import normalise_name, phone_digits
 from intranet.extensions import db
 from intranet.models.types import UTCDateTime

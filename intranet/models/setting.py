@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from intranet import clock
+from intranet.core import clock
 from intranet.extensions import db
 from intranet.models.types import UTCDateTime
 

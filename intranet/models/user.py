@@ -6,10 +6,10 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from intranet import clock
+from intranet.core import clock
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models.types import UTCDateTime
-from intranet.roles import Role
 
 ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
 

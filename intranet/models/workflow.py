@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from intranet import clock
+from intranet.core import clock
 from intranet.extensions import db
 from intranet.models.types import UTCDateTime
 from intranet.models.user import User

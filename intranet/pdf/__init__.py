@@ -19,7 +19,7 @@ from pathlib import Path
 
 from flask import current_app, render_template
 
-from intranet import clock, settings
+from intranet.core import clock, settings
 
 log = logging.getLogger("intranet.pdf")
 BASE_URL = "https://intranet.invalid/"  # never opened: the fetcher answers for it

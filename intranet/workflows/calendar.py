@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from intranet import settings
+from intranet.core import settings
 
 
 def _dates(key: str) -> frozenset[date]:

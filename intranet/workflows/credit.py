@@ -8,36 +8,19 @@ Requester ≠ approver: nobody forwards or decides their own application.
 """
 from __future__ import annotations
 
-from enum import StrEnum
-
 from flask_babel import lazy_gettext as _l
 from statemachine import State
 
-from intranet import clock
+from intranet.core import clock
+from intranet.core.money import parse_amount
+from intranet.core.roles import Role
 from intranet.models import CreditApplication
-from intranet.roles import Role
 from intranet.workflows import calendar
+from intranet.workflows.credit_states import IN_FORCE, OPEN, PENDING_GM, CreditState  # noqa: F401
 from intranet.workflows.engine import SYSTEM, InvalidInput, Workflow, permitted
 
-DECISION_DAYS = 3  # rule K6: the GM decides within three days of receipt
-
-
-class CreditState(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    RECEIVED = "received"
-    RETURNED = "returned"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    EFFECTIVE = "effective"
-    SUPERSEDED = "superseded"
-
-
 S = CreditState
-PENDING_GM = (S.RECEIVED,)
-OPEN = (S.DRAFT, S.SUBMITTED, S.RECEIVED, S.RETURNED)
-IN_FORCE = (S.APPROVED, S.EFFECTIVE)  # the effective limit is derived from these (K7)
+DECISION_DAYS = 3  # rule K6: the GM decides within three days of receipt
 
 
 def is_applicant(model, user=None, **kwargs) -> bool:
@@ -86,7 +69,7 @@ def reviewer_in_department(model, user=None, **kwargs) -> bool:
         return False
     if Role.SALES_MANAGER in user.roles and user.department_id == model.department_id:
         return True
-    from intranet.access import valid_delegations
+    from intranet.core.access import valid_delegations
     return any(d.role == Role.SALES_MANAGER and d.principal.department_id == model.department_id
                for d in valid_delegations(user))
 
@@ -97,8 +80,6 @@ def comment_required(comment: str = "", **kwargs) -> None:
 
 
 def valid_amount(amount=None, **kwargs) -> None:
-    from intranet.credit import parse_amount
-
     if amount not in (None, "") and parse_amount(amount) is None:
         raise InvalidInput("amount", _l("Enter an amount in yuan, e.g. 200000."))
 
@@ -187,8 +168,6 @@ class CreditFlow(Workflow):
         model.received_at = model.due_at = None
 
     def on_approve(self, model, user=None, comment: str = "", amount=None, **kwargs):
-        from intranet.credit import parse_amount
-
         model.approved_limit = (parse_amount(amount) if amount not in (None, "")
                                 else model.proposed_limit)
         self._decided(model, user, comment)

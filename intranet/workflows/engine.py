@@ -21,8 +21,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from statemachine import StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
-from intranet import audit, clock
-from intranet.access import Grant, Permission
+from intranet.core import audit, clock, notifications
+from intranet.core.access import Grant, Permission
+from intranet.core.errors import FieldError, RecordStateError
 from intranet.extensions import db
 from intranet.models import WorkflowHistory
 
@@ -31,27 +32,24 @@ SYSTEM = "system"  # the role of `flask jobs run` (reminders, activation, reclai
 REGISTRY: dict[str, type[Workflow]] = {}
 
 
-class WorkflowError(Exception):
-    def __init__(self, row, message: str = ""):
-        super().__init__(message or f"{type(row).__name__} {row.id}")
-        self.row = row
+class WorkflowError(RecordStateError):
+    def state_label(self):
+        labels = machine_class(self.row).STATE_LABELS
+        return labels.get(self.row.state, self.row.state)
 
 
 class Conflict(WorkflowError):
     """Someone changed the row since the user loaded it (stale or concurrent version)."""
+
+    stale = True
 
 
 class NotAllowed(WorkflowError):
     """The machine refuses this event in the row's state, or for this user."""
 
 
-class InvalidInput(Exception):
+class InvalidInput(FieldError):
     """A validator refused the data sent with an event; `field` names the form field."""
-
-    def __init__(self, field: str, message):
-        super().__init__(str(message))
-        self.field = field
-        self.message = message
 
 
 def grant_for(machine_cls: type[Workflow], event: str, user) -> Grant | None:
@@ -80,7 +78,10 @@ class Workflow(StateMachine):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.object_type:
+            if cls.object_type in REGISTRY and REGISTRY[cls.object_type] is not cls:
+                raise ValueError(f"two workflows for {cls.object_type!r}")
             REGISTRY[cls.object_type] = cls
+            notifications.STATE_LABELS[cls.object_type] = cls.STATE_LABELS
 
 
 class HistoryWriter:

@@ -5,13 +5,13 @@ import pytest
 from playwright.sync_api import expect
 
 from browser.pages import sign_in
-from intranet.roles import Role
+from intranet.core.roles import Role
 
 pytestmark = pytest.mark.browser
 
 
 def give_unread_notifications(app, user, count: int = 2) -> None:
-    from intranet import notifications
+    from intranet.core import notifications
     from intranet.extensions import db
     with app.app_context():
         for _ in range(count):

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser.pages import sign_in
-from intranet.roles import Role
+from intranet.core.roles import Role
 
 pytestmark = pytest.mark.browser
 

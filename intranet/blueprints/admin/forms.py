@@ -6,9 +6,9 @@ from wtforms import DateTimeLocalField, PasswordField, SelectField, SelectMultip
 from wtforms.validators import Email, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from intranet import passwords
-from intranet.forms import REQUIRED, length, options
-from intranet.roles import DELEGABLE, Role
+from intranet.core import passwords
+from intranet.core.forms import REQUIRED, length, options
+from intranet.core.roles import DELEGABLE, Role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 

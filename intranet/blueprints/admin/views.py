@@ -7,15 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from intranet import audit, clock, notifications, passwords, settings
 from intranet.blueprints.admin import bp
 from intranet.blueprints.admin.forms import DelegationForm, NewUserForm, SetPasswordForm, UserForm
+from intranet.core import audit, clock, notifications, passwords, settings
+from intranet.core.forms import ConfirmForm, options
+from intranet.core.pagination import paginate
+from intranet.core.roles import Role, role_label
+from intranet.core.search import contains
 from intranet.extensions import db
-from intranet.forms import ConfirmForm, options
 from intranet.models import AuditEntry, Delegation, Department, User
-from intranet.pagination import paginate
-from intranet.roles import Role, role_label
-from intranet.search import contains
 
 
 def _department_choices():

@@ -3,8 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import EqualTo, ValidationError
 
-from intranet import passwords
-from intranet.forms import REQUIRED, length
+from intranet.core import passwords
+from intranet.core.forms import REQUIRED, length
 
 
 class LoginForm(FlaskForm):

@@ -7,13 +7,13 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_fresh, login_user, logout_user
 from sqlalchemy import select
 
-from intranet import audit, clock, passwords
 from intranet.blueprints.auth import bp
 from intranet.blueprints.auth.forms import LoginForm, PasswordChangeForm
+from intranet.core import audit, clock, passwords
+from intranet.core.http import local_path, redirect_to
+from intranet.core.sessions import end_session, start_session
 from intranet.extensions import db, limiter
-from intranet.http import local_path, redirect_to
 from intranet.models import User
-from intranet.sessions import end_session, start_session
 
 log = logging.getLogger("intranet.security")
 

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import Optional
 
-from intranet.forms import length
+from intranet.core.forms import length
 
 
 class ReleaseForm(FlaskForm):

@@ -6,21 +6,21 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from intranet import audit, notifications
-from intranet.access import customer_scope
 from intranet.blueprints.finance import bp
 from intranet.blueprints.finance.forms import ReleaseForm
+from intranet.core import audit, notifications
+from intranet.core.access import customer_scope
+from intranet.core.errors import abort_with
+from intranet.core.http import is_htmx, toast
+from intranet.core.pagination import paginate
+from intranet.core.roles import Role
+from intranet.core.search import contains
+from intranet.core.uploads import import_page
 from intranet.credit import breaches, exposure
 from intranet.customers import ledger
 from intranet.customers.importer import import_transactions
-from intranet.errors import abort_with
 from intranet.extensions import db
-from intranet.http import is_htmx, toast
 from intranet.models import CreditBreach, Customer, Order, Shipment
-from intranet.pagination import paginate
-from intranet.roles import Role
-from intranet.search import contains
-from intranet.uploads import import_page
 
 
 @bp.route("/transactions/import", methods=["GET", "POST"])

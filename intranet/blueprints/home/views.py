@@ -3,13 +3,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select, text, update
 
-from intranet import clock, notifications
 from intranet.blueprints.home import bp
+from intranet.core import clock, notifications
+from intranet.core.home import widgets_for
+from intranet.core.http import local_path, redirect_to
+from intranet.core.pagination import paginate
 from intranet.extensions import db
-from intranet.home import widgets_for
-from intranet.http import local_path, redirect_to
 from intranet.models import Notification
-from intranet.pagination import paginate
 
 
 @bp.route("/")

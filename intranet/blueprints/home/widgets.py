@@ -4,12 +4,12 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from intranet import notifications
-from intranet.access import customer_scope
+from intranet.core import notifications
+from intranet.core.access import customer_scope
+from intranet.core.home import Widget, home_widget
+from intranet.core.roles import Role
 from intranet.extensions import db
-from intranet.home import Widget, home_widget
 from intranet.models import Customer, Notification, User
-from intranet.roles import Role
 
 
 @home_widget()

@@ -8,17 +8,18 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from intranet import audit, clock, credit
-from intranet.access import scoped_credit_application_or_404
+from intranet import credit
 from intranet.blueprints.management import bp
 from intranet.blueprints.sales.credit import apply_transition, notify_after
 from intranet.blueprints.sales.forms import TransitionForm
-from intranet.errors import abort_with
+from intranet.core import audit, clock, money
+from intranet.core.errors import abort_with
+from intranet.core.forms import ConfirmForm
+from intranet.core.http import is_htmx, toast
+from intranet.core.pagination import paginate
+from intranet.credit.scope import scoped_credit_application_or_404
 from intranet.extensions import db
-from intranet.forms import ConfirmForm
-from intranet.http import is_htmx, toast
 from intranet.models import CreditApplication, Customer, Department, User
-from intranet.pagination import paginate
 from intranet.workflows import engine
 from intranet.workflows.calendar import describe
 from intranet.workflows.credit import CreditFlow, CreditState
@@ -42,7 +43,7 @@ def _queue_query():
     if args.get("grade") in credit.GRADE_LABELS:
         query = query.where(CreditApplication.grade == args["grade"])
     for key, op in (("min", "__ge__"), ("max", "__le__")):
-        value = credit.parse_amount(args.get(key) or "")
+        value = money.parse_amount(args.get(key) or "")
         if value is not None:  # a filter that is not an amount is ignored
             query = query.where(getattr(CreditApplication.proposed_limit, op)(value))
     if args.get("overdue") == "1":

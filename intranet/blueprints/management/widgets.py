@@ -3,11 +3,11 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from intranet.access import customer_scope
+from intranet.core.access import customer_scope
+from intranet.core.home import Widget, home_widget
+from intranet.core.roles import Role
 from intranet.extensions import db
-from intranet.home import Widget, home_widget
 from intranet.models import CreditApplication, CreditBreach, Customer
-from intranet.roles import Role
 
 
 @home_widget(Role.GENERAL_MANAGER)

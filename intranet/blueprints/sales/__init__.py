@@ -2,4 +2,9 @@ from flask import Blueprint
 
 bp = Blueprint("sales", __name__)
 
-from intranet.blueprints.sales import credit, orders, views  # noqa: E402,F401
+from intranet.blueprints.sales import (  # noqa: E402,F401
+    credit,
+    customer_file,
+    customers,
+    orders,
+)

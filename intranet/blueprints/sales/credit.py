@@ -10,24 +10,21 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
-from intranet import audit, clock, credit, notifications
-from intranet.access import (
-    credit_application_scope,
-    customer_scope,
-    scoped_credit_application_or_404,
-    scoped_customer_or_404,
-)
+from intranet import credit
 from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.forms import CreditApplicationForm, TransitionForm
+from intranet.core import audit, clock, money, notifications
+from intranet.core.access import customer_scope, scoped_customer_or_404
+from intranet.core.errors import abort_with
+from intranet.core.forms import options
+from intranet.core.http import is_htmx, redirect_to
+from intranet.core.pagination import paginate
+from intranet.core.roles import Role
+from intranet.credit.scope import credit_application_scope, scoped_credit_application_or_404
 from intranet.customers import ledger
-from intranet.errors import abort_with
 from intranet.extensions import db
-from intranet.forms import options
-from intranet.http import is_htmx, redirect_to
 from intranet.models import CreditApplication, Customer
-from intranet.pagination import paginate
 from intranet.pdf import render_record
-from intranet.roles import Role
 from intranet.workflows import engine
 from intranet.workflows.credit import CreditFlow, CreditState
 
@@ -55,7 +52,7 @@ def credit_applications():
         query = query.where(CreditApplication.state == state)
     q = (request.args.get("q") or "").strip()[:100]
     if q:
-        from intranet.search import contains
+        from intranet.core.search import contains
         query = query.where(contains(Customer.name, q))
     page = paginate(query.order_by(CreditApplication.id.desc()))
     audit.record(audit.Action.VIEW, "credit_list", "", details={
@@ -285,7 +282,7 @@ def credit_review():
             row["limit"] = (request.form.get(f"limit-{cid}") or "")[:30]
             if not row["included"]:
                 continue
-            limit = credit.parse_amount(row["limit"])
+            limit = money.parse_amount(row["limit"])
             if limit is None:
                 errors[cid] = _("Enter an amount in yuan, e.g. 200000.")
                 continue

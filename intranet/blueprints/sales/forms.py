@@ -11,8 +11,9 @@ from wtforms import (
 )
 from wtforms.validators import Email, NumberRange, Optional, ValidationError
 
-from intranet import credit_code
+from intranet.core.forms import REQUIRED, length, options
 from intranet.credit import GRADE_LABELS
+from intranet.customers import credit_code
 from intranet.customers.labels import (
     ACTIVITY_LABELS,
     PAYMENT_LABELS,
@@ -22,7 +23,6 @@ from intranet.customers.labels import (
     TIER_LABELS,
 )
 from intranet.customers.names import phone_digits
-from intranet.forms import REQUIRED, length, options
 
 CREDIT_CODE_MESSAGES = {
     "length": _l("A unified social credit code has 18 characters."),

@@ -5,10 +5,10 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from intranet import audit
-from intranet.access import scoped_customer_or_404
 from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.forms import OrderForm
+from intranet.core import audit
+from intranet.core.access import scoped_customer_or_404
 from intranet.credit import exposure
 from intranet.extensions import db
 from intranet.models import Order

@@ -12,9 +12,9 @@ from flask import abort, g, redirect, request, session, url_for
 from flask_login import current_user, login_fresh
 from sqlalchemy import false, or_, select, true
 
-from intranet import clock
+from intranet.core import clock
+from intranet.core.roles import Role
 from intranet.extensions import login_manager
-from intranet.roles import Role
 
 security_log = logging.getLogger("intranet.security")
 
@@ -298,34 +298,3 @@ def can(endpoint: str, method: str = "GET") -> bool:
         return permission.grant_for(current_user) is not None
     except Exception:
         return False
-
-
-def credit_application_scope(user, purpose: str = "view"):
-    """Applications are scoped like their customers (rule C6): reps their own customers',
-    managers their department's, the GM and the GM's deputy all."""
-    from intranet.models import CreditApplication, Customer
-
-    return CreditApplication.customer_id.in_(
-        select(Customer.id).where(customer_scope(user, purpose)))
-
-
-def scoped_credit_application_or_404(application_id: int, purpose: str = "view"):
-    """The application if `current_user` may see it; archivists see decided ones (read-only)."""
-    from intranet.extensions import db
-    from intranet.models import CreditApplication
-    from intranet.workflows.credit import OPEN
-
-    try:
-        found = db.session.scalar(select(CreditApplication).where(
-            CreditApplication.id == application_id,
-            credit_application_scope(current_user, "edit" if purpose == "edit" else "view")))
-        if found is None and purpose == "archive" and R.ARCHIVIST in current_user.roles:
-            found = db.session.scalar(select(CreditApplication).where(
-                CreditApplication.id == application_id,
-                CreditApplication.state.not_in([s.value for s in OPEN])))  # decided
-    except Exception:  # fail closed
-        security_log.exception("credit application scope failed")
-        found = None
-    if found is None:
-        abort(404)
-    return found

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from intranet import audit
+from intranet.core import audit
 from intranet.extensions import db
 
 

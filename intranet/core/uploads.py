@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from flask import render_template
 
-from intranet.customers.importer import ImportFileError, Report, read_table
+from intranet.core.forms import UploadForm
+from intranet.core.spreadsheets import ImportFileError, Report, read_table
 from intranet.extensions import db
-from intranet.forms import UploadForm
 
 
 def import_page(check: Callable, write: Callable, title: str, template_file: str):

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask demo`, `flask audit verify`, `flask users create-admin`."""
+"""The platform's command-line tools: `flask audit verify`, `flask users create-admin`,
+`flask jobs run`, `flask backup ...`. Domains add their own (`flask customers refresh`)."""
 from __future__ import annotations
 
 import sys
@@ -11,33 +12,10 @@ from intranet.extensions import db
 
 
 def register(app: Flask) -> None:
-    app.cli.add_command(demo_command)
     app.cli.add_command(audit_cli)
     app.cli.add_command(users_cli)
-    app.cli.add_command(customers_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(backup_cli)
-
-
-@click.command("demo")
-@with_appcontext
-def demo_command():
-    """Load the demo company (idempotent) and print the demo accounts."""
-    from flask import current_app
-
-    from intranet.demo import DEMO_PASSWORD, load_demo
-
-    if not current_app.config["DEMO_MODE"]:
-        raise click.ClickException(
-            "the demo creates accounts with a published password; "
-            "set DEMO_MODE=1 to confirm this is a demo installation (SECURITY.md 8)")
-    accounts = load_demo()
-    db.session.commit()
-    click.echo(f"\n演示账号 Demo accounts (password for all: {DEMO_PASSWORD})")
-    click.echo("-" * 72)
-    for username, display_name, roles in accounts:
-        click.echo(f"  {username:<12} {display_name:<8} {roles}")
-    click.echo("-" * 72)
 
 
 audit_cli = AppGroup("audit", help="The audit trail.")
@@ -48,7 +26,7 @@ audit_cli = AppGroup("audit", help="The audit trail.")
               help="A head printed earlier; fails if that row is gone (tail cut off).")
 def audit_verify(expect_head):
     """Check the hash chain; name the first altered, deleted or reordered row."""
-    from intranet.audit import head, verify_chain
+    from intranet.core.audit import head, verify_chain
 
     count, problem = verify_chain(expect_head=expect_head)
     if problem is None:
@@ -67,9 +45,9 @@ users_cli = AppGroup("users", help="User accounts.")
 @click.password_option()
 def create_admin(username, display_name, password):
     """Create the first administrator of a production installation (no default accounts)."""
-    from intranet import audit, passwords
+    from intranet.core import audit, passwords
+    from intranet.core.roles import Role
     from intranet.models import User
-    from intranet.roles import Role
 
     problems = passwords.problems(password, username)
     if problems:
@@ -86,29 +64,6 @@ def create_admin(username, display_name, password):
     click.echo(f"administrator {username} created")
 
 
-customers_cli = AppGroup("customers", help="The customer archive.")
-
-
-@customers_cli.command("refresh")
-@click.option("--batch", default=2000, show_default=True)
-def customers_refresh(batch):
-    """Recompute trailing sales and tiers (rules C3, C5): the 12-month window moves daily,
-    so run this nightly (cron or a systemd timer). Idempotent; overrides are kept."""
-    from intranet.customers import ledger
-    from intranet.models import Customer
-
-    last_id, done = 0, 0
-    while True:
-        customers = db.session.scalars(db.select(Customer).where(Customer.id > last_id)
-                                       .order_by(Customer.id).limit(batch)).all()
-        if not customers:
-            break
-        ledger.refresh(customers)
-        db.session.commit()
-        last_id, done = customers[-1].id, done + len(customers)
-    click.echo(f"refreshed {done} customers")
-
-
 jobs_cli = AppGroup("jobs", help="Scheduled workflow side effects (cron / systemd timer).")
 
 
@@ -118,7 +73,7 @@ def jobs_run():
     """Reminders, escalations, activations and over-limit checks; safe to run twice."""
     from flask import current_app
 
-    from intranet.jobs import run_all
+    from intranet.core.jobs import run_all
 
     # Links in notifications are built with url_for, which needs a request context.
     with current_app.test_request_context("/"):
@@ -134,7 +89,7 @@ backup_cli = AppGroup("backup", help="Backups and the restore drill (SECURITY.md
 @click.argument("destination", type=click.Path(dir_okay=False))
 def backup_create(destination):
     """A consistent backup while the app runs (SQLite backup API or pg_dump)."""
-    from intranet import audit, backup
+    from intranet.core import audit, backup
 
     backup.create(destination)
     click.echo(f"backup written to {destination}; audit head {audit.head()}")
@@ -145,7 +100,7 @@ def backup_create(destination):
 @click.option("--yes", is_flag=True, help="Confirm: the database's content is replaced.")
 def backup_restore(source, yes):
     """Replace the database with a backup (stop the app first), then verify the audit chain."""
-    from intranet import audit, backup
+    from intranet.core import audit, backup
 
     if not yes:
         raise click.ClickException("restoring replaces every record: add --yes to confirm")
@@ -163,7 +118,7 @@ def backup_drill():
     import tempfile
     from pathlib import Path
 
-    from intranet import backup
+    from intranet.core import backup
 
     with tempfile.TemporaryDirectory(prefix="restore-drill-") as workdir:
         result = backup.drill(Path(workdir))

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
 
-from intranet import audit, clock
+from intranet.core import audit, clock
 from intranet.extensions import db
 from intranet.models import Setting
 

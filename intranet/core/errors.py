@@ -8,8 +8,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from intranet.core.http import is_htmx
 from intranet.extensions import db
-from intranet.http import is_htmx
 
 log = logging.getLogger("intranet.security")
 
@@ -25,6 +25,29 @@ MESSAGES = {
     500: lambda: _("Something went wrong on our side. Nothing was saved."),
     503: lambda: _("The database is unavailable. Nothing was saved; please try again shortly."),
 }
+
+
+class RecordStateError(Exception):
+    """A record cannot take this step in its current state (409, naming that state); `stale`
+    when someone else changed it first. The workflow engine raises its subclasses."""
+
+    stale = False
+
+    def __init__(self, row, message: str = ""):
+        super().__init__(message or f"{type(row).__name__} {row.id}")
+        self.row = row
+
+    def state_label(self):
+        return self.row.state
+
+
+class FieldError(Exception):
+    """Data refused for one form field (422); `field` names it."""
+
+    def __init__(self, field: str, message):
+        super().__init__(str(message))
+        self.field = field
+        self.message = message
 
 
 def abort_with(status: int, message: str):
@@ -60,18 +83,15 @@ def register(app: Flask) -> None:
         return render_error(400, _("The form expired or was sent from elsewhere. "
                                    "Reload the page and try again."))
 
-    from intranet.workflows import engine
-
-    @app.errorhandler(engine.WorkflowError)
+    @app.errorhandler(RecordStateError)
     def workflow_conflict(error):
         """SECURITY.md 6: a stale, concurrent or out-of-order transition is a 409 that says
         what the record is now; the rollback keeps nothing of the attempt."""
         db.session.rollback()
         row = error.row
-        labels = engine.machine_class(row).STATE_LABELS
         db.session.refresh(row)
-        state = str(labels.get(row.state, row.state))
-        if isinstance(error, engine.Conflict):
+        state = str(error.state_label())
+        if error.stale:
             message = _("Someone else acted on this record first. It is now “%(state)s”; "
                         "reload to see it.", state=state)
         else:
@@ -81,7 +101,7 @@ def register(app: Flask) -> None:
                  type(error).__name__)
         return render_error(409, message)
 
-    @app.errorhandler(engine.InvalidInput)
+    @app.errorhandler(FieldError)
     def workflow_input(error):
         return render_error(422, str(error.message))
 

@@ -10,6 +10,7 @@ JOBS: dict[str, Callable[[], int]] = {}
 
 
 def job(name: str):
+    """Register a scheduled job; a domain's module of jobs is imported by its init_app."""
     def register(func):
         JOBS[name] = func
         return func
@@ -18,7 +19,6 @@ def job(name: str):
 
 def run_all() -> dict[str, int]:
     """Run every job in its own transaction; returns how many things each one did."""
-    import intranet.credit.jobs  # noqa: F401  (registers the credit jobs)
     from intranet.extensions import db
 
     done = {}

@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from intranet import clock
+from intranet.core import clock
 from intranet.extensions import db
 from intranet.models import AuditEntry
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from intranet.roles import Role
+from intranet.core.roles import Role
 
 
 @dataclass

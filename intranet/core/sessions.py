@@ -3,7 +3,7 @@ from flask import flash, g, request, session
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, current_user
 
-from intranet import clock, settings
+from intranet.core import clock, settings
 
 
 def start_session() -> None:

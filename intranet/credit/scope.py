@@ -1,0 +1,38 @@
+"""Who sees which credit application (rule C6): applications are scoped like their customers;
+archivists read the decided ones."""
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from intranet.core.access import customer_scope, security_log
+from intranet.core.roles import Role as R
+from intranet.extensions import db
+from intranet.models import CreditApplication, Customer
+from intranet.workflows.credit_states import OPEN
+
+
+def credit_application_scope(user, purpose: str = "view"):
+    """Applications are scoped like their customers (rule C6): reps their own customers',
+    managers their department's, the GM and the GM's deputy all."""
+    return CreditApplication.customer_id.in_(
+        select(Customer.id).where(customer_scope(user, purpose)))
+
+
+def scoped_credit_application_or_404(application_id: int, purpose: str = "view"):
+    """The application if `current_user` may see it; archivists see decided ones (read-only)."""
+    try:
+        found = db.session.scalar(select(CreditApplication).where(
+            CreditApplication.id == application_id,
+            credit_application_scope(current_user, "edit" if purpose == "edit" else "view")))
+        if found is None and purpose == "archive" and R.ARCHIVIST in current_user.roles:
+            found = db.session.scalar(select(CreditApplication).where(
+                CreditApplication.id == application_id,
+                CreditApplication.state.not_in([s.value for s in OPEN])))  # decided
+    except Exception:  # fail closed
+        security_log.exception("credit application scope failed")
+        found = None
+    if found is None:
+        abort(404)
+    return found
