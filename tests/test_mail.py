@@ -80,9 +80,14 @@ def test_mail_server_down_fails_nothing(app, staff, smtp):
         assert notifications.unread_count(staff[Role.GENERAL_MANAGER].id) == 1
 
 
-def test_without_smtp_nothing_is_mailed(app, staff, monkeypatch):
-    monkeypatch.setattr(smtplib, "SMTP", None)  # would raise if touched
+def test_without_smtp_nothing_is_mailed(app, staff, smtp):
+    """No SMTP_HOST, no mail: the notification is stored, nothing is queued or sent (asserted,
+    rather than left to a TypeError from a poisoned smtplib)."""
+    app.config["SMTP_HOST"] = ""
     with_email(app, staff[Role.GENERAL_MANAGER], "gm@example.cn")
     with app.test_request_context():
         notifications.notify(staff[Role.GENERAL_MANAGER].id, "welcome")
+        assert "mail_outbox" not in db.session.info
         db.session.commit()
+        assert notifications.unread_count(staff[Role.GENERAL_MANAGER].id) == 1
+    assert smtp.sent == []

@@ -14,7 +14,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-log = logging.getLogger("intranet.core.mail")
+log = logging.getLogger("intranet.mail")
 _OUTBOX = "mail_outbox"
 
 
