@@ -319,3 +319,59 @@ def test_k7_forced_release_form_keeps_the_force_tick_after_an_error(app, client,
     login_fast(client, app, staff[Role.GENERAL_MANAGER])
     row = release(client, open_order_id(app), force="y", reason="").get_data(as_text=True)
     assert 'name="force" value="y" checked' in row
+
+
+def test_k7_each_refusal_says_why_with_the_customer_and_the_figures(app, customer, limit,
+                                                                   frozen):
+    """What finance and the rep read when an order or a shipment is checked: the customer's
+    name, every figure of the sum and, over the limit, by how much."""
+    from intranet.credit import exposure
+
+    with app.test_request_context():
+        c = db.session.get(Customer, customer)
+        assert exposure.check(c, Decimal("1")).message() == (
+            "上海华东机械有限公司 没有生效的批准额度：请先申请资信额度（规则 K7）。")
+    limit("100000")
+    with app.test_request_context():
+        c = db.session.get(Customer, customer)
+        assert exposure.check(c, Decimal("20000")).message() == (
+            "在资信额度内：应收账款 ¥60,000.00 + 未结订单 ¥20,000.00 + 本笔 ¥20,000.00 = "
+            "¥100,000.00，额度 ¥100,000.00。")
+        assert exposure.check(c, Decimal("20000.01")).message() == (
+            "超出资信额度，已拦截（规则 K7）：应收账款 ¥60,000.00 + 未结订单 ¥20,000.00 + 本笔 "
+            "¥20,000.01 = ¥100,000.01，超出批准额度 ¥100,000.00 共 ¥0.01。")
+        c.blacklisted = True
+        assert exposure.check(c, Decimal("1")).message() == (
+            "上海华东机械有限公司 已列入黑名单：不得接单或发货（规则 C8）。")
+        db.session.rollback()
+
+
+def test_k7_forced_release_names_the_departments_active_manager_and_the_deputy(
+        app, client, staff, customer, limit, frozen, make_user):
+    """The override names the customer's own department's active sales manager (not an
+    inactive one, not another department's, one person), and who the GM's deputy acted for,
+    at the time of the release."""
+    from intranet.core import clock
+    from intranet.models import Delegation
+
+    limit("50000")
+    make_user("manager_gone", Role.SALES_MANAGER, active=False)
+    make_user("manager_east", Role.SALES_MANAGER, department="sales2")
+    deputy = make_user("gm_deputy", Role.SALES_MANAGER, department="gmo")
+    now = clock.now()
+    with app.app_context():
+        db.session.add(Delegation(principal_id=staff[Role.GENERAL_MANAGER].id,
+                                  deputy_id=deputy.id, role=Role.GENERAL_MANAGER.value,
+                                  starts_at=now - timedelta(days=1),
+                                  ends_at=now + timedelta(days=1), reason="出差",
+                                  created_by_id=staff[Role.ADMIN].id))
+        db.session.commit()
+    login_fast(client, app, deputy)
+    response = release(client, open_order_id(app), force="y", reason="战略客户，年底回款")
+    assert 'data-testid="order-released"' in response.get_data(as_text=True)
+    with app.app_context():
+        override = db.session.scalars(db.select(CreditOverride)).one()
+        assert override.responsible_manager_id == staff[Role.SALES_MANAGER].id
+        assert override.forced_by_id == deputy.id
+        assert override.on_behalf_of_id == staff[Role.GENERAL_MANAGER].id
+        assert override.at == now
