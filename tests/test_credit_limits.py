@@ -347,31 +347,58 @@ def test_k7_each_refusal_says_why_with_the_customer_and_the_figures(app, custome
 
 
 def test_k7_forced_release_names_the_departments_active_manager_and_the_deputy(
-        app, client, staff, customer, limit, frozen, make_user):
+        app, client, staff, frozen, make_user, make_customer, make_application):
     """The override names the customer's own department's active sales manager (not an
-    inactive one, not another department's, one person), and who the GM's deputy acted for,
-    at the time of the release."""
+    inactive one, not another department's, even with lower ids), and whom the GM's deputy
+    acted for, at the time of the release."""
     from intranet.core import clock
     from intranet.models import Delegation
 
-    limit("50000")
-    make_user("manager_gone", Role.SALES_MANAGER, active=False)
-    make_user("manager_east", Role.SALES_MANAGER, department="sales2")
+    gone = make_user("manager_gone", Role.SALES_MANAGER, department="sales2", active=False)
+    east = make_user("manager_east", Role.SALES_MANAGER, department="sales2")
+    assert staff[Role.SALES_MANAGER].id < gone.id < east.id  # the wrong ones come first
     deputy = make_user("gm_deputy", Role.SALES_MANAGER, department="gmo")
+    cid = make_customer("杭州之江机械有限公司", staff["rep_other_dept"])
+    make_application(cid, staff["rep_other_dept"], state="approved", limit="1000",
+                     approved_limit=Decimal("1000"), period_start=date(2026, 10, 1),
+                     decided_at=datetime(2026, 9, 20, tzinfo=UTC))
     now = clock.now()
     with app.app_context():
-        db.session.add(Delegation(principal_id=staff[Role.GENERAL_MANAGER].id,
-                                  deputy_id=deputy.id, role=Role.GENERAL_MANAGER.value,
-                                  starts_at=now - timedelta(days=1),
-                                  ends_at=now + timedelta(days=1), reason="出差",
-                                  created_by_id=staff[Role.ADMIN].id))
+        order = Order(customer_id=cid, number="SO-EAST", ordered_on=date(2026, 10, 1),
+                      amount=Decimal("20000"))
+        db.session.add_all([order, Delegation(
+            principal_id=staff[Role.GENERAL_MANAGER].id, deputy_id=deputy.id,
+            role=Role.GENERAL_MANAGER.value, starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=1), reason="出差", created_by_id=staff[Role.ADMIN].id)])
         db.session.commit()
+        order_id = order.id
     login_fast(client, app, deputy)
-    response = release(client, open_order_id(app), force="y", reason="战略客户，年底回款")
+    response = release(client, order_id, force="y", reason="战略客户，年底回款")
     assert 'data-testid="order-released"' in response.get_data(as_text=True)
     with app.app_context():
         override = db.session.scalars(db.select(CreditOverride)).one()
-        assert override.responsible_manager_id == staff[Role.SALES_MANAGER].id
+        assert override.responsible_manager_id == east.id
+        assert override.responsible_rep_id == staff["rep_other_dept"].id
         assert override.forced_by_id == deputy.id
         assert override.on_behalf_of_id == staff[Role.GENERAL_MANAGER].id
         assert override.at == now
+
+
+def test_k7_forced_release_without_a_department_manager_names_none(
+        app, client, staff, frozen, make_user, make_customer, make_application):
+    rep = make_user("rep_north", Role.SALES_REP, department="sales3")
+    cid = make_customer("沈阳北方机械有限公司", rep)
+    make_application(cid, rep, state="approved", limit="1000", approved_limit=Decimal("1000"),
+                     period_start=date(2026, 10, 1), decided_at=datetime(2026, 9, 20, tzinfo=UTC))
+    with app.app_context():
+        order = Order(customer_id=cid, number="SO-NORTH", ordered_on=date(2026, 10, 1),
+                      amount=Decimal("20000"))
+        db.session.add(order)
+        db.session.commit()
+        order_id = order.id
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    response = release(client, order_id, force="y", reason="特批")
+    assert 'data-testid="order-released"' in response.get_data(as_text=True)
+    with app.app_context():
+        override = db.session.scalars(db.select(CreditOverride)).one()
+        assert override.responsible_manager_id is None and override.on_behalf_of_id is None
