@@ -28,6 +28,28 @@ from intranet.models import Customer, Department, User  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database beside the given one
+    (created once, `<name>_<worker>`), so parallel workers never truncate each other's rows."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1)
+                    if url.startswith("postgresql://") else url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+if PG_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    PG_URL = _worker_database(PG_URL, os.environ["PYTEST_XDIST_WORKER"])
 # PDFs render in-process in tests, so a test can watch the sockets WeasyPrint would open;
 # tests/test_pdf.py covers the renderer process and its time limit.
 TEST_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret-key",
