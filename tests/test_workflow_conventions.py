@@ -98,3 +98,24 @@ def test_credit_transition_writes_one_history_row(app, staff, make_customer, mak
             WorkflowHistory.object_id == aid)).all()
         assert [(h.event, h.from_state, h.to_state) for h in rows] == [(event, source, target)]
         assert rows[0].user_id == (actor.id if actor else None)
+
+
+def test_registry_refuses_a_second_machine_for_the_same_records():
+    from statemachine import State
+
+    with pytest.raises(ValueError, match="credit_application"):
+        class Impostor(engine.Workflow):  # noqa: F841
+            object_type = "credit_application"
+            start = State(initial=True)
+            end = State(final=True)
+            go = start.to(end, cond=[engine.permitted])
+    assert engine.REGISTRY["credit_application"] is CreditFlow
+
+
+@pytest.mark.parametrize(("name", "cls"), MACHINES)
+def test_state_labels_reach_the_notifications(name, cls):
+    """Notifications store state codes; the platform reads their labels from this registry,
+    filled by the engine (the platform never imports a workflow)."""
+    from intranet.core import notifications
+
+    assert notifications.STATE_LABELS[name] is cls.STATE_LABELS
