@@ -248,6 +248,26 @@ def reason_for(customer_id: int) -> str | None:
     return reason if expires > clock.now().timestamp() else None
 
 
+def _scoped_customer(user, customer_id: int, purpose: str):
+    """(customer, grant) when `user` reaches the record for `purpose` by scope: their own, or
+    a deputy's (grant says on whose behalf); (None, None) otherwise. The one question that
+    scoped_customer_or_404 (views) and customer_in_scope (templates) both ask."""
+    from intranet.extensions import db
+    from intranet.models import Customer
+
+    def find(clause):
+        return db.session.scalar(select(Customer).where(Customer.id == customer_id, clause))
+
+    customer = find(_own_customer_scope(user, purpose))
+    if customer is not None:
+        return customer, None
+    for clause, grant in delegated_customer_scopes(user, purpose):
+        customer = find(clause)
+        if customer is not None:
+            return customer, grant
+    return None, None
+
+
 def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
     """The customer if `current_user` may see it for `purpose`, else 404 (no existence leak).
 
@@ -257,17 +277,10 @@ def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
     from intranet.extensions import db
     from intranet.models import Customer
 
-    def find(clause):
-        return db.session.scalar(select(Customer).where(Customer.id == customer_id, clause))
-
     try:
-        customer = find(_own_customer_scope(current_user, purpose))
-        if customer is None:
-            for clause, grant in delegated_customer_scopes(current_user, purpose):
-                customer = find(clause)
-                if customer is not None:
-                    g.grant = grant
-                    break
+        customer, grant = _scoped_customer(current_user, customer_id, purpose)
+        if grant is not None:
+            g.grant = grant
     except Exception:  # fail closed
         security_log.exception("customer scope failed")
         customer = None
@@ -285,8 +298,29 @@ def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
     return customer
 
 
-def can(endpoint: str, method: str = "GET") -> bool:
-    """For templates: show a link or button only if the matrix would allow it."""
+def customer_in_scope(customer_id: int, purpose: str = "edit") -> bool:
+    """For templates: would scoped_customer_or_404(customer_id, purpose) find the record by
+    the user's scope (own or as a deputy)? Asked once per record and purpose per request."""
+    if not current_user.is_authenticated:
+        return False
+    cache = g.setdefault("_customer_in_scope", {})
+    key = (current_user.id, customer_id, purpose)
+    if key not in cache:
+        try:
+            cache[key] = _scoped_customer(current_user, customer_id, purpose)[0] is not None
+        except Exception:  # fail closed: no button rather than an error page
+            security_log.exception("customer scope failed")
+            cache[key] = False
+    return cache[key]
+
+
+def can(endpoint: str, method: str = "GET", customer=None, purpose: str = "edit") -> bool:
+    """For templates: show a link or button only if the request would be allowed.
+
+    The matrix decides by role. With `customer`, the record must also be in the user's scope
+    for `purpose`, as the view asks it (every view that changes a customer's file calls
+    scoped_customer_or_404(id, "edit")): a sales manager who is the GM's deputy reads every
+    file but edits only their own department's, so other files show no edit buttons."""
     permission = permission_for(endpoint, method)
     if permission is None:
         return False
@@ -295,6 +329,9 @@ def can(endpoint: str, method: str = "GET") -> bool:
     if not current_user.is_authenticated:
         return False
     try:
-        return permission.grant_for(current_user) is not None
+        allowed = permission.grant_for(current_user) is not None
     except Exception:
         return False
+    if allowed and customer is not None:
+        return customer_in_scope(customer.id, purpose)
+    return allowed

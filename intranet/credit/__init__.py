@@ -129,12 +129,14 @@ def effective_limits(customer_ids, on: date | None = None) -> dict[int, CreditAp
 
 def init_app(app) -> None:
     """What the platform needs from credit management: its scheduled jobs, notification texts
-    and the labels templates show."""
+    and the labels and questions templates use."""
     import intranet.credit.jobs  # noqa: F401  (registers the credit jobs)
     from intranet.core import notifications
     from intranet.credit.notices import KINDS
+    from intranet.credit.scope import in_archive
     from intranet.workflows.credit import CreditFlow
 
     notifications.register_kinds(KINDS)
     app.jinja_env.globals["credit_grades"] = GRADE_LABELS
     app.jinja_env.globals["credit_states"] = CreditFlow.STATE_LABELS
+    app.jinja_env.globals["credit_in_archive"] = in_archive

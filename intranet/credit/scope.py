@@ -12,6 +12,18 @@ from intranet.extensions import db
 from intranet.models import CreditApplication, Customer
 from intranet.workflows.credit_states import OPEN
 
+OPEN_STATES = [s.value for s in OPEN]
+
+
+def in_archive(application) -> bool:
+    """For templates: would scoped_credit_application_or_404(id, "archive") give the current
+    user this application as an archivist's read (its signed record, once decided)?"""
+    return _reads_archive(current_user) and application.state not in OPEN_STATES
+
+
+def _reads_archive(user) -> bool:
+    return R.ARCHIVIST in user.roles
+
 
 def credit_application_scope(user, purpose: str = "view"):
     """Applications are scoped like their customers (rule C6): reps their own customers',
@@ -26,10 +38,10 @@ def scoped_credit_application_or_404(application_id: int, purpose: str = "view")
         found = db.session.scalar(select(CreditApplication).where(
             CreditApplication.id == application_id,
             credit_application_scope(current_user, "edit" if purpose == "edit" else "view")))
-        if found is None and purpose == "archive" and R.ARCHIVIST in current_user.roles:
+        if found is None and purpose == "archive" and _reads_archive(current_user):
             found = db.session.scalar(select(CreditApplication).where(
                 CreditApplication.id == application_id,
-                CreditApplication.state.not_in([s.value for s in OPEN])))  # decided
+                CreditApplication.state.not_in(OPEN_STATES)))  # decided
     except Exception:  # fail closed
         security_log.exception("credit application scope failed")
         found = None
