@@ -284,3 +284,36 @@ def test_search_text_is_literal(app, client, staff, make_customer):
     for q, expected in (("%", 0), ("_", 1), ("百分", 1)):
         page = client.get("/sales/customers", query_string={"q": q}).get_data(as_text=True)
         assert page.count('data-testid="customer-row"') == expected, q
+
+
+def test_c6_deputy_powers_reach_only_the_principals_records(app, client, staff, make_user,
+                                                            make_customer):
+    """A rep standing in for another department's sales manager passes the manager-only
+    routes (tier, blacklist, delete) by the delegation: there only the manager's department is
+    in scope, never the rep's own customers, which neither of them may manage as a manager.
+    Routes open to reps still reach the rep's own customers."""
+    outsider = make_user("outsider", Role.SALES_REP, department="sales2")
+    own = make_customer("自有客户有限公司", outsider)
+    principals = make_customer("代理部门客户有限公司", staff[Role.SALES_REP])
+    manager = staff[Role.SALES_MANAGER]
+    with app.app_context():
+        now = clock.now()
+        db.session.add(Delegation(principal_id=manager.id, deputy_id=outsider.id,
+                                  role=Role.SALES_MANAGER.value, starts_at=now - timedelta(hours=1),
+                                  ends_at=now + timedelta(days=1), reason="休假",
+                                  created_by_id=staff[Role.ADMIN].id))
+        db.session.commit()
+    login_fast(client, app, outsider)
+    tier = {"tier": "vip", "reason": "代理调整"}
+    assert post(client, f"/sales/customers/{own}/tier", tier).status_code == 404
+    assert post(client, f"/sales/customers/{own}/blacklist", {"reason": "x"}).status_code == 404
+    assert post(client, f"/sales/customers/{own}/delete").status_code == 404
+    page = client.get(f"/sales/customers/{own}").get_data(as_text=True)
+    assert f"/sales/customers/{own}/tier" not in page  # no button the view would refuse
+    assert f"/sales/customers/{own}/edit" in page  # as the rep who owns it
+    assert post(client, f"/sales/customers/{principals}/tier", tier).status_code == 302
+    with app.app_context():
+        from intranet.models import Customer
+        assert db.session.get(Customer, own).tier_override is None
+        assert db.session.get(Customer, own).blacklisted is False
+        assert db.session.get(Customer, principals).tier_override == "vip"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user, login_fresh
 from sqlalchemy import false, or_, select, true
 
@@ -175,25 +175,39 @@ def deny(why: str):
 
 # --- Record-level scoping (rule C6) ------------------------------------------------------
 
-def customer_scope(user, purpose: str = "view"):
+def customer_scope(user, purpose: str = "view", roles=None):
     """SQL condition selecting the customers `user` may see ("view") or change ("edit").
 
     Reps: their own customers. Sales managers: their department's. The GM: all, read-only.
     A deputy also gets the scope of the role they stand in for (see delegated_customer_scopes).
+    Only the roles that may use the current endpoint count (`roles`, by default the matrix's
+    for this request): a rep standing in for a sales manager passes a manager-only route by
+    the delegation, so there only the manager's records are in scope, not the rep's own.
     """
     try:
-        clauses = [_own_customer_scope(user, purpose)]
-        clauses += [clause for clause, _ in delegated_customer_scopes(user, purpose)]
+        roles = _request_roles() if roles is None else roles
+        clauses = [_own_customer_scope(user, purpose, roles)]
+        clauses += [clause for clause, _ in delegated_customer_scopes(user, purpose, roles)]
         return or_(*clauses)
     except Exception:  # fail closed
         security_log.exception("customer scope failed")
         return false()
 
 
-def _own_customer_scope(user, purpose: str):
+def _request_roles() -> frozenset | None:
+    """The roles the matrix lets use the current endpoint; None outside a request (jobs)."""
+    if not has_request_context() or request.endpoint is None:
+        return None
+    permission = permission_for(request.endpoint, request.method)
+    if permission is None or permission.public:
+        return None
+    return permission.roles
+
+
+def _own_customer_scope(user, purpose: str, allowed=None):
     from intranet.models import Customer
 
-    roles = user.roles
+    roles = user.roles if allowed is None else user.roles & allowed
     if purpose == "view" and R.GENERAL_MANAGER in roles:
         return true()
     clauses = []
@@ -204,11 +218,14 @@ def _own_customer_scope(user, purpose: str):
     return or_(*clauses) if clauses else false()
 
 
-def delegated_customer_scopes(user, purpose: str) -> list:
-    """[(condition, grant)] for each delegation that widens what `user` may see."""
+def delegated_customer_scopes(user, purpose: str, allowed=None) -> list:
+    """[(condition, grant)] for each delegation that widens what `user` may see, among the
+    roles `allowed` to use the endpoint (None: any)."""
     scopes = []
     for delegation in valid_delegations(user):
         principal, role = delegation.principal, Role(delegation.role)
+        if allowed is not None and role not in allowed:
+            continue
         if role in (R.SALES_MANAGER, R.GENERAL_MANAGER):
             clause = _own_customer_scope_for_role(principal, role, purpose)
             scopes.append((clause, Grant(role, principal)))
@@ -248,9 +265,10 @@ def reason_for(customer_id: int) -> str | None:
     return reason if expires > clock.now().timestamp() else None
 
 
-def _scoped_customer(user, customer_id: int, purpose: str):
+def _scoped_customer(user, customer_id: int, purpose: str, roles=None):
     """(customer, grant) when `user` reaches the record for `purpose` by scope: their own, or
-    a deputy's (grant says on whose behalf); (None, None) otherwise. The one question that
+    a deputy's (grant says on whose behalf), through a role that may use the endpoint
+    (`roles`, by default the current request's); (None, None) otherwise. The one question that
     scoped_customer_or_404 (views) and customer_in_scope (templates) both ask."""
     from intranet.extensions import db
     from intranet.models import Customer
@@ -258,10 +276,11 @@ def _scoped_customer(user, customer_id: int, purpose: str):
     def find(clause):
         return db.session.scalar(select(Customer).where(Customer.id == customer_id, clause))
 
-    customer = find(_own_customer_scope(user, purpose))
+    roles = _request_roles() if roles is None else roles
+    customer = find(_own_customer_scope(user, purpose, roles))
     if customer is not None:
         return customer, None
-    for clause, grant in delegated_customer_scopes(user, purpose):
+    for clause, grant in delegated_customer_scopes(user, purpose, roles):
         customer = find(clause)
         if customer is not None:
             return customer, grant
@@ -298,16 +317,18 @@ def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
     return customer
 
 
-def customer_in_scope(customer_id: int, purpose: str = "edit") -> bool:
+def customer_in_scope(customer_id: int, purpose: str = "edit", roles=None) -> bool:
     """For templates: would scoped_customer_or_404(customer_id, purpose) find the record by
-    the user's scope (own or as a deputy)? Asked once per record and purpose per request."""
+    the user's scope (own or as a deputy) through one of `roles` (those of the endpoint the
+    button leads to)? Asked once per record, purpose and roles per request."""
     if not current_user.is_authenticated:
         return False
     cache = g.setdefault("_customer_in_scope", {})
-    key = (current_user.id, customer_id, purpose)
+    key = (current_user.id, customer_id, purpose, roles)
     if key not in cache:
         try:
-            cache[key] = _scoped_customer(current_user, customer_id, purpose)[0] is not None
+            found = _scoped_customer(current_user, customer_id, purpose, roles)[0]
+            cache[key] = found is not None
         except Exception:  # fail closed: no button rather than an error page
             security_log.exception("customer scope failed")
             cache[key] = False
@@ -333,5 +354,5 @@ def can(endpoint: str, method: str = "GET", customer=None, purpose: str = "edit"
     except Exception:
         return False
     if allowed and customer is not None:
-        return customer_in_scope(customer.id, purpose)
+        return customer_in_scope(customer.id, purpose, permission.roles)
     return allowed
