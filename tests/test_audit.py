@@ -141,10 +141,13 @@ def test_22_rewritten_hash_is_caught_by_the_next_row(app):
         fields = {name: getattr(row, name) for name in audit.HASHED_FIELDS}
         fields["reason"] = "伪造"
         forged = audit.entry_hash(fields)
+        row_id = row.id
         db.session.rollback()  # end the read transaction (SQLite: it holds the write lock)
         tamper("UPDATE audit_entry SET reason = '伪造', hash = :h WHERE seq = 2", h=forged)
         count, problem = audit.verify_chain()
-    assert problem.seq == 2 and problem.kind == "altered"
+    assert problem.seq == 2 and problem.kind == "altered" and problem.row_id == row_id
+    assert problem.message == (f"row seq=2 id={row_id}: content and hash were rewritten "
+                               "(row seq=3 no longer follows)")
 
 
 def test_22_concurrent_writers_never_fork_the_chain(app):
@@ -217,3 +220,103 @@ def test_22_the_hash_covers_the_link_to_the_previous_row(app):
         tamper(f"UPDATE audit_entry SET prev_hash = '{audit.GENESIS}' WHERE seq = 3")
         count, problem = audit.verify_chain()
     assert problem.kind == "altered" and problem.seq == 3
+
+
+def test_22_canonical_form_of_an_entry_is_fixed(app):
+    """Every trail ever written is verified with this function: its canonical form (field
+    order, separators, non-ASCII kept) may never change, or old trails would read as forged."""
+    from datetime import UTC, datetime
+
+    fields = {name: None for name in audit.HASHED_FIELDS}
+    fields.update(seq=1, ts=datetime(2026, 11, 2, 1, 0, tzinfo=UTC), user_id=7,
+                  username="王", role="sales_rep", address="10.0.0.1", action="view",
+                  object_type="customer", object_id="3", reason="核对", details="",
+                  on_behalf_of_name="", prev_hash=audit.GENESIS)
+    canonical = ('[1,"2026-11-02T01:00:00.000000+00:00",7,"王","sales_rep",null,"",'
+                 '"10.0.0.1","view","customer","3","核对","",'
+                 f'"{audit.GENESIS}"]')
+    import hashlib
+    assert audit.entry_hash(fields) == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_20_entry_says_who_for_whom_from_where_and_why(app, client, staff, make_user,
+                                                       make_customer):
+    """A deputy's read names the principal; the reason a reason-reader gave is kept; details
+    are stored as readable, sorted JSON; work outside a request is marked as the command line."""
+    from datetime import timedelta
+
+    from intranet.core import clock
+    from intranet.models import Delegation
+
+    deputy = make_user("stand_in", Role.SALES_REP, department="sales2")
+    customer_id = make_customer("代理审计有限公司", staff[Role.SALES_REP])
+    with app.app_context():
+        now = clock.now()
+        db.session.add(Delegation(principal_id=staff[Role.SALES_MANAGER].id,
+                                  deputy_id=deputy.id, role=Role.SALES_MANAGER.value,
+                                  starts_at=now - timedelta(hours=1),
+                                  ends_at=now + timedelta(days=1), reason="休假",
+                                  created_by_id=staff[Role.ADMIN].id))
+        db.session.commit()
+    login_fast(client, app, deputy)
+    client.get(f"/sales/customers/{customer_id}", environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    desk = app.test_client()
+    login_fast(desk, app, staff[Role.SERVICE_DESK])
+    post(desk, f"/sales/customers/{customer_id}/access", {"reason": "客户来电投诉"})
+    desk.get(f"/sales/customers/{customer_id}")
+    with app.app_context():
+        audit.record(audit.Action.UPDATE, "customer", None,
+                     details={"名称": "新", "a": 1})
+        db.session.commit()
+        rows = db.session.scalars(db.select(AuditEntry).where(
+            AuditEntry.object_type == "customer").order_by(AuditEntry.seq)).all()
+    by_user = {row.username: row for row in rows}
+    stand_in = by_user["stand_in"]
+    assert (stand_in.role, stand_in.on_behalf_of_name, stand_in.on_behalf_of_id,
+            stand_in.address, stand_in.reason) == (
+        "sales_manager", "manager", staff[Role.SALES_MANAGER].id, "10.9.8.7", "")
+    assert by_user["desk"].reason == "客户来电投诉" and by_user["desk"].on_behalf_of_name == ""
+    cli = rows[-1]
+    assert (cli.username, cli.user_id, cli.role, cli.address, cli.object_id, cli.reason) == (
+        "-", None, "", "cli", "", "")
+    assert cli.details == '{"a": 1, "名称": "新"}'
+    assert by_user["desk"].details == "" or by_user["desk"].details.startswith("{")
+
+
+def test_22_verify_accepts_the_true_head_and_names_the_problem_row(app):
+    write_entries(app, 4)
+    with app.app_context():
+        recorded = audit.head()
+        assert recorded.startswith("4:")
+        count, problem = audit.verify_chain(expect_head=recorded)
+        assert (count, problem) == (4, None)
+        ids = dict(db.session.execute(db.select(AuditEntry.seq, AuditEntry.id)).all())
+        db.session.rollback()
+        tamper("UPDATE audit_entry SET reason = '无' WHERE seq = 2")
+        count, problem = audit.verify_chain(expect_head=recorded)
+    assert (problem.seq, problem.row_id, problem.kind) == (2, ids[2], "altered")
+    assert problem.message == f"row seq=2 id={ids[2]}: content does not match its hash (altered)"
+
+
+def test_22_a_forged_head_is_refused(app):
+    write_entries(app, 3)
+    with app.app_context():
+        count, problem = audit.verify_chain(expect_head="3:" + "f" * 64)
+        assert problem.kind == "deleted" and problem.seq == 3 and "seq=3" in problem.message
+        count, problem = audit.verify_chain(expect_head="not-a-head")
+        assert problem.kind == "deleted" and problem.seq == 0
+
+
+def test_22_verify_detects_rows_stored_out_of_order(app):
+    """Row ids are not hashed; rows whose ids were swapped (each keeping its content, seq and
+    hash) are still caught, named at the first out-of-order row."""
+    write_entries(app, 4)
+    with app.app_context():
+        ids = dict(db.session.execute(db.select(AuditEntry.seq, AuditEntry.id)).all())
+        db.session.rollback()
+        tamper("UPDATE audit_entry SET id = -id WHERE seq IN (2, 3)")
+        tamper(f"UPDATE audit_entry SET id = {ids[3]} WHERE seq = 2")
+        tamper(f"UPDATE audit_entry SET id = {ids[2]} WHERE seq = 3")
+        count, problem = audit.verify_chain()
+    assert (problem.seq, problem.row_id, problem.kind) == (3, ids[2], "reordered")
+    assert problem.message == f"row seq=3 id={ids[2]}: stored out of order"
