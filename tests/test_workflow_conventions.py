@@ -10,11 +10,11 @@ import pytest
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import User, WorkflowHistory
-from intranet.workflows import engine
+from intranet.workflows import diagram, engine
 from intranet.workflows.credit import CreditFlow, CreditState
 
 MACHINES = sorted(engine.REGISTRY.items())
-EVERY_TRANSITION = [(cls, *t) for _, cls in MACHINES for t in engine.transitions(cls)]
+EVERY_TRANSITION = [(cls, *t) for _, cls in MACHINES for t in diagram.transitions(cls)]
 
 
 def test_the_credit_machine_is_registered():
@@ -33,12 +33,12 @@ def test_states_are_declared_labelled_and_allowed_by_the_table(name, cls):
 
 @pytest.mark.parametrize(("name", "cls"), MACHINES)
 def test_every_state_is_reachable(name, cls):
-    assert engine.reachable(cls) == {s.value for s in cls.states}
+    assert diagram.reachable(cls) == {s.value for s in cls.states}
 
 
 @pytest.mark.parametrize(("name", "cls"), MACHINES)
 def test_every_event_has_a_permission_and_a_label(name, cls):
-    events = {event for _, event, _ in engine.transitions(cls)}
+    events = {event for _, event, _ in diagram.transitions(cls)}
     assert events == set(cls.PERMISSIONS) == set(cls.EVENT_LABELS)
     assert all(cls.PERMISSIONS[e] for e in events)
     for roles in cls.PERMISSIONS.values():
@@ -55,11 +55,11 @@ def test_every_transition_is_guarded_by_the_permission_check(name, cls):
 
 @pytest.mark.parametrize(("name", "cls"), MACHINES)
 def test_diagram_is_generated_from_the_machine(name, cls):
-    drawing = engine.layout(cls)
+    drawing = diagram.layout(cls)
     assert {b["state"] for b in drawing["boxes"]} == {s.value for s in cls.states}
-    pairs = {(s, t) for s, _, t in engine.transitions(cls)}
+    pairs = {(s, t) for s, _, t in diagram.transitions(cls)}
     assert len(drawing["arrows"]) == len(pairs)
-    source = engine.mermaid(cls, cls.initial_state.value)
+    source = diagram.mermaid(cls, cls.initial_state.value)
     assert all(f"{s} --> {t}" in source for s, t in pairs)
 
 
@@ -119,3 +119,48 @@ def test_state_labels_reach_the_notifications(name, cls):
     from intranet.core import notifications
 
     assert notifications.STATE_LABELS[name] is cls.STATE_LABELS
+
+
+def test_history_is_the_records_own_in_order(app, staff, make_customer, make_application):
+    """engine.history(row) gives this record's rows, oldest first: not another record's, and
+    not another workflow's row that happens to carry the same id."""
+    from intranet.models import CreditApplication
+
+    cid = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
+    first = make_application(cid, staff[Role.SALES_REP], state="draft")
+    second = make_application(cid, staff[Role.SALES_REP], state="draft")
+    rep_id = staff[Role.SALES_REP].id
+    with app.test_request_context():
+        db.session.add(WorkflowHistory(object_type="complaint", object_id=first, event="x",
+                                       from_state="a", to_state="b", user_id=rep_id,
+                                       role="sales_rep", at=datetime(2026, 1, 1, tzinfo=UTC)))
+        rep = db.session.get(User, rep_id)
+        for aid in (second, first):
+            row = db.session.get(CreditApplication, aid)
+            engine.fire(row, "submit", user=rep, expected_version=row.version)
+            engine.fire(row, "withdraw", user=rep, comment=f"撤回 {aid}",
+                        expected_version=row.version)
+        db.session.commit()
+        row = db.session.get(CreditApplication, first)
+        mine = engine.history(row)
+        assert [(h.object_type, h.object_id, h.event) for h in mine] == [
+            ("credit_application", first, "submit"), ("credit_application", first, "withdraw")]
+        assert mine[1].comment == f"撤回 {first}" and mine[0].user.username == "rep"
+
+
+def test_available_events_are_the_buttons_the_machine_would_accept(app, staff, make_customer,
+                                                                   make_application):
+    from intranet.models import CreditApplication
+
+    cid = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
+    aid = make_application(cid, staff[Role.SALES_REP], state="received",
+                           received_at=datetime(2026, 11, 2, tzinfo=UTC),
+                           due_at=datetime(2026, 11, 5, tzinfo=UTC))
+    with app.test_request_context():
+        row = db.session.get(CreditApplication, aid)
+        gm = db.session.get(User, staff[Role.GENERAL_MANAGER].id)
+        rep = db.session.get(User, staff[Role.SALES_REP].id)
+        assert set(engine.available_events(row, gm)) == {"approve", "reject",
+                                                        "return_for_revision"}
+        assert engine.available_events(row, rep) == ["withdraw"]
+        assert engine.available_events(row, None) == []

@@ -25,7 +25,7 @@ from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.models import CreditApplication, Customer
 from intranet.pdf import render_record
-from intranet.workflows import engine
+from intranet.workflows import diagram, engine
 from intranet.workflows.credit import CreditFlow, CreditState
 
 EDITABLE = (CreditState.DRAFT, CreditState.RETURNED)
@@ -162,8 +162,8 @@ def workflow_context(application: CreditApplication, form: TransitionForm | None
         "events": engine.available_events(application, user),
         "suggested": credit.suggestion_for(application),
         "history": engine.history(application),
-        "diagram": engine.layout(CreditFlow), "current": application.state,
-        "mermaid": engine.mermaid(CreditFlow, application.state),
+        "diagram": diagram.layout(CreditFlow), "current": application.state,
+        "mermaid": diagram.mermaid(CreditFlow, application.state),
         "transition_form": form or TransitionForm(formdata=None),
         "due": _due(application),
         "editable": application.state in EDITABLE and application.applicant_id == user.id,
