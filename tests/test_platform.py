@@ -317,3 +317,24 @@ def test_c6_deputy_powers_reach_only_the_principals_records(app, client, staff, 
         assert db.session.get(Customer, own).tier_override is None
         assert db.session.get(Customer, own).blacklisted is False
         assert db.session.get(Customer, principals).tier_override == "vip"
+
+
+def test_c6_the_gms_deputy_reads_every_file_and_changes_none(app, client, staff, make_user,
+                                                             make_customer):
+    """Standing in for the GM widens what a deputy reads to every customer, read-only, as for
+    the GM; their own department's files stay theirs to manage."""
+    deputy = make_user("gm_deputy", Role.SALES_MANAGER, department="sales3")
+    elsewhere = make_customer("他部客户有限公司", staff[Role.SALES_REP])
+    with app.app_context():
+        now = clock.now()
+        db.session.add(Delegation(principal_id=staff[Role.GENERAL_MANAGER].id,
+                                  deputy_id=deputy.id, role=Role.GENERAL_MANAGER.value,
+                                  starts_at=now - timedelta(hours=1),
+                                  ends_at=now + timedelta(days=1), reason="出差",
+                                  created_by_id=staff[Role.ADMIN].id))
+        db.session.commit()
+    login_fast(client, app, deputy)
+    assert client.get(f"/sales/customers/{elsewhere}").status_code == 200
+    assert client.get(f"/sales/customers/{elsewhere}/edit").status_code == 404
+    assert post(client, f"/sales/customers/{elsewhere}/tier",
+                {"tier": "vip", "reason": "代理"}).status_code == 404

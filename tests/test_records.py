@@ -457,3 +457,24 @@ def test_c6_opening_the_edit_form_is_an_audited_read(app, client, staff, two_rep
             db.select(AuditEntry.action, AuditEntry.object_id, AuditEntry.username)
             .where(AuditEntry.object_type == "customer")).all()
     assert rows == [("view", str(two_reps["mine"]), "rep")]
+
+
+def test_c6_reason_grants_last_exactly_half_an_hour_each(app, client, staff, make_customer,
+                                                         frozen):
+    """Each file opened with a reason stays open for 30 minutes from its own reason; opening a
+    second file keeps the first one's grant; the cookie keeps the 20 latest grants."""
+    from datetime import timedelta
+
+    from intranet.core import clock
+
+    ids = [make_customer(f"查阅{i:02d}有限公司", staff[Role.SALES_REP]) for i in range(21)]
+    login_fast(client, app, staff[Role.FINANCE])
+    start = clock.now()
+    for customer_id in ids:
+        post(client, f"/sales/customers/{customer_id}/access", {"reason": "核对应收账款"})
+    assert client.get(f"/sales/customers/{ids[0]}").status_code == 302  # the oldest dropped
+    assert all(client.get(f"/sales/customers/{c}").status_code == 200 for c in ids[1:])
+    frozen(start + timedelta(minutes=30) - timedelta(seconds=1))
+    assert client.get(f"/sales/customers/{ids[1]}").status_code == 200
+    frozen(start + timedelta(minutes=30))
+    assert client.get(f"/sales/customers/{ids[1]}").status_code == 302
