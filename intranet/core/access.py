@@ -317,12 +317,10 @@ def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
     return customer
 
 
-def customer_in_scope(customer_id: int, purpose: str = "edit", roles=None) -> bool:
-    """For templates: would scoped_customer_or_404(customer_id, purpose) find the record by
-    the user's scope (own or as a deputy) through one of `roles` (those of the endpoint the
-    button leads to)? Asked once per record, purpose and roles per request."""
-    if not current_user.is_authenticated:
-        return False
+def customer_in_scope(customer_id: int, purpose: str, roles: frozenset) -> bool:
+    """For can(), for a signed-in user: would scoped_customer_or_404(customer_id, purpose)
+    find the record by the user's scope (own or as a deputy) through one of `roles` (those of
+    the endpoint the button leads to)? Asked once per record, purpose and roles per request."""
     cache = g.setdefault("_customer_in_scope", {})
     key = (current_user.id, customer_id, purpose, roles)
     if key not in cache:
