@@ -87,10 +87,12 @@ def test_pdf_hostile_content_brings_in_nothing_and_opens_no_socket(app, monkeypa
 def test_pdf_fetcher_serves_nothing_outside_the_static_folder(app, path):
     from pathlib import Path
 
-    fetcher = pdf._fetcher_class()(Path(app.static_folder))
-    assert fetcher.fetch(pdf.STATIC_URL + "pdf/record.css") is not None
+    from intranet.pdf.fetcher import STATIC_URL, LockedDownFetcher
+
+    fetcher = LockedDownFetcher(Path(app.static_folder))
+    assert fetcher.fetch(STATIC_URL + "pdf/record.css") is not None
     with pytest.raises(ValueError):
-        fetcher.fetch(pdf.STATIC_URL + path)
+        fetcher.fetch(STATIC_URL + path)
 
 
 def test_fast_font_subsetting_is_available_here():

@@ -37,7 +37,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "audit": (["intranet/core/audit.py"], ["tests/test_audit.py", "tests/test_backup.py"]),
     "engine": (["intranet/workflows/engine.py"],
                ["tests/test_workflow_conventions.py", "tests/test_credit_workflow.py"]),
-    "pdf": (["intranet/pdf/__init__.py"], ["tests/test_pdf.py", "tests/test_credit_pdf.py"]),
+    "pdf-fetcher": (["intranet/pdf/fetcher.py"], ["tests/test_pdf.py", "tests/test_credit_pdf.py"]),
     "exposure": (["intranet/credit/exposure.py"], ["tests/test_credit_limits.py"]),
     "credit-machine": (["intranet/workflows/credit.py", "intranet/credit/scope.py"],
                        ["tests/test_credit_workflow.py", "tests/test_workflow_conventions.py"]),

@@ -12,7 +12,6 @@ import ctypes.util
 import gc
 import hashlib
 import logging
-import mimetypes
 import multiprocessing
 import threading
 from pathlib import Path
@@ -22,8 +21,6 @@ from flask import current_app, render_template
 from intranet.core import clock, settings
 
 log = logging.getLogger("intranet.pdf")
-BASE_URL = "https://intranet.invalid/"  # never opened: the fetcher answers for it
-STATIC_URL = BASE_URL + "static/"
 
 
 def fast_subsetting_available() -> bool:
@@ -36,30 +33,6 @@ def check_pdf_environment(app) -> None:
     if not fast_subsetting_available():
         app.logger.warning("libharfbuzz-subset0 is missing: PDF font subsetting falls back to "
                            "fontTools (~11 s per record); install the Debian package")
-
-
-def _fetcher_class():
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class LockedDownFetcher(URLFetcher):
-        def __init__(self, static_root: Path):
-            super().__init__(timeout=2, allowed_protocols={"data"}, allow_redirects=False)
-            self.static_root = static_root.resolve()
-
-        def fetch(self, url, headers=None):
-            if url.startswith(STATIC_URL):
-                path = (self.static_root / url[len(STATIC_URL):].split("?")[0]).resolve()
-                if self.static_root in path.parents and path.is_file():
-                    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                    return URLFetcherResponse(url, path.read_bytes(),
-                                              {"Content-Type": kind}, 200)
-                raise ValueError(f"not a static file: {url}")
-            if url.startswith("data:"):
-                return super().fetch(url, headers)
-            log.warning("PDF resource refused: %.200s", url)
-            raise ValueError(f"resource refused: {url[:200]}")
-
-    return LockedDownFetcher
 
 
 class PdfTimeout(Exception):
@@ -79,7 +52,9 @@ def render_pdf(html: str) -> bytes:
 def _render(html: str, static_root: str) -> bytes:
     from weasyprint import HTML
 
-    fetcher = _fetcher_class()(Path(static_root))
+    from intranet.pdf.fetcher import BASE_URL, LockedDownFetcher
+
+    fetcher = LockedDownFetcher(Path(static_root))
     try:
         return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
     finally:
