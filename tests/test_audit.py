@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 from intranet.core import audit
 from intranet.core.roles import Role
 from intranet.extensions import db
-from intranet.models import AuditEntry, Customer
+from intranet.models import AuditEntry, Customer, User
 
 
 def write_entries(app, count: int, label: str = "x") -> None:
@@ -301,7 +301,9 @@ def test_22_a_forged_head_is_refused(app):
     write_entries(app, 3)
     with app.app_context():
         count, problem = audit.verify_chain(expect_head="3:" + "f" * 64)
-        assert problem.kind == "deleted" and problem.seq == 3 and "seq=3" in problem.message
+        assert problem.kind == "deleted" and problem.seq == 3
+        assert problem.message == ("row seq=3 recorded as the head is missing or changed "
+                                   "(the tail was cut off)")
         count, problem = audit.verify_chain(expect_head="not-a-head")
         assert problem.kind == "deleted" and problem.seq == 0
 
@@ -319,3 +321,30 @@ def test_22_verify_detects_rows_stored_out_of_order(app):
         count, problem = audit.verify_chain()
     assert (problem.seq, problem.row_id, problem.kind) == (3, ids[2], "reordered")
     assert problem.message == f"row seq=3 id={ids[2]}: stored out of order"
+
+
+def test_20_entry_for_another_actor_and_plain_details(app, staff, make_user):
+    """record(user=...) names that user even inside someone else's request (the engine passes
+    the acting user); no details is an empty field; dates and amounts in details read as text."""
+    from datetime import date
+    from decimal import Decimal
+
+    with app.test_request_context():
+        finance = db.session.get(User, staff[Role.FINANCE].id)
+        audit.record(audit.Action.VIEW, "customer", 1, user=finance)
+        audit.record(audit.Action.UPDATE, "customer", 2,
+                     details={"amount": Decimal("12.50"), "on": date(2026, 11, 2)})
+        db.session.commit()
+        first, second = db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.seq))
+        assert (first.username, first.user_id, first.details) == ("finance", finance.id, "")
+        assert second.details == '{"amount": "12.50", "on": "2026-11-02"}'
+
+
+def test_22_a_deleted_row_is_named_by_the_row_that_follows_it(app):
+    write_entries(app, 4)
+    with app.app_context():
+        ids = dict(db.session.execute(db.select(AuditEntry.seq, AuditEntry.id)).all())
+        db.session.rollback()
+        tamper("DELETE FROM audit_entry WHERE seq = 2")
+        count, problem = audit.verify_chain()
+    assert (problem.seq, problem.row_id, problem.kind) == (3, ids[3], "deleted")
