@@ -333,8 +333,17 @@ def test_c6_the_gms_deputy_reads_every_file_and_changes_none(app, client, staff,
                                   ends_at=now + timedelta(days=1), reason="出差",
                                   created_by_id=staff[Role.ADMIN].id))
         db.session.commit()
+    with app.app_context():
+        from decimal import Decimal
+
+        from intranet.models import CreditBreach
+        db.session.add(CreditBreach(customer_id=elsewhere, credit_limit=Decimal("1000"),
+                                    receivables=Decimal("5000")))
+        db.session.commit()
     login_fast(client, app, deputy)
     assert client.get(f"/sales/customers/{elsewhere}").status_code == 200
     assert client.get(f"/sales/customers/{elsewhere}/edit").status_code == 404
+    home = client.get("/").get_data(as_text=True)
+    assert "他部客户有限公司" not in home  # not among the customers they answer for (K3)
     assert post(client, f"/sales/customers/{elsewhere}/tier",
                 {"tier": "vip", "reason": "代理"}).status_code == 404

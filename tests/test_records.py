@@ -478,3 +478,17 @@ def test_c6_reason_grants_last_exactly_half_an_hour_each(app, client, staff, mak
     assert client.get(f"/sales/customers/{ids[1]}").status_code == 200
     frozen(start + timedelta(minutes=30))
     assert client.get(f"/sales/customers/{ids[1]}").status_code == 302
+
+
+def test_21_a_denial_is_logged_with_who_what_and_why(app, client, staff, caplog):
+    import logging
+
+    login_fast(client, app, staff[Role.SALES_REP])
+    logger = logging.getLogger("intranet.security")
+    logger.addHandler(caplog.handler)
+    try:
+        assert client.get("/admin/users").status_code == 403
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert ("access denied user='rep' endpoint='admin.users' method=GET why=role"
+            in caplog.messages)

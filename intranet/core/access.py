@@ -317,29 +317,28 @@ def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
     return customer
 
 
-def customer_in_scope(customer_id: int, purpose: str, roles: frozenset) -> bool:
-    """For can(), for a signed-in user: would scoped_customer_or_404(customer_id, purpose)
+def customer_in_scope(customer_id: int, roles: frozenset) -> bool:
+    """For can(), for a signed-in user: would scoped_customer_or_404(customer_id, "edit")
     find the record by the user's scope (own or as a deputy) through one of `roles` (those of
-    the endpoint the button leads to)? Asked once per record, purpose and roles per request."""
+    the endpoint the button leads to)? Asked once per record and roles per request."""
     cache = g.setdefault("_customer_in_scope", {})
-    key = (current_user.id, customer_id, purpose, roles)
+    key = (current_user.id, customer_id, roles)
     if key not in cache:
         try:
-            found = _scoped_customer(current_user, customer_id, purpose, roles)[0]
-            cache[key] = found is not None
+            cache[key] = _scoped_customer(current_user, customer_id, "edit", roles)[0] is not None
         except Exception:  # fail closed: no button rather than an error page
             security_log.exception("customer scope failed")
             cache[key] = False
     return cache[key]
 
 
-def can(endpoint: str, method: str = "GET", customer=None, purpose: str = "edit") -> bool:
+def can(endpoint: str, method: str = "GET", customer=None) -> bool:
     """For templates: show a link or button only if the request would be allowed.
 
-    The matrix decides by role. With `customer`, the record must also be in the user's scope
-    for `purpose`, as the view asks it (every view that changes a customer's file calls
-    scoped_customer_or_404(id, "edit")): a sales manager who is the GM's deputy reads every
-    file but edits only their own department's, so other files show no edit buttons."""
+    The matrix decides by role. With `customer`, the record must also be in the user's scope,
+    as every view that changes a customer's file asks (scoped_customer_or_404(id, "edit")): a
+    sales manager who is the GM's deputy reads every file but edits only their own
+    department's, so other files show no edit buttons."""
     permission = permission_for(endpoint, method)
     if permission is None:
         return False
@@ -352,5 +351,5 @@ def can(endpoint: str, method: str = "GET", customer=None, purpose: str = "edit"
     except Exception:
         return False
     if allowed and customer is not None:
-        return customer_in_scope(customer.id, purpose, permission.roles)
+        return customer_in_scope(customer.id, permission.roles)
     return allowed
