@@ -319,6 +319,19 @@ def test_k6_deputy_decides_for_the_gm_and_history_says_so(app, client, staff, cu
     assert response.status_code == 200
     [row] = history(app, aid)
     assert row[3:6] == ("general_manager", deputy.id, gm.id)
+    # From the application page, which a sales manager may use in their own right, the step
+    # is still taken (and audited) as the GM's deputy.
+    third = make_application(customer, staff[Role.SALES_REP], state="received",
+                             received_at=datetime(2026, 11, 1, tzinfo=UTC),
+                             due_at=datetime(2026, 11, 4, tzinfo=UTC))
+    assert transition(client, app, third, "approve").status_code == 302
+    with app.app_context():
+        from intranet.models import AuditEntry
+        entry = db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.object_type == "credit_application",
+            AuditEntry.object_id == str(third), AuditEntry.action == "update"))
+    assert (entry.username, entry.role, entry.on_behalf_of_name) == (
+        "deputy", "general_manager", "gm")
     frozen(datetime(2026, 11, 11, tzinfo=UTC))  # the period is over
     login_fast(client, app, deputy)
     other = make_application(customer, staff[Role.SALES_REP], state="received",

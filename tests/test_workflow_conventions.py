@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from conftest import counting_selects
 
 from intranet.core.roles import Role
 from intranet.extensions import db
@@ -122,30 +123,37 @@ def test_state_labels_reach_the_notifications(name, cls):
 
 
 def test_history_is_the_records_own_in_order(app, staff, make_customer, make_application):
-    """engine.history(row) gives this record's rows, oldest first: not another record's, and
-    not another workflow's row that happens to carry the same id."""
+    """engine.history(row) gives this record's rows, oldest first, with their people loaded in
+    one go: not another record's, and not another workflow's row that carries the same id."""
     from intranet.models import CreditApplication
 
     cid = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
     first = make_application(cid, staff[Role.SALES_REP], state="draft")
     second = make_application(cid, staff[Role.SALES_REP], state="draft")
-    rep_id = staff[Role.SALES_REP].id
     with app.test_request_context():
         db.session.add(WorkflowHistory(object_type="complaint", object_id=first, event="x",
-                                       from_state="a", to_state="b", user_id=rep_id,
-                                       role="sales_rep", at=datetime(2026, 1, 1, tzinfo=UTC)))
-        rep = db.session.get(User, rep_id)
+                                       from_state="a", to_state="b",
+                                       user_id=staff[Role.SALES_REP].id, role="sales_rep",
+                                       at=datetime(2026, 1, 1, tzinfo=UTC)))
+        people = {role: db.session.get(User, staff[role].id) for role in
+                  (Role.SALES_REP, Role.SALES_MANAGER, Role.GENERAL_MANAGER)}
+        steps = [("submit", Role.SALES_REP), ("forward", Role.SALES_MANAGER),
+                 ("approve", Role.GENERAL_MANAGER)]
         for aid in (second, first):
             row = db.session.get(CreditApplication, aid)
-            engine.fire(row, "submit", user=rep, expected_version=row.version)
-            engine.fire(row, "withdraw", user=rep, comment=f"撤回 {aid}",
-                        expected_version=row.version)
+            for event, role in steps:
+                engine.fire(row, event, user=people[role], comment=f"{event} {aid}",
+                            expected_version=row.version)
         db.session.commit()
+        db.session.expunge_all()
         row = db.session.get(CreditApplication, first)
-        mine = engine.history(row)
-        assert [(h.object_type, h.object_id, h.event) for h in mine] == [
-            ("credit_application", first, "submit"), ("credit_application", first, "withdraw")]
-        assert mine[1].comment == f"撤回 {first}" and mine[0].user.username == "rep"
+        with counting_selects(app) as statements:
+            mine = engine.history(row)
+            names = [(h.user.username, h.on_behalf_of) for h in mine]
+        assert names == [("rep", None), ("manager", None), ("gm", None)]
+        assert len(statements) == 3, statements  # the rows, their users, the users' roles
+        assert [(h.object_type, h.object_id, h.event, h.comment) for h in mine] == [
+            ("credit_application", first, e, f"{e} {first}") for e, _ in steps]
 
 
 def test_available_events_are_the_buttons_the_machine_would_accept(app, staff, make_customer,
