@@ -102,6 +102,15 @@ def app(template_db, tmp_path):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def fresh_world(template_db, tmp_path_factory):
+    """A factory of context managers, each a fresh app on a fresh seeded database (see
+    fuzzing.py): session-scoped, so hypothesis examples may use it without sharing state."""
+    from fuzzing import WorldFactory
+
+    return WorldFactory(template_db, tmp_path_factory.mktemp("fuzz"))
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

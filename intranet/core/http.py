@@ -56,7 +56,8 @@ def reject_nul_bytes():
     sources = [request.args] + ([request.form] if request.method != "GET" else [])
     for values in sources:
         for key, value in values.items(multi=True):
-            if "\x00" in key or "\x00" in value:
+            # A malformed multipart part (a line break in its name) can carry no value at all.
+            if "\x00" in (key or "") or "\x00" in (value or ""):
                 abort(400)
     if "\x00" in request.path:
         abort(400)

@@ -14,6 +14,7 @@ from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
 
 from intranet.core import audit, clock
+from intranet.core.forms import strip_bidi
 from intranet.extensions import db
 from intranet.models import Setting
 
@@ -35,7 +36,7 @@ class SettingDef:
     choices: tuple = field(default_factory=tuple)
 
     def parse(self, raw: str):
-        raw = (raw or "").strip()
+        raw = strip_bidi(raw or "").strip()  # text people read, like every form field
         if self.kind == "bool":
             return raw in {"1", "true", "on", "yes"}
         if self.kind == "dates":

@@ -9,6 +9,8 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
+from intranet.core.forms import strip_bidi
+
 MAX_ROWS = 20_000
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,7 +69,10 @@ def read_table(data: bytes, filename: str) -> list[list[str]]:
                 continue
         else:
             raise ImportFileError(_l("The CSV file is neither UTF-8 nor GBK text."))
-        return [row for row in csv.reader(io.StringIO(text))]
+        try:
+            return [row for row in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:  # a NUL byte, say: the file is not CSV text
+            raise ImportFileError(_l("The CSV file could not be read.")) from exc
     raise ImportFileError(_l("Upload an .xlsx or .csv file."))
 
 
@@ -97,5 +102,6 @@ def table_rows(table, columns, report: Report):
         raise ImportFileError(_l("The first row must hold the column headings (see the "
                                  "template)."))
     for number, row in enumerate(rows[1:], start=2):
-        yield number, {key: (str(row[i]).strip() if i < len(row) else "")
+        # Cells are text people read, like form fields: no bidirectional controls.
+        yield number, {key: (strip_bidi(str(row[i])).strip() if i < len(row) else "")
                        for key, i in index.items()}

@@ -6,11 +6,11 @@ column and what is wrong. Only a clean file is written, in one transaction.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from intranet.core.money import parse_amount
 from intranet.core.spreadsheets import Report, table_rows
 from intranet.customers import credit_code
 from intranet.customers.dedupe import find_duplicate
@@ -109,13 +109,8 @@ def import_transactions(table, report: Report) -> list:
         except ValueError:
             on = None
             report.add(number, "日期", _l("Dates must look like 2026-01-31."))
-        try:
-            amount = Decimal(row.get("amount", "").replace(",", "").replace("¥", ""))
-            if not amount.is_finite() or amount <= 0 or amount >= Decimal("1e12") \
-                    or amount != amount.quantize(Decimal("0.01")):
-                raise InvalidOperation
-        except InvalidOperation:
-            amount = None
+        amount = parse_amount(row.get("amount", ""), exact=True) or None  # 0 is no amount
+        if amount is None:
             report.add(number, "金额", _l("Enter a positive amount in yuan, at most two "
                                         "decimals."))
         order_number = row.get("number", "")

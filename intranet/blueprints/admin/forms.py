@@ -1,13 +1,12 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Email, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intranet.core import passwords
-from intranet.core.forms import REQUIRED, length, options
+from intranet.core.forms import REQUIRED, Form, length, options
 from intranet.core.roles import DELEGABLE, Role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -22,7 +21,7 @@ def role_choices(roles=Role):
     return options((r.value, r.label) for r in roles)
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     display_name = StringField(_l("Name"), validators=[REQUIRED, length(100)])
     email = StringField(_l("E-mail"), validators=[
         Optional(), length(200), Email(message=_l("Enter a valid e-mail address."))])
@@ -47,7 +46,7 @@ class NewUserForm(UserForm):
             raise ValidationError(" ".join(str(p) for p in problems))
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[REQUIRED])
 
     def __init__(self, username: str, *args, **kwargs):
@@ -60,7 +59,7 @@ class SetPasswordForm(FlaskForm):
             raise ValidationError(" ".join(str(p) for p in problems))
 
 
-class DelegationForm(FlaskForm):
+class DelegationForm(Form):
     principal_id = SelectField(_l("Absent approver"), coerce=int, validate_choice=True)
     deputy_id = SelectField(_l("Deputy"), coerce=int, validate_choice=True)
     role = SelectField(_l("Role delegated"), choices=lambda: role_choices(sorted(DELEGABLE)))

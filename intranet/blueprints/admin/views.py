@@ -12,6 +12,7 @@ from intranet.blueprints.admin.forms import DelegationForm, NewUserForm, SetPass
 from intranet.core import audit, clock, notifications, passwords, settings
 from intranet.core.forms import ConfirmForm, options
 from intranet.core.pagination import paginate
+from intranet.core.querystring import text_arg
 from intranet.core.roles import Role, role_label
 from intranet.core.search import contains
 from intranet.extensions import db
@@ -29,7 +30,7 @@ def _user_or_404(user_id: int) -> User:
 
 @bp.route("/users")
 def users():
-    q = (request.args.get("q") or "").strip()[:64]
+    q = text_arg("q", 64)
     query = select(User).order_by(User.active.desc(), User.username)
     if q:
         query = query.where(or_(contains(User.username, q), contains(User.display_name, q)))
@@ -237,14 +238,14 @@ AUDIT_FILTERS = ("user", "action", "object_type", "object_id", "from", "to", "pa
 def audit_log():
     args = request.args
     query = select(AuditEntry).order_by(AuditEntry.seq.desc())
-    if args.get("user"):
-        query = query.where(AuditEntry.username == args["user"].strip().lower())
+    if text_arg("user", 64):
+        query = query.where(AuditEntry.username == text_arg("user", 64).lower())
     if args.get("action"):
         query = query.where(AuditEntry.action == args["action"])
     if args.get("object_type"):
         query = query.where(AuditEntry.object_type == args["object_type"])
-    if args.get("object_id"):
-        query = query.where(AuditEntry.object_id == args["object_id"].strip())
+    if text_arg("object_id"):
+        query = query.where(AuditEntry.object_id == text_arg("object_id"))
     tz = settings.tz()
     for name, op in (("from", "ge"), ("to", "lt")):
         raw = args.get(name)

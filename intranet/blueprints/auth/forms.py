@@ -1,20 +1,19 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import EqualTo, ValidationError
 
 from intranet.core import passwords
-from intranet.core.forms import REQUIRED, length
+from intranet.core.forms import REQUIRED, Form, length
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("User name"), validators=[REQUIRED, length(64)])
     password = PasswordField(_l("Password"), validators=[REQUIRED, length(256)])
     remember = BooleanField(_l("Keep me signed in on this computer (7 days)"))
     next = HiddenField()
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField(_l("Current password"), validators=[REQUIRED, length(256)])
     new = PasswordField(_l("New password"), validators=[REQUIRED])
     confirm = PasswordField(_l("Repeat the new password"), validators=[

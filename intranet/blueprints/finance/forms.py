@@ -1,12 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import Optional
 
-from intranet.core.forms import length
+from intranet.core.forms import Form, length
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(Form):
     """Rule K7: releasing a shipment; `force` and `reason` count only for the GM."""
 
     force = BooleanField(_l("Force the release over the limit (general manager)"))

@@ -1,6 +1,6 @@
 """Finance: transactions (rule C9), shipment release against the credit limit (K7) and the
 over-limit list (K3)."""
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -13,6 +13,7 @@ from intranet.core.access import customer_scope
 from intranet.core.errors import abort_with
 from intranet.core.http import is_htmx, toast
 from intranet.core.pagination import paginate
+from intranet.core.querystring import text_arg
 from intranet.core.roles import Role
 from intranet.core.search import contains
 from intranet.core.uploads import import_page
@@ -44,7 +45,7 @@ def orders():
     """Open orders waiting for shipment release (rule K7)."""
     query = (select(Order).join(Customer, Customer.id == Order.customer_id)
              .options(joinedload(Order.customer)).where(Order.status == "open"))
-    q = (request.args.get("q") or "").strip()[:100]
+    q = text_arg("q")
     if q:
         query = query.where(or_(contains(Customer.name, q), contains(Order.number, q)))
     page = paginate(query.order_by(Order.ordered_on, Order.id))

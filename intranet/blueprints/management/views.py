@@ -2,7 +2,7 @@
 time left, decided one by one or in bulk with htmx, by the GM or the GM's deputy."""
 from __future__ import annotations
 
-from flask import abort, g, render_template, request
+from flask import g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from intranet.core.errors import abort_with
 from intranet.core.forms import ConfirmForm
 from intranet.core.http import is_htmx, toast
 from intranet.core.pagination import paginate
+from intranet.core.querystring import int_arg, parse_int
 from intranet.credit.scope import scoped_credit_application_or_404
 from intranet.extensions import db
 from intranet.models import CreditApplication, Customer, Department, User
@@ -37,7 +38,7 @@ def _queue_query():
                       joinedload(CreditApplication.department))
              .where(CreditApplication.state == CreditState.RECEIVED.value))
     args = request.args
-    department = args.get("department", type=int)
+    department = int_arg("department")
     if department:
         query = query.where(CreditApplication.department_id == department)
     if args.get("grade") in credit.GRADE_LABELS:
@@ -83,9 +84,13 @@ def credit_decide(application_id: int):
     """One decision from the queue; answers the updated row (htmx) or the queue page."""
     application = scoped_credit_application_or_404(application_id)
     form = TransitionForm()
-    if not form.validate_on_submit() or form.event.data not in DECISIONS:
-        abort_with(422, _("Choose approve, reject or return."))
-    problem = apply_transition(application, form)
+    refused = _("Choose approve, reject or return.")
+    if form.event.data not in DECISIONS:
+        abort_with(422, refused)
+    if form.validate_on_submit():
+        problem = apply_transition(application, form)
+    else:
+        problem = form.correctable_error() or abort_with(422, refused)
     if problem:
         field, message = problem
         db.session.refresh(application)
@@ -102,12 +107,11 @@ def credit_decide(application_id: int):
 def credit_bulk():
     """Approve the ticked applications at their proposed limits, each in its own check of
     version and permission; any refusal leaves all of them undecided."""
-    try:
-        chosen = [tuple(int(part) for part in value.split(":", 1))
-                  for value in request.form.getlist("ids")[:200]]
-    except ValueError:
-        abort(400)
-    if not chosen or any(len(pair) != 2 for pair in chosen):
+    chosen = []
+    for value in request.form.getlist("ids")[:200]:  # "<id>:<version>", as the rows send them
+        application_id, _colon, version = value.partition(":")
+        chosen.append((parse_int(application_id), parse_int(version, minimum=0)))
+    if not chosen or any(None in pair for pair in chosen):
         abort_with(422, _("Tick at least one application."))
     user = current_user._get_current_object()
     for application_id, version in chosen:

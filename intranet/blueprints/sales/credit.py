@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from intranet.core.errors import abort_with
 from intranet.core.forms import options
 from intranet.core.http import is_htmx, redirect_to
 from intranet.core.pagination import paginate
+from intranet.core.querystring import parse_int, text_arg
 from intranet.core.roles import Role
 from intranet.credit.scope import credit_application_scope, scoped_credit_application_or_404
 from intranet.customers import ledger
@@ -50,7 +51,7 @@ def credit_applications():
     state = request.args.get("state")
     if state in CreditFlow.STATE_LABELS:
         query = query.where(CreditApplication.state == state)
-    q = (request.args.get("q") or "").strip()[:100]
+    q = text_arg("q")
     if q:
         from intranet.core.search import contains
         query = query.where(contains(Customer.name, q))
@@ -188,11 +189,8 @@ def apply_transition(application: CreditApplication, form: TransitionForm) -> st
     """Fire the event posted in `form`; returns a field error, or None on success.
     Conflicts and refusals raise (answered 409 by errors.py)."""
     try:
-        version = int(form.version.data)
-    except (TypeError, ValueError):
-        abort(400)
-    try:
-        engine.fire(application, form.event.data, user=_user(), expected_version=version,
+        engine.fire(application, form.event.data, user=_user(),
+                    expected_version=parse_int(form.version.data, minimum=0),
                     comment=(form.comment.data or "").strip(), amount=form.amount.data,
                     on_grant=lambda grant: g.__setattr__("grant", grant))
     except engine.InvalidInput as error:
@@ -221,9 +219,10 @@ def notify_after(application: CreditApplication) -> None:
 def credit_transition(application_id: int):
     application = scoped_credit_application_or_404(application_id)
     form = TransitionForm()
-    if not form.validate_on_submit():
-        abort_with(422, _("Choose an action."))
-    problem = apply_transition(application, form)
+    if form.validate_on_submit():
+        problem = apply_transition(application, form)
+    else:
+        problem = form.correctable_error() or abort_with(422, _("Choose an action."))
     if problem:
         field, message = problem
         getattr(form, field).errors = [message]

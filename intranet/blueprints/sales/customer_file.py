@@ -20,7 +20,7 @@ from intranet.core import audit, settings
 from intranet.core.access import (
     scoped_customer_or_404,
 )
-from intranet.core.forms import ConfirmForm
+from intranet.core.forms import ConfirmForm, strip_bidi
 from intranet.core.http import is_htmx, toast
 from intranet.customers import attachments
 from intranet.customers.dedupe import find_duplicate
@@ -157,8 +157,8 @@ def attachment_delete(customer_id: int, attachment_id: int):
 
 def secure_name(filename: str) -> str:
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>:|?*')[:200]
-    return name or "attachment"
+    name = "".join(ch for ch in strip_bidi(name) if ch.isprintable() and ch not in '"<>:|?*')
+    return name[:200] or "attachment"
 
 
 def content_disposition(filename: str) -> str:

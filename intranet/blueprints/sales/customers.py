@@ -31,6 +31,7 @@ from intranet.core.access import (
 from intranet.core.forms import ConfirmForm
 from intranet.core.http import is_htmx
 from intranet.core.pagination import paginate
+from intranet.core.querystring import int_arg, text_arg
 from intranet.core.roles import Role
 from intranet.core.search import contains
 from intranet.core.spreadsheets import XLSX_MIME, xlsx_bytes
@@ -78,7 +79,7 @@ def _customer_query():
     Staff outside sales (rule C6 "others") only look a company up by name or code: they see
     matches once they type two characters, and open a file only after giving a reason."""
     args = request.args
-    q = (args.get("q") or "").strip()[:100]
+    q = text_arg("q")
     lookup = needs_reason(current_user)
     scope = (true() if len(q) >= 2 else false()) if lookup else customer_scope(current_user)
     # selectinload, not joinedload: the pagination count then runs without the user join.
@@ -98,7 +99,7 @@ def _customer_query():
         query = query.where(Customer.relation == args["status"])
     if args.get("blacklisted") in ("0", "1"):
         query = query.where(Customer.blacklisted.is_(args["blacklisted"] == "1"))
-    owner = args.get("owner", type=int)
+    owner = int_arg("owner")
     if owner:
         query = query.where(Customer.owner_id == owner)
     sort = args.get("sort") if args.get("sort") in SORTS else "name"

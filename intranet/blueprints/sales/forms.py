@@ -1,17 +1,17 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     DateTimeLocalField,
-    DecimalField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, NumberRange, Optional, ValidationError
+from wtforms.validators import Email, Optional, ValidationError
 
-from intranet.core.forms import REQUIRED, length, options
+from intranet.core.forms import INPUT_REQUIRED, REQUIRED, Form, length, options
+from intranet.core.money import AmountField
+from intranet.core.querystring import parse_int
 from intranet.credit import GRADE_LABELS
 from intranet.customers import credit_code
 from intranet.customers.labels import (
@@ -35,7 +35,7 @@ def _choices(labels):
     return lambda: options([("", "—")] + list(labels.items()))
 
 
-class CustomerForm(FlaskForm):
+class CustomerForm(Form):
     """The customer file (rule C1). Only these fields can be changed from a form: owner,
     department, tier and everything else posted alongside are ignored (SECURITY.md 4)."""
 
@@ -43,8 +43,7 @@ class CustomerForm(FlaskForm):
     credit_code = StringField(_l("Unified social credit code"), validators=[Optional(),
                                                                             length(30)])
     legal_representative = StringField(_l("Legal representative"), validators=[length(50)])
-    registered_capital = DecimalField(_l("Registered capital (yuan)"), places=2, validators=[
-        Optional(), NumberRange(min=0, max=10**12, message=_l("Enter an amount in yuan."))])
+    registered_capital = AmountField(_l("Registered capital (yuan)"), validators=[Optional()])
     business_scope = TextAreaField(_l("Business scope"), validators=[length(2000)])
     industry = StringField(_l("Industry"), validators=[length(50)])
     size = SelectField(_l("Company size"), default="", choices=_choices(SIZE_LABELS))
@@ -74,12 +73,12 @@ class CustomerForm(FlaskForm):
             raise ValidationError(_l("Enter a web address such as www.example.cn."))
 
 
-class AccessReasonForm(FlaskForm):
+class AccessReasonForm(Form):
     reason = TextAreaField(_l("Why do you need this customer file?"), validators=[
         REQUIRED, length(500, 4)])
 
 
-class TierOverrideForm(FlaskForm):
+class TierOverrideForm(Form):
     """Rule C3: only a sales manager overrides the computed tier, and always says why."""
 
     tier = SelectField(_l("Tier"), default="", choices=lambda: options(
@@ -87,7 +86,7 @@ class TierOverrideForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[REQUIRED, length(500, 2)])
 
 
-class BlacklistForm(FlaskForm):
+class BlacklistForm(Form):
     """Rule C8: blacklisting (or lifting it) always states why."""
 
     reason = StringField(_l("Reason"), validators=[REQUIRED, length(500, 2)])
@@ -100,7 +99,7 @@ class NewCustomerForm(CustomerForm):
     contact_phone = StringField(_l("Contact phone"), validators=[length(30)])
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     name = StringField(_l("Name"), validators=[REQUIRED, length(50)])
     title = StringField(_l("Title"), validators=[length(50)])
     phone = StringField(_l("Phone"), validators=[length(30)])
@@ -113,7 +112,7 @@ class ContactForm(FlaskForm):
             raise ValidationError(_l("Enter a phone number of 7 to 15 digits."))
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(Form):
     """A sales activity: what the two-month reclaim rule (R2) will count."""
 
     kind = SelectField(_l("Kind"), choices=lambda: options(ACTIVITY_LABELS.items()))
@@ -123,39 +122,59 @@ class ActivityForm(FlaskForm):
     next_action_on = DateField(_l("Next action on"), validators=[Optional()])
 
 
-class AttachmentForm(FlaskForm):
+class AttachmentForm(Form):
     file = FileField(_l("Scan (PDF, PNG or JPEG, at most 5 MB)"), validators=[
         FileRequired(message=_l("Choose a file."))])
 
 
-MONEY_LIMITS = NumberRange(min=0, max=999_999_999_999,
-                           message=_l("Enter an amount between 0 and 999,999,999,999."))
 GRADE_CHOICES = tuple(GRADE_LABELS.items())
 
 
-class CreditApplicationForm(FlaskForm):
+class CreditApplicationForm(Form):
     """Rules K1, K2: the proposal. State, customer and applicant are never taken from a form."""
 
     period_start = SelectField(_l("Quarter"), validators=[REQUIRED])
     grade = SelectField(_l("Credit grade"), choices=lambda: options(GRADE_CHOICES),
                         validators=[REQUIRED])
-    proposed_limit = DecimalField(_l("Proposed limit (yuan)"), places=2,
-                                  validators=[REQUIRED, MONEY_LIMITS])
+    # ¥0 is a proposal too (a prospect without sales is suggested 0): INPUT_REQUIRED.
+    proposed_limit = AmountField(_l("Proposed limit (yuan)"), validators=[INPUT_REQUIRED])
     reason = TextAreaField(_l("Reason and remarks"), validators=[Optional(), length(2000)])
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(Form):
     event = StringField(validators=[REQUIRED, length(40)])
     version = StringField(validators=[REQUIRED, length(12)])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), length(2000)])
-    amount = StringField(_l("Approved limit (yuan)"), validators=[Optional(), length(20)])
+    amount = AmountField(_l("Approved limit (yuan)"), validators=[Optional()])
+
+    AMOUNT_EVENTS = ("approve",)  # the amount counts only for an approval
+
+    def validate_version(self, field):
+        if parse_int(field.data, minimum=0) is None:  # the page sent it: not for people
+            raise ValidationError(_l("Reload the page and try again."))
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.amount.errors and self.event.data not in self.AMOUNT_EVENTS:
+            self.amount.errors, self.amount.data = [], None
+            valid = not any(field.errors for field in self)
+        return valid
+
+    def correctable_error(self) -> tuple[str, object] | None:
+        """After a failed validation: the first error a person can correct on the page (the
+        amount or the comment), or None when the event or version is not one a page sent."""
+        if set(self.errors) - {"amount", "comment"}:
+            return None
+        for name in ("amount", "comment"):
+            if getattr(self, name).errors:
+                return name, getattr(self, name).errors[0]
+        return None
 
 
-class OrderForm(FlaskForm):
+class OrderForm(Form):
     """Rule K7: an order is checked against the credit limit before it is taken."""
 
     number = StringField(_l("Order number"), validators=[REQUIRED, length(40)])
     ordered_on = DateField(_l("Order date"), validators=[REQUIRED])
-    amount = DecimalField(_l("Amount (yuan)"), places=2, validators=[
-        REQUIRED, NumberRange(min=0.01, max=999_999_999_999,
-                              message=_l("Enter an amount above zero."))])
+    amount = AmountField(_l("Amount (yuan)"), validators=[INPUT_REQUIRED], minimum="0.01",
+                         minimum_message=_l("Enter an amount above zero."))

@@ -1,0 +1,176 @@
+"""SECURITY.md 18, 19a: no 500 from any query string. Every GET page of the access matrix is in
+the table below (or exempt, with the reason); pages with filters are fuzzed by hypothesis
+(keys and values, every example on a fresh database), and every page is swept with the odd
+input classes: special decimals, integers beyond 64 bits, keys that url_for would take as its
+own arguments, bidirectional controls, repeated keys."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import pytest
+from fuzzing import (
+    CLASHING_KEYS,
+    SWEEP,
+    TEXT,
+    contains_nul,
+    examples,
+    value_strategy,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intranet.core.access import MATRIX
+from intranet.core.audit import ACTION_LABELS, OBJECT_LABELS
+from intranet.core.roles import Role
+from intranet.customers.labels import RELATIONSHIP_LABELS, TIER_LABELS
+from intranet.workflows.credit import CreditFlow
+
+R = Role
+PAGES = ("1", "2", "0", "-1", "100001", str(2**64 + 1))
+CUSTOMER_FILTERS = {"q": ("上海", "测试", "1380000", "%", "_"), "tier": tuple(TIER_LABELS),
+                    "status": tuple(RELATIONSHIP_LABELS), "blacklisted": ("0", "1"),
+                    "owner": ("1", "2", "3"), "sort": ("name", "sales", "growth", "newest"),
+                    "page": PAGES}
+
+
+@dataclass(frozen=True)
+class ListCase:
+    endpoint: str
+    role: object  # a key of fuzzing.STAFF, or None for a visitor
+    url: str
+    filters: dict = field(default_factory=dict)  # name → plausible values
+    htmx_target: str | None = None  # the fragment an htmx request of the page asks for
+    status: tuple[int, ...] = (200,)
+
+    @property
+    def name(self) -> str:
+        return f"{self.endpoint}[{self.role}]"
+
+
+LISTS = [
+    ListCase("sales.customers", R.SALES_REP, "/sales/customers", CUSTOMER_FILTERS,
+             "customer-rows"),
+    ListCase("sales.customers", R.SALES_MANAGER, "/sales/customers", CUSTOMER_FILTERS,
+             "customer-rows"),
+    ListCase("sales.customers", R.GENERAL_MANAGER, "/sales/customers", CUSTOMER_FILTERS),
+    ListCase("sales.customers", R.SERVICE_DESK, "/sales/customers", CUSTOMER_FILTERS,
+             "customer-rows"),
+    ListCase("sales.customers_export", R.SALES_MANAGER, "/sales/customers/export",
+             {**CUSTOMER_FILTERS, "format": ("csv", "xlsx", "pdf")}),
+    ListCase("sales.credit_applications", R.SALES_REP, "/sales/credit", {
+        "state": tuple(CreditFlow.STATE_LABELS), "q": ("上海",), "page": PAGES}),
+    ListCase("sales.credit_review", R.SALES_MANAGER, "/sales/credit/review", {"page": PAGES}),
+    ListCase("management.credit_queue", R.GENERAL_MANAGER, "/management/credit", {
+        "department": ("1", "2"), "grade": ("1", "2", "3"), "min": ("0", "10000", "1e5"),
+        "max": ("50000", "200,000"), "overdue": ("1",), "page": PAGES}, "queue-rows"),
+    ListCase("finance.orders", R.FINANCE, "/finance/orders", {"q": ("SO", "上海"),
+                                                            "page": PAGES}),
+    ListCase("finance.over_limit", R.FINANCE, "/finance/over-limit", {"page": PAGES}),
+    ListCase("finance.over_limit", R.SALES_MANAGER, "/finance/over-limit", {"page": PAGES}),
+    ListCase("admin.users", R.ADMIN, "/admin/users", {
+        "q": ("rep", "管理"), "status": ("active", "disabled"), "page": PAGES}, "user-rows"),
+    ListCase("admin.audit", R.ADMIN, "/admin/audit", {
+        "user": ("rep", "ADMIN "), "action": tuple(ACTION_LABELS),
+        "object_type": tuple(OBJECT_LABELS), "object_id": ("1", ""),
+        "from": ("2026-01-31", "2026-02-30", "1999-01-01"), "to": ("2030-12-31", "x"),
+        "page": PAGES}),
+    ListCase("admin.delegations", R.ADMIN, "/admin/deputies", {"page": PAGES}),
+    ListCase("home.notifications", R.SALES_REP, "/notifications", {"unread": ("1", ""),
+                                                                    "page": PAGES}),
+    ListCase("auth.login", None, "/auth/login", {"next": ("/sales/customers", "//evil.example"),
+                                                 "fresh": ("1",)}),
+    # Signed in, the sign-in page sends a fresh session home; ?fresh=1 asks for the password.
+    ListCase("auth.login", R.SALES_REP, "/auth/login", {"next": ("/sales/customers",),
+                                                        "fresh": ("1", "")}, status=(200, 302)),
+]
+# Pages that read no filter: swept with the odd keys and values only.
+PAGES_WITHOUT_FILTERS = [
+    ListCase("home.index", R.SALES_REP, "/"),
+    ListCase("home.index", R.GENERAL_MANAGER, "/"),
+    ListCase("home.index", R.FINANCE, "/"),
+    ListCase("home.healthz", None, "/healthz"),
+    ListCase("home.notification_bell", R.SALES_REP, "/notifications/bell"),
+    ListCase("auth.password", R.SALES_REP, "/auth/password"),
+    ListCase("admin.user_new", R.ADMIN, "/admin/users/new"),
+    ListCase("admin.user_edit", R.ADMIN, "/admin/users/{user_id}"),
+    ListCase("admin.settings", R.ADMIN, "/admin/settings"),
+    ListCase("sales.customer", R.SALES_REP, "/sales/customers/{customer_id}"),
+    # Rule C6: staff outside sales state a reason first (a redirect to the reason form).
+    ListCase("sales.customer", R.SERVICE_DESK, "/sales/customers/{customer_id}",
+             status=(302,)),
+    ListCase("sales.customer_access", R.SERVICE_DESK, "/sales/customers/{customer_id}/access"),
+    ListCase("sales.customer_new", R.SALES_REP, "/sales/customers/new"),
+    ListCase("sales.customer_edit", R.SALES_REP, "/sales/customers/{customer_id}/edit"),
+    ListCase("sales.customers_import", R.SALES_REP, "/sales/customers/import"),
+    ListCase("sales.attachment_download", R.SALES_REP,
+             "/sales/customers/{customer_id}/attachments/{attachment_id}"),
+    ListCase("sales.credit_application", R.SALES_REP, "/sales/credit/{draft_id}"),
+    ListCase("sales.credit_new", R.SALES_REP, "/sales/customers/{prospect_id}/credit/new"),
+    ListCase("sales.credit_edit", R.SALES_REP, "/sales/credit/{draft_id}/edit"),
+    ListCase("sales.order_new", R.SALES_REP, "/sales/customers/{customer_id}/orders/new"),
+    ListCase("finance.transactions_import", R.FINANCE, "/finance/transactions/import"),
+]
+# GET routes of the matrix that are not fuzzed, each with its reason.
+EXEMPT = {
+    "static": "files from disk; the query string is not read.",
+    "sales.credit_pdf": "renders a PDF (~1 s) and reads no query; test_credit_pdf covers it.",
+}
+
+
+def queries(case: ListCase):
+    """A query string: the page's filters, the clashing keys and arbitrary text as keys; each
+    value plausible, odd or arbitrary; keys may repeat."""
+    keys = st.one_of(st.sampled_from(tuple(case.filters) or ("q",)),
+                     st.sampled_from(CLASHING_KEYS), TEXT)
+    pair = keys.flatmap(lambda key: st.tuples(
+        st.just(key), value_strategy(case.filters.get(key, ()))))
+    return st.lists(pair, max_size=8)
+
+
+def request(world, case: ListCase, pairs, htmx: bool = False):
+    headers = {"HX-Request": "true", "HX-Target": case.htmx_target} if htmx else {}
+    url = case.url.format(**world.ids)
+    response = world.get(case.role, url, urlencode(pairs), headers)
+    allowed = set(case.status)
+    if contains_nul(*(item for pair in pairs for item in pair)):
+        allowed.add(400)
+    assert response.status_code in allowed, (case.name, response.status_code, pairs)
+    return response
+
+
+@pytest.mark.parametrize("case", LISTS, ids=lambda case: case.name)
+@settings(max_examples=examples(12), deadline=None)
+@given(data=st.data())
+def test_18_fuzzed_list_filters_never_give_500(fresh_world, case, data):
+    pairs = data.draw(queries(case))
+    htmx = bool(case.htmx_target) and data.draw(st.booleans())
+    with fresh_world() as world:
+        request(world, case, pairs, htmx)
+
+
+def sweep(case: ListCase):
+    """The explicit odd inputs: every clashing key at once (test_untrusted_input tries each
+    alone on the page that builds links from its query); every filter set to one special
+    value (decimals, integers, bidi); every filter repeated."""
+    filters = tuple(case.filters) or ("q", "page")
+    yield [(key, value) for key in CLASHING_KEYS for value in ("1", "https://evil.example")]
+    for value in SWEEP:
+        yield [(name, value) for name in filters]
+    yield [(name, value) for name in filters for value in ("1", "2", "x")]
+
+
+@pytest.mark.parametrize("case", LISTS + PAGES_WITHOUT_FILTERS, ids=lambda case: case.name)
+def test_19a_odd_query_strings_are_answered(fresh_world, case):
+    with fresh_world() as world:
+        for pairs in sweep(case):
+            request(world, case, pairs)
+            if case.htmx_target:
+                request(world, case, pairs, htmx=True)
+
+
+def test_18_every_get_route_is_fuzzed_or_exempt():
+    gets = {endpoint for endpoint, methods in MATRIX.items() if "GET" in methods}
+    covered = {case.endpoint for case in LISTS + PAGES_WITHOUT_FILTERS}
+    assert gets - covered - set(EXEMPT) == set(), "add the page to LISTS (or EXEMPT, why)"
+    assert (covered | set(EXEMPT)) - gets == set(), "stale entries"
