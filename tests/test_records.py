@@ -135,6 +135,26 @@ def test_5_error_inside_record_scope_shows_nothing(app, client, staff, two_reps,
     assert client.get(f"/sales/customers/{two_reps['mine']}").status_code == 404
 
 
+def test_5_error_inside_the_button_check_shows_no_button(app, client, staff, two_reps,
+                                                      monkeypatch):
+    """The page opens (its own scope check passed) but the question behind each edit button
+    fails: no button, rather than a button the view might refuse or an error page."""
+    mine = two_reps["mine"]
+    login_fast(client, app, staff[Role.SALES_REP])
+    assert f"/sales/customers/{mine}/edit" in client.get(f"/sales/customers/{mine}").get_data(
+        as_text=True)
+    real = access._scoped_customer
+
+    def broken(user, customer_id, purpose, roles=None):
+        if purpose == "edit":
+            raise RuntimeError("scope service down")
+        return real(user, customer_id, purpose, roles)
+    monkeypatch.setattr(access, "_scoped_customer", broken)
+    page = client.get(f"/sales/customers/{mine}")
+    assert page.status_code == 200 and "甲方精密机械有限公司" in page.get_data(as_text=True)
+    assert f"/sales/customers/{mine}/edit" not in page.get_data(as_text=True)
+
+
 def test_c6_list_reads_are_audited_with_the_rows_shown(app, client, staff, two_reps):
     login_fast(client, app, staff[Role.SALES_REP])
     client.get("/sales/customers?q=甲方")
