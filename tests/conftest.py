@@ -267,3 +267,25 @@ def make_application(app):
             db.session.commit()
             return application.id
     return make
+
+
+@pytest.fixture
+def make_delegation(app, staff):
+    """A deputy period in force now (a day either side) unless `starts_at`/`ends_at` say
+    otherwise: `deputy` acts as `role` for `principal`."""
+    from datetime import timedelta
+
+    from intranet.models import Delegation
+
+    def make(principal: U, deputy: U, role: Role, starts_at=None, ends_at=None,
+             reason: str = "休假") -> int:
+        now = clock.now()
+        with app.app_context():
+            delegation = Delegation(principal_id=principal.id, deputy_id=deputy.id,
+                                    role=role.value, starts_at=starts_at or now - timedelta(days=1),
+                                    ends_at=ends_at or now + timedelta(days=1), reason=reason,
+                                    created_by_id=staff[Role.ADMIN].id)
+            db.session.add(delegation)
+            db.session.commit()
+            return delegation.id
+    return make

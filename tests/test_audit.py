@@ -240,24 +240,12 @@ def test_22_canonical_form_of_an_entry_is_fixed(app):
 
 
 def test_20_entry_says_who_for_whom_from_where_and_why(app, client, staff, make_user,
-                                                       make_customer):
+                                                       make_customer, make_delegation):
     """A deputy's read names the principal; the reason a reason-reader gave is kept; details
     are stored as readable, sorted JSON; work outside a request is marked as the command line."""
-    from datetime import timedelta
-
-    from intranet.core import clock
-    from intranet.models import Delegation
-
     deputy = make_user("stand_in", Role.SALES_REP, department="sales2")
     customer_id = make_customer("代理审计有限公司", staff[Role.SALES_REP])
-    with app.app_context():
-        now = clock.now()
-        db.session.add(Delegation(principal_id=staff[Role.SALES_MANAGER].id,
-                                  deputy_id=deputy.id, role=Role.SALES_MANAGER.value,
-                                  starts_at=now - timedelta(hours=1),
-                                  ends_at=now + timedelta(days=1), reason="休假",
-                                  created_by_id=staff[Role.ADMIN].id))
-        db.session.commit()
+    make_delegation(staff[Role.SALES_MANAGER], deputy, Role.SALES_MANAGER)
     login_fast(client, app, deputy)
     client.get(f"/sales/customers/{customer_id}", environ_base={"REMOTE_ADDR": "10.9.8.7"})
     desk = app.test_client()

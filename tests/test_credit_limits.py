@@ -347,12 +347,11 @@ def test_k7_each_refusal_says_why_with_the_customer_and_the_figures(app, custome
 
 
 def test_k7_forced_release_names_the_departments_active_manager_and_the_deputy(
-        app, client, staff, frozen, make_user, make_customer, make_application):
+        app, client, staff, frozen, make_user, make_customer, make_application, make_delegation):
     """The override names the customer's own department's active sales manager (not an
     inactive one, not another department's, even with lower ids), and whom the GM's deputy
     acted for, at the time of the release."""
     from intranet.core import clock
-    from intranet.models import Delegation
 
     gone = make_user("manager_gone", Role.SALES_MANAGER, department="sales2", active=False)
     east = make_user("manager_east", Role.SALES_MANAGER, department="sales2")
@@ -362,14 +361,12 @@ def test_k7_forced_release_names_the_departments_active_manager_and_the_deputy(
     make_application(cid, staff["rep_other_dept"], state="approved", limit="1000",
                      approved_limit=Decimal("1000"), period_start=date(2026, 10, 1),
                      decided_at=datetime(2026, 9, 20, tzinfo=UTC))
+    make_delegation(staff[Role.GENERAL_MANAGER], deputy, Role.GENERAL_MANAGER, reason="出差")
     now = clock.now()
     with app.app_context():
         order = Order(customer_id=cid, number="SO-EAST", ordered_on=date(2026, 10, 1),
                       amount=Decimal("20000"))
-        db.session.add_all([order, Delegation(
-            principal_id=staff[Role.GENERAL_MANAGER].id, deputy_id=deputy.id,
-            role=Role.GENERAL_MANAGER.value, starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=1), reason="出差", created_by_id=staff[Role.ADMIN].id)])
+        db.session.add(order)
         db.session.commit()
         order_id = order.id
     login_fast(client, app, deputy)

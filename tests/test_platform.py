@@ -287,7 +287,7 @@ def test_search_text_is_literal(app, client, staff, make_customer):
 
 
 def test_c6_deputy_powers_reach_only_the_principals_records(app, client, staff, make_user,
-                                                            make_customer):
+                                                            make_customer, make_delegation):
     """A rep standing in for another department's sales manager passes the manager-only
     routes (tier, blacklist, delete) by the delegation: there only the manager's department is
     in scope, never the rep's own customers, which neither of them may manage as a manager.
@@ -295,14 +295,7 @@ def test_c6_deputy_powers_reach_only_the_principals_records(app, client, staff, 
     outsider = make_user("outsider", Role.SALES_REP, department="sales2")
     own = make_customer("自有客户有限公司", outsider)
     principals = make_customer("代理部门客户有限公司", staff[Role.SALES_REP])
-    manager = staff[Role.SALES_MANAGER]
-    with app.app_context():
-        now = clock.now()
-        db.session.add(Delegation(principal_id=manager.id, deputy_id=outsider.id,
-                                  role=Role.SALES_MANAGER.value, starts_at=now - timedelta(hours=1),
-                                  ends_at=now + timedelta(days=1), reason="休假",
-                                  created_by_id=staff[Role.ADMIN].id))
-        db.session.commit()
+    make_delegation(staff[Role.SALES_MANAGER], outsider, Role.SALES_MANAGER)
     login_fast(client, app, outsider)
     tier = {"tier": "vip", "reason": "代理调整"}
     assert post(client, f"/sales/customers/{own}/tier", tier).status_code == 404
@@ -320,19 +313,12 @@ def test_c6_deputy_powers_reach_only_the_principals_records(app, client, staff, 
 
 
 def test_c6_the_gms_deputy_reads_every_file_and_changes_none(app, client, staff, make_user,
-                                                             make_customer):
+                                                             make_customer, make_delegation):
     """Standing in for the GM widens what a deputy reads to every customer, read-only, as for
     the GM; their own department's files stay theirs to manage."""
     deputy = make_user("gm_deputy", Role.SALES_MANAGER, department="sales3")
     elsewhere = make_customer("他部客户有限公司", staff[Role.SALES_REP])
-    with app.app_context():
-        now = clock.now()
-        db.session.add(Delegation(principal_id=staff[Role.GENERAL_MANAGER].id,
-                                  deputy_id=deputy.id, role=Role.GENERAL_MANAGER.value,
-                                  starts_at=now - timedelta(hours=1),
-                                  ends_at=now + timedelta(days=1), reason="出差",
-                                  created_by_id=staff[Role.ADMIN].id))
-        db.session.commit()
+    make_delegation(staff[Role.GENERAL_MANAGER], deputy, Role.GENERAL_MANAGER, reason="出差")
     with app.app_context():
         from decimal import Decimal
 
