@@ -90,7 +90,8 @@ def test_pdf_fetcher_serves_nothing_outside_the_static_folder(app, path):
     from intranet.pdf.fetcher import STATIC_URL, LockedDownFetcher
 
     fetcher = LockedDownFetcher(Path(app.static_folder))
-    assert fetcher.fetch(STATIC_URL + "pdf/record.css") is not None
+    css = fetcher.fetch(STATIC_URL + "pdf/record.css")
+    assert css is not None and fetcher.fetch(STATIC_URL + "pdf/record.css?v=2") is not None
     with pytest.raises(ValueError):
         fetcher.fetch(STATIC_URL + path)
 
