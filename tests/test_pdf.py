@@ -138,3 +138,30 @@ def test_pdf_timeout_is_a_clear_503(app, client, staff, make_customer, make_appl
     response = client.get(f"/sales/credit/{aid}/pdf")
     assert response.status_code == 503
     assert "打印" in response.get_data(as_text=True)
+
+
+def test_pdf_fetcher_answers_static_files_and_data_urls_as_weasyprint_expects(app, caplog):
+    """What the fetcher does allow, it serves whole: the static file with its address,
+    status and type (a query string ignored), and data: URLs; anything else is refused,
+    named in the exception and in the log."""
+    import logging
+    from pathlib import Path
+
+    from intranet.pdf.fetcher import STATIC_URL, LockedDownFetcher
+
+    fetcher = LockedDownFetcher(Path(app.static_folder))
+    url = STATIC_URL + "pdf/record.css?v=2"
+    css = fetcher.fetch(url)
+    assert (css.url, css.status, css.headers["Content-Type"]) == (url, 200, "text/css")
+    assert b"@page" in css.read()
+    assert fetcher.fetch("data:text/plain;base64,5a6i5oi3").read() == "客户".encode()
+    with pytest.raises(ValueError, match=r"^not a static file: .*/static//etc/passwd$"):
+        fetcher.fetch(STATIC_URL + "/etc/passwd")
+    logger = logging.getLogger("intranet.pdf")
+    logger.addHandler(caplog.handler)
+    try:
+        with pytest.raises(ValueError, match=r"^resource refused: http://169\.254\.169\.254/x$"):
+            fetcher.fetch("http://169.254.169.254/x")
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "PDF resource refused: http://169.254.169.254/x" in caplog.messages
