@@ -3,11 +3,13 @@ from an enum and allowed by the table's CHECK, every state reachable, every tran
 by a permission, every transition writing one history row, and a diagram generated from it."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 from conftest import counting_selects
 
+from intranet.core import clock
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import User, WorkflowHistory
@@ -80,7 +82,7 @@ def _actor(app, staff, event, applicant):
 @pytest.mark.parametrize(("source", "event", "target"),
                          [t[1:] for t in EVERY_TRANSITION if t[0] is CreditFlow])
 def test_credit_transition_writes_one_history_row(app, staff, make_customer, make_application,
-                                                  source, event, target):
+                                                  frozen, source, event, target):
     via_manager = event == "submit" and target == CreditState.RECEIVED
     applicant = staff[Role.SALES_MANAGER] if via_manager else staff[Role.SALES_REP]
     cid = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
@@ -99,6 +101,31 @@ def test_credit_transition_writes_one_history_row(app, staff, make_customer, mak
             WorkflowHistory.object_id == aid)).all()
         assert [(h.event, h.from_state, h.to_state) for h in rows] == [(event, source, target)]
         assert rows[0].user_id == (actor.id if actor else None)
+        assert rows[0].at == clock.now() and rows[0].comment == "意见"
+        expected_role = next(iter(CreditFlow.PERMISSIONS[event] & {
+            r for r in Role if actor and r in db.session.get(User, actor.id).roles}), "system")
+        assert rows[0].role == (expected_role.value if actor else "system")
+        from intranet.models import AuditEntry
+        entry = db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.object_type == "credit_application", AuditEntry.object_id == str(aid),
+            AuditEntry.action == "update"))
+        assert entry.username == (actor.username if actor else "-")
+        assert entry.details == json.dumps({"event": event, "from": source, "to": target},
+                                           ensure_ascii=False, sort_keys=True)
+
+
+def test_a_step_without_a_comment_records_an_empty_one(app, staff, make_customer,
+                                                       make_application):
+    from intranet.models import CreditApplication
+
+    cid = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
+    aid = make_application(cid, staff[Role.SALES_REP], state="draft")
+    with app.test_request_context():
+        row = db.session.get(CreditApplication, aid)
+        engine.fire(row, "submit", user=db.session.get(User, staff[Role.SALES_REP].id),
+                    expected_version=row.version)
+        db.session.commit()
+        assert [h.comment for h in engine.history(row)] == [""]
 
 
 def test_registry_refuses_a_second_machine_for_the_same_records():
