@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from conftest import login_fast, post
 
-from intranet.core import settings
+from intranet.core import clock, settings
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import (
@@ -686,3 +686,47 @@ def test_k6_queue_row_keeps_what_the_gm_typed_after_an_error(app, client, staff,
                     headers={"HX-Request": "true"})
     row = response.get_data(as_text=True)
     assert response.status_code == 422 and 'value="12000"' in row and "请填写意见" in row
+
+
+def test_6_k6_only_the_departments_manager_or_their_deputy_forwards(app, staff, customer, frozen,
+                                                                    make_user, make_delegation,
+                                                                    make_application):
+    """The guard itself, below the page's scope check: a sales manager of another department
+    (or standing in for one), or a deputy in another role, cannot forward; the department's
+    manager and their deputy can. Submitting stamps the time; a decision names its maker."""
+    east = make_user("manager_east", Role.SALES_MANAGER, department="sales2")
+    stand_in = make_user("stand_in", Role.SALES_REP, department="sales3")
+    other_deputy = make_user("east_deputy", Role.SALES_REP, department="sales3")
+    make_delegation(staff[Role.SALES_MANAGER], stand_in, Role.SALES_MANAGER)
+    make_delegation(east, other_deputy, Role.SALES_MANAGER)
+    aid = make_application(customer, staff[Role.SALES_REP], state="draft")
+    with app.test_request_context():
+        row = db.session.get(CreditApplication, aid)
+        people = {u.username: u for u in db.session.scalars(db.select(User))}
+        engine.fire(row, "submit", user=people["rep"], expected_version=row.version)
+        assert row.submitted_at == clock.now()
+        for outsider in ("manager_east", "east_deputy"):
+            assert "forward" not in engine.available_events(row, people[outsider]), outsider
+            with pytest.raises(engine.NotAllowed):
+                engine.fire(row, "forward", user=people[outsider], expected_version=row.version)
+        assert "forward" in engine.available_events(row, people["manager"])
+        engine.fire(row, "forward", user=people["stand_in"], expected_version=row.version)
+        engine.fire(row, "reject", user=people["gm"], comment="不同意",
+                    expected_version=row.version)
+        assert (row.state, row.decided_by_id, row.decided_at, row.decision_comment) == (
+            "rejected", people["gm"].id, clock.now(), "不同意")
+        db.session.rollback()
+
+
+def test_k4_approval_re_rates_the_customer_at_the_decision(app, staff, customer, frozen,
+                                                           make_application):
+    aid = make_application(customer, staff[Role.SALES_REP], state="received", grade="1",
+                           received_at=datetime(2026, 11, 2, tzinfo=UTC),
+                           due_at=datetime(2026, 11, 5, tzinfo=UTC))
+    with app.test_request_context():
+        row = db.session.get(CreditApplication, aid)
+        gm = db.session.get(User, staff[Role.GENERAL_MANAGER].id)
+        engine.fire(row, "approve", user=gm, comment="同意", expected_version=row.version)
+        assert (row.customer.credit_grade, row.customer.credit_graded_at) == ("1", clock.now())
+        assert (row.decided_by_id, row.decision_comment) == (gm.id, "同意")
+        db.session.rollback()

@@ -40,7 +40,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "pdf-fetcher": (["intranet/pdf/fetcher.py"], ["tests/test_pdf.py", "tests/test_credit_pdf.py"]),
     "exposure": (["intranet/credit/exposure.py"], ["tests/test_credit_limits.py"]),
     "credit-machine": (["intranet/workflows/credit.py", "intranet/credit/scope.py"],
-                       ["tests/test_credit_workflow.py", "tests/test_workflow_conventions.py"]),
+                       ["tests/test_credit_workflow.py", "tests/test_workflow_conventions.py",
+                        "tests/test_links.py"]),
 }
 
 STATUS = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>[\w ]+)$")
