@@ -92,6 +92,11 @@ def app(template_db, tmp_path):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_uri(template_db,
                                                                              tmp_path)})
     yield app
+    release_app(app)
+
+
+def release_app(app) -> None:
+    """After a test app: the real clock back, PostgreSQL emptied, connections closed."""
     clock.freeze(None)
     with app.app_context():
         db.session.remove()

@@ -46,6 +46,24 @@ def limit(app, staff, customer, make_application):
     return set_limit
 
 
+@pytest.fixture
+def order_over_a_small_limit(app, make_customer, make_application):
+    """A new customer of `owner` with a ¥1,000 limit in force and an open ¥20,000 order;
+    returns the order's id."""
+    def make(name: str, owner) -> int:
+        cid = make_customer(name, owner)
+        make_application(cid, owner, state="approved", limit="1000",
+                         approved_limit=Decimal("1000"), period_start=date(2026, 10, 1),
+                         decided_at=datetime(2026, 9, 20, tzinfo=UTC))
+        with app.app_context():
+            order = Order(customer_id=cid, number=f"SO-{cid}", ordered_on=date(2026, 10, 1),
+                          amount=Decimal("20000"))
+            db.session.add(order)
+            db.session.commit()
+            return order.id
+    return make
+
+
 def jobs(app):
     with app.test_request_context("/"):
         return run_all()
@@ -347,7 +365,7 @@ def test_k7_each_refusal_says_why_with_the_customer_and_the_figures(app, custome
 
 
 def test_k7_forced_release_names_the_departments_active_manager_and_the_deputy(
-        app, client, staff, frozen, make_user, make_customer, make_application, make_delegation):
+        app, client, staff, frozen, make_user, order_over_a_small_limit, make_delegation):
     """The override names the customer's own department's active sales manager (not an
     inactive one, not another department's, even with lower ids), and whom the GM's deputy
     acted for, at the time of the release."""
@@ -357,18 +375,9 @@ def test_k7_forced_release_names_the_departments_active_manager_and_the_deputy(
     east = make_user("manager_east", Role.SALES_MANAGER, department="sales2")
     assert staff[Role.SALES_MANAGER].id < gone.id < east.id  # the wrong ones come first
     deputy = make_user("gm_deputy", Role.SALES_MANAGER, department="gmo")
-    cid = make_customer("杭州之江机械有限公司", staff["rep_other_dept"])
-    make_application(cid, staff["rep_other_dept"], state="approved", limit="1000",
-                     approved_limit=Decimal("1000"), period_start=date(2026, 10, 1),
-                     decided_at=datetime(2026, 9, 20, tzinfo=UTC))
+    order_id = order_over_a_small_limit("杭州之江机械有限公司", staff["rep_other_dept"])
     make_delegation(staff[Role.GENERAL_MANAGER], deputy, Role.GENERAL_MANAGER, reason="出差")
     now = clock.now()
-    with app.app_context():
-        order = Order(customer_id=cid, number="SO-EAST", ordered_on=date(2026, 10, 1),
-                      amount=Decimal("20000"))
-        db.session.add(order)
-        db.session.commit()
-        order_id = order.id
     login_fast(client, app, deputy)
     response = release(client, order_id, force="y", reason="战略客户，年底回款")
     assert 'data-testid="order-released"' in response.get_data(as_text=True)
@@ -382,17 +391,9 @@ def test_k7_forced_release_names_the_departments_active_manager_and_the_deputy(
 
 
 def test_k7_forced_release_without_a_department_manager_names_none(
-        app, client, staff, frozen, make_user, make_customer, make_application):
+        app, client, staff, frozen, make_user, order_over_a_small_limit):
     rep = make_user("rep_north", Role.SALES_REP, department="sales3")
-    cid = make_customer("沈阳北方机械有限公司", rep)
-    make_application(cid, rep, state="approved", limit="1000", approved_limit=Decimal("1000"),
-                     period_start=date(2026, 10, 1), decided_at=datetime(2026, 9, 20, tzinfo=UTC))
-    with app.app_context():
-        order = Order(customer_id=cid, number="SO-NORTH", ordered_on=date(2026, 10, 1),
-                      amount=Decimal("20000"))
-        db.session.add(order)
-        db.session.commit()
-        order_id = order.id
+    order_id = order_over_a_small_limit("沈阳北方机械有限公司", rep)
     login_fast(client, app, staff[Role.GENERAL_MANAGER])
     response = release(client, order_id, force="y", reason="特批")
     assert 'data-testid="order-released"' in response.get_data(as_text=True)

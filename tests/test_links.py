@@ -18,10 +18,10 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import pytest
-from conftest import PG_URL, TEST_CONFIG, U, csrf_token, database_uri, login_fast
+from conftest import TEST_CONFIG, U, csrf_token, database_uri, login_fast, release_app
 from flask import abort
 from flask_login import current_user, login_user
-from sqlalchemy import select, text
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
@@ -77,14 +77,7 @@ def demo_app(template_db, tmp_path_factory):
         template_db, tmp_path_factory.mktemp("demo"))})
     _load_demo(app)
     yield app
-    clock.freeze(None)
-    with app.app_context():
-        db.session.remove()
-        if PG_URL:
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            with db.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+    release_app(app)
 
 
 def signed_in(app, username: str):
