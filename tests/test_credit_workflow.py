@@ -730,3 +730,16 @@ def test_k4_approval_re_rates_the_customer_at_the_decision(app, staff, customer,
         assert (row.customer.credit_grade, row.customer.credit_graded_at) == ("1", clock.now())
         assert (row.decided_by_id, row.decision_comment) == (gm.id, "同意")
         db.session.rollback()
+
+
+def test_k6_notices_are_the_machines_so_a_transition_outside_a_page_notifies_too(
+        app, staff, customer, make_application):
+    """The machine declares who is told (engine.Notice); engine.fire posts it, whoever fires."""
+    aid = make_application(customer, staff[Role.SALES_REP], state="draft")
+    with app.test_request_context():
+        application = db.session.get(CreditApplication, aid)
+        engine.fire(application, "submit", user=db.session.get(User, staff[Role.SALES_REP].id))
+        notes = db.session.scalars(db.select(Notification)).all()
+        assert {(n.user_id, n.kind) for n in notes} == {
+            (staff[Role.SALES_MANAGER].id, "credit_submitted")}
+        assert notes[0].link == f"/sales/credit/{aid}"

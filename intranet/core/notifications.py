@@ -26,6 +26,24 @@ KINDS = {
 STATE_LABELS: dict[str, dict] = {}
 
 
+# The page of a workflow record, by object type, registered by its domain: the workflows know
+# nothing of Flask, so the link a notification carries is built here.
+LINKS: dict[str, object] = {}
+
+
+def register_link(object_type: str, endpoint: str, argument: str) -> None:
+    LINKS[object_type] = (endpoint, argument)
+
+
+def link_for(object_type: str, object_id: int) -> str:
+    from flask import url_for
+
+    if object_type not in LINKS:
+        return ""
+    endpoint, argument = LINKS[object_type]
+    return url_for(endpoint, **{argument: object_id})
+
+
 def register_kinds(kinds: dict) -> None:
     """A domain adds its notification texts (at app set-up)."""
     clash = set(kinds) & set(KINDS)

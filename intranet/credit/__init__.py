@@ -137,6 +137,8 @@ def init_app(app) -> None:
     from intranet.workflows.credit import CreditFlow
 
     notifications.register_kinds(KINDS)
+    notifications.register_link(CreditFlow.object_type, "sales.credit_application",
+                                "application_id")
     app.jinja_env.globals["credit_grades"] = GRADE_LABELS
     app.jinja_env.globals["credit_states"] = CreditFlow.STATE_LABELS
     app.jinja_env.globals["credit_in_archive"] = in_archive

@@ -13,11 +13,12 @@ from statemachine import State
 
 from intranet.core import clock
 from intranet.core.money import parse_amount
+from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
 from intranet.models import CreditApplication
 from intranet.workflows import calendar
 from intranet.workflows.credit_states import IN_FORCE, OPEN, PENDING_GM, CreditState  # noqa: F401
-from intranet.workflows.engine import SYSTEM, InvalidInput, Workflow, permitted
+from intranet.workflows.engine import SYSTEM, InvalidInput, Notice, Workflow, permitted
 
 S = CreditState
 DECISION_DAYS = 3  # rule K6: the GM decides within three days of receipt
@@ -151,6 +152,18 @@ class CreditFlow(Workflow):
         "return_for_revision": _l("Return for revision"),
         "activate": _l("Takes effect"), "supersede": _l("Superseded"),
     }
+
+    NOTICES = (
+        Notice(S.SUBMITTED, "credit_submitted",
+               lambda row: role_holders(Role.SALES_MANAGER, row.department_id)),
+        Notice(S.RECEIVED, "credit_received", lambda row: role_holders(Role.GENERAL_MANAGER)),
+        *(Notice(state, "credit_decided", lambda row: {row.applicant_id})
+          for state in (S.APPROVED, S.REJECTED, S.RETURNED)),
+    )
+
+    @classmethod
+    def notice_params(cls, row) -> dict:
+        return {"number": row.number, "customer": row.customer.name}
 
     # --- effects (the row is the model; the request boundary commits) ---
 

@@ -9,10 +9,15 @@
 - Who may fire an event is declared per machine in `PERMISSIONS` and checked by the `permitted`
   guard, a `cond=` on every transition, so `available_events()` (the buttons) never offers
   what the machine would refuse. Deputies act for their principal (access.Permission).
+- What a transition tells people is declared per machine in `NOTICES` (`Notice`: on entering
+  which state, which notification kind, to whom); `NoticeWriter`, a second listener beside the
+  history, posts them, so a transition fired by a page or by `flask jobs run` notifies alike.
 - `REGISTRY` holds every machine; tests/test_workflow_conventions.py checks them all.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from sqlalchemy.orm import selectinload
@@ -65,6 +70,18 @@ def permitted(machine, event, user=None, **kwargs) -> bool:
     return grant_for(type(machine), str(event), user) is not None
 
 
+@dataclass(frozen=True)
+class Notice:
+    """On entering `state` (a state value; optionally only by `event`), notify `to(row)` (user
+    ids) with the notification `kind`; its parameters are the machine's `notice_params(row)`,
+    its link the record page the domain registered (notifications.register_link)."""
+
+    state: str
+    kind: str
+    to: Callable[[object], Iterable[int]]
+    event: str | None = None
+
+
 class Workflow(StateMachine):
     """Base of every workflow machine."""
 
@@ -73,6 +90,11 @@ class Workflow(StateMachine):
     PERMISSIONS: ClassVar[dict[str, frozenset]] = {}
     STATE_LABELS: ClassVar[dict[str, object]] = {}
     EVENT_LABELS: ClassVar[dict[str, object]] = {}
+    NOTICES: ClassVar[tuple[Notice, ...]] = ()
+
+    @classmethod
+    def notice_params(cls, row) -> dict:
+        return {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -107,6 +129,25 @@ class HistoryWriter:
                      user=self.user)
 
 
+class NoticeWriter:
+    """Listener: the notifications the machine declares for the state just entered."""
+
+    def __init__(self, machine_cls, row):
+        self.machine_cls, self.row = machine_cls, row
+
+    def after_transition(self, event, source, target, **kwargs):
+        due = [n for n in self.machine_cls.NOTICES
+               if n.state == target.value and n.event in (None, str(event))]
+        if not due:
+            return
+        cls, row = self.machine_cls, self.row
+        params = {"workflow": cls.object_type, "state": target.value, **cls.notice_params(row)}
+        link = notifications.link_for(cls.object_type, row.id)
+        for notice in due:
+            for user_id in sorted(set(notice.to(row))):
+                notifications.notify(user_id, notice.kind, link, **params)
+
+
 def machine(row, user=None, listeners=()) -> Workflow:
     cls = machine_class(row)
     return cls(model=row, state_field="state", listeners=list(listeners))
@@ -133,7 +174,7 @@ def fire(row, event: str, *, user, expected_version: int | None = None, comment:
     if event not in cls.PERMISSIONS:  # only declared events reach the machine
         raise NotAllowed(row)
     writer = HistoryWriter(cls, row, user, comment, on_grant)
-    flow = cls(model=row, state_field="state", listeners=[writer])
+    flow = cls(model=row, state_field="state", listeners=[writer, NoticeWriter(cls, row)])
     try:
         with db.session.no_autoflush:  # one UPDATE ... WHERE version = ?, at the flush below
             flow.send(event, user=user, comment=comment, **data)

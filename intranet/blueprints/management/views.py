@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from intranet import credit
 from intranet.blueprints.management import bp
-from intranet.blueprints.sales.credit import apply_transition, notify_after
+from intranet.blueprints.sales.credit import apply_transition
 from intranet.blueprints.sales.forms import TransitionForm
 from intranet.core import audit, clock, money
 from intranet.core.errors import abort_with
@@ -119,7 +119,6 @@ def credit_bulk():
         engine.fire(application, "approve", user=user, expected_version=version,
                     comment=_("Approved in bulk"),
                     on_grant=lambda grant: g.__setattr__("grant", grant))
-        notify_after(application)
     message = _("%(n)s applications approved.", n=len(chosen))
     page = paginate(_queue_query())
     return render_template("management/_queue_rows.html", page=page, rows=_rows(page.items),

@@ -13,14 +13,13 @@ from sqlalchemy.orm import contains_eager
 from intranet import credit
 from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.forms import CreditApplicationForm, TransitionForm
-from intranet.core import audit, clock, money, notifications
+from intranet.core import audit, clock, money
 from intranet.core.access import customer_scope, scoped_customer_or_404
 from intranet.core.errors import abort_with
 from intranet.core.forms import options
 from intranet.core.http import is_htmx, redirect_to
 from intranet.core.pagination import paginate
 from intranet.core.querystring import parse_int, text_arg
-from intranet.core.roles import Role
 from intranet.credit.scope import credit_application_scope, scoped_credit_application_or_404
 from intranet.customers import ledger
 from intranet.extensions import db
@@ -196,23 +195,7 @@ def apply_transition(application: CreditApplication, form: TransitionForm) -> st
     except engine.InvalidInput as error:
         db.session.rollback()
         return error.field, error.message
-    notify_after(application)
     return None
-
-
-def notify_after(application: CreditApplication) -> None:
-    link = url_for("sales.credit_application", application_id=application.id)
-    params = {"number": application.number, "customer": application.customer.name}
-    if application.state == CreditState.SUBMITTED:
-        for user_id in notifications.role_holders(Role.SALES_MANAGER, application.department_id):
-            notifications.notify(user_id, "credit_submitted", link, **params)
-    elif application.state == CreditState.RECEIVED:
-        for user_id in notifications.role_holders(Role.GENERAL_MANAGER):
-            notifications.notify(user_id, "credit_received", link, **params)
-    elif application.state in (CreditState.APPROVED, CreditState.REJECTED,
-                               CreditState.RETURNED):
-        notifications.notify(application.applicant_id, "credit_decided", link,
-                             workflow=CreditFlow.object_type, state=application.state, **params)
 
 
 @bp.route("/credit/<int:application_id>/transition", methods=["POST"])
@@ -305,7 +288,6 @@ def credit_review():
                 audit.record(audit.Action.CREATE, "credit_application", application.id,
                              details={"customer": customer.id, "source": "quarterly review"})
                 engine.fire(application, "submit", user=user)
-                notify_after(application)
             flash(_("%(n)s applications submitted for %(quarter)s.", n=len(chosen),
                     quarter=credit.quarter_label(target)), "success")
             return redirect_to(url_for("sales.credit_applications"))
