@@ -1,7 +1,7 @@
 """The business calendar behind workflow deadlines (rule K6's three days; also P5, R2)."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -77,6 +77,10 @@ def test_calendar_settings_are_validated_and_audited(app, client, staff):
 # China's official schedule (chinesecalendar): 2026 Spring Festival is 15-23 February, with
 # Saturday 14 and Saturday 28 February as make-up working days (调休); National Day 1-7 October.
 
+def end_of(*args) -> datetime:
+    return at(*args, 23, 59, 59, 999_999)
+
+
 def test_k6_statutory_holidays_and_make_up_days_come_built_in(app):
     with app.app_context():
         assert settings.update({"business_calendar": "working"}) == {}
@@ -135,3 +139,50 @@ def test_k6_years_beyond_the_package_fall_back_to_weekends_and_overrides(app):
         assert calendar.is_working_day(date(2099, 10, 3))
         # Wed 30 Sep + 3: Thu/Fri off, Sat 3 works (1), Sun off, Mon 5 (2), Tue 6 (3)
         assert calendar.add_days(at(2099, 9, 30, 9, 0), 3) == at(2099, 10, 6, 9, 0)
+
+
+def test_p5_end_of_working_day_on_a_working_friday_evening(app):
+    with app.app_context():
+        settings.update({"business_calendar": "working"})
+        moment = datetime(2026, 11, 6, 12, 15, tzinfo=UTC)  # Friday 20:15 in Shanghai
+        end = calendar.end_of_working_day(moment)
+        assert end == end_of(2026, 11, 6) and end.tzinfo is UTC
+        assert end + timedelta(microseconds=1) == at(2026, 11, 7)
+        # 00:30 on Saturday in Shanghai, though still Friday in UTC: Monday's end
+        late = datetime(2026, 11, 6, 16, 30, tzinfo=UTC)
+        assert calendar.end_of_working_day(late) == end_of(2026, 11, 9)
+
+
+def test_p5_end_of_working_day_on_a_saturday(app):
+    with app.app_context():
+        settings.update({"business_calendar": "working"})
+        assert calendar.end_of_working_day(at(2026, 11, 7, 10, 0)) == end_of(2026, 11, 9)
+        # a make-up Saturday is itself a working day
+        assert calendar.end_of_working_day(at(2026, 2, 14, 8, 0)) == end_of(2026, 2, 14)
+
+
+def test_p5_end_of_working_day_on_a_statutory_holiday(app):
+    with app.app_context():
+        settings.update({"business_calendar": "working"})
+        assert calendar.end_of_working_day(at(2026, 10, 1, 9, 0)) == end_of(2026, 10, 8)
+        assert calendar.end_of_working_day(at(2026, 2, 16, 0, 0)) == end_of(2026, 2, 24)
+        settings.update({"extra_working_days": "2026-02-16"})
+        assert calendar.end_of_working_day(at(2026, 2, 16, 0, 0)) == end_of(2026, 2, 16)
+
+
+def test_p5_end_of_working_day_in_calendar_mode(app):
+    with app.app_context():
+        assert settings.get("business_calendar") == "calendar"
+        assert calendar.end_of_working_day(at(2026, 11, 7, 10, 0)) == end_of(2026, 11, 7)
+        assert calendar.end_of_working_day(at(2026, 10, 1, 9, 0)) == end_of(2026, 10, 1)
+        with pytest.raises(ValueError):
+            calendar.end_of_working_day(datetime(2026, 10, 1, 9, 0))
+
+
+def test_p5_end_of_working_day_is_in_the_company_time_zone(app):
+    with app.app_context():
+        settings.update({"business_calendar": "working", "timezone": "Europe/London"})
+        moment = at(2026, 11, 9, 6, 0)  # Sunday 22:00 in London
+        end = calendar.end_of_working_day(moment)
+        assert end == datetime(2026, 11, 9, 23, 59, 59, 999_999, tzinfo=ZoneInfo("Europe/London"))
+        assert end.tzinfo is SHANGHAI

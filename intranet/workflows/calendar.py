@@ -10,7 +10,7 @@ works). Years the package has no data for count weekends as off, plus the listed
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import chinese_calendar
@@ -73,6 +73,22 @@ def add_days(start: datetime, days: int) -> datetime:
             remaining -= 1
     return datetime.combine(day, local.timetz().replace(tzinfo=None), zone).astimezone(
         start.tzinfo)
+
+
+def end_of_working_day(moment: datetime) -> datetime:
+    """The last instant of `moment`'s day in the company's time zone if that is a working day,
+    else of the next working day (rule P5: "the same working day"); every day works on the
+    "calendar" setting. The start of the following day less one microsecond, in `moment`'s
+    time zone."""
+    if moment.tzinfo is None:
+        raise ValueError("end_of_working_day needs an aware datetime")
+    zone = settings.tz()
+    day = moment.astimezone(zone).date()
+    if settings.get("business_calendar") == "working":
+        while not is_working_day(day):
+            day += timedelta(days=1)
+    next_midnight = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
+    return (next_midnight - timedelta(microseconds=1)).astimezone(moment.tzinfo)
 
 
 def describe(due: datetime, now: datetime) -> tuple[bool, int, int]:
