@@ -186,3 +186,18 @@ def test_p5_end_of_working_day_is_in_the_company_time_zone(app):
         end = calendar.end_of_working_day(moment)
         assert end == datetime(2026, 11, 9, 23, 59, 59, 999_999, tzinfo=ZoneInfo("Europe/London"))
         assert end.tzinfo is SHANGHAI
+
+
+def test_k6_settings_page_names_the_years_built_in(app, client, staff, make_user):
+    first, last = calendar.STATUTORY_YEARS
+    login_fast(client, app, staff[Role.ADMIN])
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert f"系统已内置 {first}–{last} 年的国家法定节假日和调休上班日" in page
+    assert f"{last} 年以后或 {first} 年以前的日期只把周末算作休息日，另加下方列出的日期" in page
+    english = make_user("admin_en", Role.ADMIN, department="it", locale="en")
+    client = app.test_client()
+    login_fast(client, app, english)
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert f"are built in for {first}–{last}." in page
+    assert (f"Dates after {last} or before {first} count only weekends as days off, plus the "
+            "listed dates.") in page
