@@ -89,7 +89,7 @@ SETTINGS: dict[str, SettingDef] = {s.key: s for s in [
     SettingDef("holidays", "dates", [], _l("Public holidays"),
                _l("Dates skipped by the working-day calendar, e.g. 2026-10-01 2026-10-02.")),
     SettingDef("extra_working_days", "dates", [], _l("Make-up working days (调休)"),
-               _l("Weekend dates that are working days.")),
+               _l("Dates that are working days, even on a weekend or a public holiday.")),
     # Rule C3 thresholds (trailing 12 months of shipments)
     SettingDef("tier_vip_min_yuan", "int", 500_000, _l("VIP tier from (yuan per year)"),
                _l("With a good payment record; rule C3."), minimum=0, maximum=10**11),

@@ -17,6 +17,7 @@ from intranet.core.roles import Role, role_label
 from intranet.core.search import contains
 from intranet.extensions import db
 from intranet.models import AuditEntry, Delegation, Department, User
+from intranet.workflows import calendar
 
 
 def _department_choices():
@@ -226,8 +227,10 @@ def settings_page():
         flash(_("Some fields are not valid. Please correct them."), "error")
     values = {key: request.form.get(key, settings.get(key)) if errors else settings.get(key)
               for key in settings.SETTINGS}
+    first, last = calendar.STATUTORY_YEARS
     return render_template("admin/settings.html", definitions=settings.SETTINGS.values(),
-                           values=values, errors=errors, form=form)
+                           values=values, errors=errors, form=form,
+                           statutory_first=first, statutory_last=last)
 
 
 
