@@ -149,7 +149,7 @@ def register_converters(app: Flask) -> None:
 
 # The domains: each one's init_app registers what the platform needs from it (jobs,
 # notification texts, commands, template labels); the platform never imports a domain.
-DOMAINS = ("intranet.customers", "intranet.credit")
+DOMAINS = ("intranet.customers", "intranet.credit", "intranet.complaints")
 
 
 def register_domains(app: Flask) -> None:
@@ -166,12 +166,14 @@ def register_blueprints(app: Flask) -> None:
     from intranet.blueprints.home import bp as home_bp
     from intranet.blueprints.management import bp as management_bp
     from intranet.blueprints.sales import bp as sales_bp
+    from intranet.blueprints.service import bp as service_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(sales_bp, url_prefix="/sales")
     app.register_blueprint(finance_bp, url_prefix="/finance")
+    app.register_blueprint(service_bp, url_prefix="/service")
     app.register_blueprint(management_bp, url_prefix="/management")
 
 

@@ -294,3 +294,55 @@ def make_delegation(app, staff):
             db.session.commit()
             return delegation.id
     return make
+
+
+COMPLAINT_PATH = [  # (event, actor's key in `staff`, data): a complaint from intake to closed
+    ("assign", Role.SERVICE_DESK, {"handler_id": "handler"}),
+    ("start", Role.COMPLAINT_HANDLER, {}),
+    ("give_opinion", Role.COMPLAINT_HANDLER, {"comment": "属实，建议退换货"}),
+    ("decide", Role.SALES_MANAGER, {"comment": "同意退换货"}),
+    ("implement", Role.COMPLAINT_HANDLER, {"comment": "已安排退换"}),
+    ("reply", Role.COMPLAINT_HANDLER, {"comment": "书面答复：已退换"}),
+    ("follow_up", Role.SERVICE_DESK, {"comment": "客户满意"}),
+    ("close", Role.SERVICE_DESK, {}),
+]
+STATE_AFTER = {"assign": "assigned", "start": "investigating", "give_opinion":
+               "awaiting_decision", "decide": "decided", "implement": "implemented",
+               "reply": "replied", "follow_up": "followed_up", "close": "closed"}
+
+
+@pytest.fixture
+def make_case(app, staff):
+    """A service case registered at the desk (operations.register: number, clocks) and, for a
+    complaint, driven through the machine to `state` by the staff who may act at each step."""
+    from datetime import date
+
+    from intranet.complaints import operations
+    from intranet.workflows import engine
+
+    def make(state: str = "registered", kind: str = "complaint", customer_id=None,
+             subjects=(), severity: str = "general", received_at=None, **fields) -> int:
+        with app.test_request_context():
+            desk = db.session.get(User, staff[Role.SERVICE_DESK].id)
+            customer = db.session.get(Customer, customer_id) if customer_id else None
+            intake = operations.Intake(
+                kind=kind, channel=fields.pop("channel", "phone"),
+                received_at=received_at or clock.now(), description="产品质量问题",
+                severity=severity, customer=customer,
+                complainant_name="" if customer else "张先生",
+                department_id=None if customer else staff[Role.SALES_MANAGER].department_id,
+                subject_ids=[s.id for s in subjects],
+                plan=fields.pop("plan", "三日内回复"),
+                promised_on=fields.pop("promised_on", date(2099, 1, 1)), **fields)
+            case = operations.register(intake, desk)
+            for event, actor, data in COMPLAINT_PATH:
+                if case.state == state:
+                    break
+                data = dict(data)
+                if "handler_id" in data:
+                    data["handler_id"] = staff[Role.COMPLAINT_HANDLER].id
+                engine.fire(case, event, user=db.session.get(User, staff[actor].id), **data)
+            assert case.state == state, f"cannot drive a case to {state!r}"
+            db.session.commit()
+            return case.id
+    return make

@@ -12,7 +12,15 @@ from intranet.core import clock, notifications
 from intranet.core.access import MATRIX, REASON_READERS, permission_for
 from intranet.core.roles import Role
 from intranet.extensions import db
-from intranet.models import Attachment, Contact, CreditApplication, Delegation, Order
+from intranet.models import (
+    Attachment,
+    CaseAttachment,
+    Contact,
+    CorrectiveAction,
+    CreditApplication,
+    Delegation,
+    Order,
+)
 
 APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 ROUTES = sorted(
@@ -59,8 +67,9 @@ def test_undeclared_route_is_denied(app, client, staff):
 
 
 @pytest.fixture
-def world(app, staff, make_customer):
+def world(app, staff, make_customer, make_case):
     customer = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
+    case_id = make_case("closed", customer_id=customer)
     with app.app_context():
         contact = Contact(customer_id=customer, name="王经理", phone="13800000000")
         attachment = Attachment(customer_id=customer, filename="执照.pdf", kind="pdf", size=9,
@@ -81,6 +90,13 @@ def world(app, staff, make_customer):
         order = Order(customer_id=customer, number="SO-1", ordered_on=date(2026, 11, 1),
                       amount=1000)
         db.session.add_all([application, order])
+        case_material = CaseAttachment(case_id=case_id, filename="投诉信.pdf", kind="pdf", size=9,
+                                       data=b"%PDF-1.4\n",
+                                       uploaded_by_id=staff[Role.SERVICE_DESK].id)
+        action = CorrectiveAction(case_id=case_id, what="加强质检", due_on=date(2027, 1, 1),
+                                  owner_id=staff[Role.COMPLAINT_HANDLER].id,
+                                  created_by_id=staff[Role.COMPLAINT_HANDLER].id)
+        db.session.add_all([case_material, action])
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -88,7 +104,7 @@ def world(app, staff, make_customer):
         note_ids = {key: note.id for key, note in notes.items()}
         return {"customer_id": customer, "user_id": staff["rep_b"].id, "contact_id": contact.id,
                 "application_id": application.id, "order_id": order.id,
-                "attachment_id": attachment.id,
+                "attachment_id": attachment.id, "case_id": case_id, "action_id": action.id,
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
 

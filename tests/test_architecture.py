@@ -103,7 +103,8 @@ def test_the_platform_imports_no_domain_workflow_or_blueprint():
 def test_top_level_reads_as_the_architecture():
     """The factory and config, the platform, the domains, and the fixed parts."""
     top = {p.name for p in PACKAGE.iterdir() if not p.name.startswith(("_", "."))}
-    expected = {"config.py", "extensions.py", "core", "customers", "credit", "demo.py",
+    expected = {"config.py", "extensions.py", "core", "customers", "credit", "complaints",
+                "demo.py",
                 "models", "workflows", "blueprints", "pdf", "templates", "static",
                 "translations", "data"}
     assert top == expected

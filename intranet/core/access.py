@@ -68,6 +68,8 @@ CUSTOMER_READERS = (R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)
 # Rule C6: staff outside sales may open a customer file only after stating why.
 REASON_READERS = (R.SERVICE_DESK, R.COMPLAINT_HANDLER, R.FINANCE, R.ARCHIVIST)
 REASON_GRANT_MINUTES = 30
+CASE_DESK = (R.SERVICE_DESK, R.COMPLAINT_HANDLER)
+CASE_READERS = (*CASE_DESK, R.SALES_MANAGER, R.GENERAL_MANAGER)
 
 MATRIX: dict[str, dict[str, Permission]] = {
     "static": {"GET": PUBLIC},
@@ -127,6 +129,22 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "management.credit_queue": {"GET": allow(R.GENERAL_MANAGER)},
     "management.credit_decide": {"POST": allow(R.GENERAL_MANAGER, fresh=True)},
     "management.credit_bulk": {"POST": allow(R.GENERAL_MANAGER, fresh=True)},
+    # Service cases (rules P1-P8). Who may fire which step, recusal included, is the machine's
+    # (workflows/complaint.py); which cases a user sees is complaints/scope.py.
+    "service.queue": {"GET": allow(*CASE_READERS)},
+    "service.ledger": {"GET": allow(*CASE_READERS)},
+    "service.ledger_export": {"GET": allow(*CASE_READERS, fresh=True)},
+    "service.ledger_pdf": {"GET": allow(*CASE_READERS, fresh=True)},
+    "service.case_new": {"GET": allow(*CASE_DESK), "POST": allow(*CASE_DESK)},
+    "service.customer_lookup": {"GET": allow(*CASE_DESK)},
+    "service.case": {"GET": allow(*CASE_READERS)},
+    "service.case_transition": {"POST": allow(*CASE_READERS, fresh=True)},
+    "service.case_contact_add": {"POST": allow(*CASE_READERS)},
+    "service.case_action_add": {"POST": allow(*CASE_READERS)},
+    "service.case_action_verify": {"POST": allow(*CASE_READERS)},
+    "service.case_attachment_add": {"POST": allow(*CASE_READERS)},
+    "service.case_attachment_download": {"GET": allow(*CASE_READERS)},
+    "service.case_pdf": {"GET": allow(*CASE_READERS, R.ARCHIVIST, fresh=True)},
     "finance.orders": {"GET": allow(R.FINANCE, R.GENERAL_MANAGER)},
     "finance.order_release": {"POST": allow(R.FINANCE, R.GENERAL_MANAGER, fresh=True)},
     "finance.over_limit": {"GET": allow(R.FINANCE, R.SALES_MANAGER, R.GENERAL_MANAGER)},

@@ -39,12 +39,13 @@ class Action:
     EXPORT = "export"
     LOGIN = "login"
     LOGOUT = "logout"
+    REFUSED = "refused"  # a workflow step the machine refused (recusal, order, duties)
 
 
 ACTION_LABELS = {
     Action.VIEW: _l("View"), Action.CREATE: _l("Create"), Action.UPDATE: _l("Change"),
     Action.DELETE: _l("Delete"), Action.EXPORT: _l("Export"), Action.LOGIN: _l("Sign-in"),
-    Action.LOGOUT: _l("Sign-out"),
+    Action.LOGOUT: _l("Sign-out"), Action.REFUSED: _l("Refused step"),
 }
 
 OBJECT_LABELS = {

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from intranet.core import audit
 from intranet.core.http import is_htmx
 from intranet.extensions import db
 
@@ -32,10 +33,11 @@ class RecordStateError(Exception):
     when someone else changed it first. The workflow engine raises its subclasses."""
 
     stale = False
+    object_type = ""
 
-    def __init__(self, row, message: str = ""):
+    def __init__(self, row, message: str = "", event: str = ""):
         super().__init__(message or f"{type(row).__name__} {row.id}")
-        self.row = row
+        self.row, self.event = row, event
 
     def state_label(self):
         return self.row.state
@@ -99,6 +101,12 @@ def register(app: Flask) -> None:
                         state=state)
         log.info("workflow refused %s %s: %s", type(row).__name__, row.id,
                  type(error).__name__)
+        if not error.stale and error.object_type:
+            # SECURITY.md 25: a refused step (recusal, separation of duties) is evidence too;
+            # its audit row is kept although the attempt itself is rolled back.
+            audit.record(audit.Action.REFUSED, error.object_type, row.id,
+                         details={"event": error.event, "state": row.state})
+            db.session.commit()
         return render_error(409, message)
 
     @app.errorhandler(FieldError)

@@ -4,8 +4,9 @@ differently from what it is."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import PasswordField, SelectChoice, StringField
+from wtforms import PasswordField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, StopValidation
+from wtforms.widgets import CheckboxInput, ListWidget
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 
@@ -58,6 +59,11 @@ class Form(FlaskForm):
 def length(maximum: int, minimum: int = 0) -> Length:
     return Length(min=minimum, max=maximum,
                   message=_l("Enter between %(min)d and %(max)d characters."))
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class UploadForm(Form):

@@ -1,5 +1,13 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 from intranet.models.audit import AuditEntry
+from intranet.models.complaint import (
+                                       CaseAttachment,
+                                       CaseContact,
+                                       CasePerson,
+                                       CorrectiveAction,
+                                       LedgerCounter,
+                                       ServiceCase,
+)
 from intranet.models.credit import CreditApplication, CreditBreach, CreditOverride
 from intranet.models.customer import (
                                       Activity,
@@ -13,9 +21,10 @@ from intranet.models.customer import (
 from intranet.models.notification import Notification
 from intranet.models.setting import Setting
 from intranet.models.user import Delegation, Department, User, UserRole
-from intranet.models.workflow import WorkflowHistory
+from intranet.models.workflow import WorkflowDeadline, WorkflowHistory
 
-__all__ = ["Activity", "Attachment", "AuditEntry", "Contact", "CreditApplication",
+__all__ = ["Activity", "Attachment", "AuditEntry", "CaseAttachment", "CaseContact",
+           "CasePerson", "Contact", "CorrectiveAction", "CreditApplication",
            "CreditBreach", "CreditOverride", "Customer", "Delegation",
-           "Department", "Notification", "Order", "Payment", "Setting", "Shipment", "User",
-           "UserRole", "WorkflowHistory"]
+           "Department", "LedgerCounter", "Notification", "Order", "Payment", "ServiceCase",
+           "Setting", "Shipment", "User", "UserRole", "WorkflowDeadline", "WorkflowHistory"]

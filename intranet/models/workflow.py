@@ -28,3 +28,32 @@ class WorkflowHistory(db.Model):
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+
+
+class WorkflowDeadline(db.Model):
+    """One deadline of a workflow record (rules P5, P6, K6): when its clock started, when it
+    falls due (from the business calendar), when it was met. Overdue is derived in SQL
+    (`met_at IS NULL AND paused_at IS NULL AND due_at < now`); the warning and escalation
+    markers make `flask jobs run` idempotent. Only a pausable clock may be paused, and a
+    pause moves the due time on by the time paused (workflows/deadlines.py)."""
+
+    __table_args__ = (
+        Index("ix_workflow_deadline_object", "object_type", "object_id"),
+        Index("ix_workflow_deadline_open", "met_at", "due_at"),
+        Index("ix_workflow_deadline_warning", "met_at", "next_warning_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")  # what was promised, for "promised"
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pausable: Mapped[bool] = mapped_column(default=False)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pause_reason: Mapped[str] = mapped_column(Text, default="")
+    paused_seconds: Mapped[int] = mapped_column(default=0)
+    warned_percent: Mapped[int] = mapped_column(default=0)
+    next_warning_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation: Mapped[int] = mapped_column(default=0)  # 1: manager told, 2: GM told

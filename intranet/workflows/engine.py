@@ -37,6 +37,10 @@ REGISTRY: dict[str, type[Workflow]] = {}
 
 
 class WorkflowError(RecordStateError):
+    @property
+    def object_type(self) -> str:
+        return machine_class(self.row).object_type
+
     def state_label(self):
         labels = machine_class(self.row).STATE_LABELS
         return labels.get(self.row.state, self.row.state)
@@ -172,14 +176,14 @@ def fire(row, event: str, *, user, expected_version: int | None = None, comment:
         raise Conflict(row)
     cls = machine_class(row)
     if event not in cls.PERMISSIONS:  # only declared events reach the machine
-        raise NotAllowed(row)
+        raise NotAllowed(row, event=str(event)[:40])
     writer = HistoryWriter(cls, row, user, comment, on_grant)
     flow = cls(model=row, state_field="state", listeners=[writer, NoticeWriter(cls, row)])
     try:
         with db.session.no_autoflush:  # one UPDATE ... WHERE version = ?, at the flush below
             flow.send(event, user=user, comment=comment, **data)
     except TransitionNotAllowed:
-        raise NotAllowed(row) from None
+        raise NotAllowed(row, event=event) from None
     try:
         db.session.flush()
     except StaleDataError:

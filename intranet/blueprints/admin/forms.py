@@ -1,20 +1,14 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import DateTimeLocalField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from intranet.core import passwords
-from intranet.core.forms import REQUIRED, Form, length, options
+from intranet.core.forms import REQUIRED, CheckboxesField, Form, length, options
 from intranet.core.roles import DELEGABLE, Role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def role_choices(roles=Role):

@@ -2,7 +2,7 @@
 the tier override (rule C3) and the blacklist (rule C8)."""
 from datetime import UTC
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from intranet.core import audit, settings
 from intranet.core.access import (
     scoped_customer_or_404,
 )
-from intranet.core.forms import ConfirmForm, strip_bidi
+from intranet.core.forms import ConfirmForm
 from intranet.core.http import is_htmx, toast
 from intranet.customers import attachments
 from intranet.customers.dedupe import find_duplicate
@@ -112,7 +112,7 @@ def attachment_add(customer_id: int):
         if problem:
             flash(problem, "error")
         else:
-            name = secure_name(form.file.data.filename)
+            name = attachments.secure_name(form.file.data.filename)
             attachment = Attachment(customer_id=record.id, filename=name, size=len(data),
                                     kind=attachments.kind_of(data), data=data,
                                     uploaded_by_id=current_user.id)
@@ -134,11 +134,7 @@ def attachment_download(customer_id: int, attachment_id: int):
         Attachment.id == attachment_id, Attachment.customer_id == record.id)) or abort(404)
     audit.record(audit.Action.EXPORT, "attachment", attachment.id,
                  details={"customer": record.id})
-    response = Response(attachment.data, mimetype="application/octet-stream")
-    # Always a download: a file is never rendered in the intranet's origin.
-    response.headers["Content-Disposition"] = content_disposition(attachment.filename)
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachments.download(attachment.data, attachment.filename)
 
 
 @bp.route("/customers/<int:customer_id>/attachments/<int:attachment_id>/delete",
@@ -153,18 +149,6 @@ def attachment_delete(customer_id: int, attachment_id: int):
         db.session.delete(attachment)
         flash(_("Attachment deleted."), "success")
     return redirect(url_for("sales.customer", customer_id=record.id))
-
-
-def secure_name(filename: str) -> str:
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in strip_bidi(name) if ch.isprintable() and ch not in '"<>:|?*')
-    return name[:200] or "attachment"
-
-
-def content_disposition(filename: str) -> str:
-    from urllib.parse import quote
-
-    return f"attachment; filename=\"attachment\"; filename*=UTF-8''{quote(filename)}"
 
 
 @bp.route("/customers/<int:customer_id>/tier", methods=["POST"])

@@ -1,0 +1,117 @@
+"""The case queue and the ledger (台帐, rules P1, P5, P6): filters, figures, the XLSX export
+and the monthly ledger PDF."""
+from __future__ import annotations
+
+from flask import Response, render_template, request
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from intranet.blueprints.service import bp
+from intranet.blueprints.service.forms import departments, people
+from intranet.complaints import CHANNEL_LABELS, KIND_LABELS, SEVERITY_LABELS
+from intranet.complaints import ledger as case_ledger
+from intranet.core import audit
+from intranet.core.http import is_htmx
+from intranet.core.pagination import paginate
+from intranet.core.roles import Role
+from intranet.core.spreadsheets import xlsx_bytes
+from intranet.extensions import db
+from intranet.models import ServiceCase
+from intranet.pdf import render_record
+from intranet.workflows.complaint import ComplaintFlow
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORT_LIMIT = 50_000
+MONTHLY_LIMIT = 5_000
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _choices():
+    return {"departments": departments(), "handlers": people(Role.COMPLAINT_HANDLER),
+            "staff": [(uid, name) for uid, name in people() if uid != current_user.id],
+            "kinds": KIND_LABELS, "channels": CHANNEL_LABELS, "severities": SEVERITY_LABELS,
+            "states": ComplaintFlow.STATE_LABELS}
+
+
+def _list_page(endpoint: str, order, **defaults):
+    args = {**defaults, **request.args.to_dict()}
+    filters = case_ledger.read_filters(args, _user())
+    query = case_ledger.query(filters, _user())
+    page = paginate(order(query))
+    audit.record(audit.Action.VIEW, endpoint.split(".")[1], "", details={
+        "page": page.page, "rows": [c.id for c in page.items]})
+    rows_only = is_htmx() and request.headers.get("HX-Target") == "case-rows"
+    return page, filters, query, rows_only
+
+
+@bp.route("/queue")
+def queue():
+    """Rule P6: the open cases waiting on the user first, most urgent first."""
+    page, filters, _query, rows_only = _list_page(
+        "service.queue", case_ledger.queue_order, open="1",
+        mine="1" if request.args.get("all") != "1" else "")
+    template = "service/_case_rows.html" if rows_only else "service/queue.html"
+    return render_template(template, page=page, filters=filters, endpoint="service.queue",
+                           **_choices())
+
+
+@bp.route("/ledger")
+def ledger():
+    page, filters, query, rows_only = _list_page(
+        "service.ledger", case_ledger.ledger_order)
+    if rows_only:
+        return render_template("service/_case_rows.html", page=page, filters=filters,
+                               endpoint="service.ledger", **_choices())
+    return render_template("service/ledger.html", page=page, filters=filters,
+                           figures=case_ledger.figures(query), endpoint="service.ledger",
+                           **_choices())
+
+
+def _table(cases):
+    header = [_("Number"), _("Type"), _("Channel"), _("Received at"), _("Customer"),
+              _("Severity"), _("Status"), _("Handler"), _("Repeat"), _("Description"),
+              _("Reply")]
+    rows = [[c.number, str(KIND_LABELS[c.kind]), str(CHANNEL_LABELS[c.channel]),
+             format_datetime(c.received_at, "yyyy-MM-dd HH:mm"), c.who,
+             str(SEVERITY_LABELS[c.severity]), str(ComplaintFlow.STATE_LABELS[c.state]),
+             c.handler.display_name if c.handler else "", _("Yes") if c.repeat else "",
+             c.description, c.reply] for c in cases]
+    return header, rows
+
+
+@bp.route("/ledger/export")
+def ledger_export():
+    """The filtered ledger as XLSX; formula-like text stays text; audited."""
+    filters = case_ledger.read_filters(request.args, _user())
+    cases = db.session.scalars(case_ledger.ledger_order(
+        case_ledger.query(filters, _user())).limit(EXPORT_LIMIT)).all()
+    header, rows = _table(cases)
+    audit.record(audit.Action.EXPORT, "case_ledger", "", details={
+        "filters": request.args.to_dict(), "rows": len(rows)})
+    return Response(xlsx_bytes(header, rows), mimetype=XLSX_MIME, headers={
+        "Content-Disposition": "attachment; filename=case-ledger.xlsx"})
+
+
+@bp.route("/ledger/monthly.pdf")
+def ledger_pdf():
+    """The monthly ledger (台帐) as a signed PDF, with the month's figures."""
+    first, following = case_ledger.month_bounds(request.args.get("month"))
+    filters = case_ledger.read_filters({"since": first.isoformat()}, _user())
+    query = case_ledger.query(filters, _user()).where(
+        ServiceCase.received_at < case_ledger.local_midnight(following))
+    cases = db.session.scalars(query.order_by(ServiceCase.year,
+                                              ServiceCase.seq)
+                               .limit(MONTHLY_LIMIT)).all()
+    month = f"{first:%Y-%m}"
+    pdf = render_record("pdf/case_ledger.html", f"TS-{month}", cases=cases, month=month,
+                        figures=case_ledger.figures(query), truncated=len(cases) >= MONTHLY_LIMIT,
+                        kinds=KIND_LABELS, channels=CHANNEL_LABELS, severities=SEVERITY_LABELS,
+                        states=ComplaintFlow.STATE_LABELS)
+    audit.record(audit.Action.EXPORT, "case_ledger", month, details={
+        "format": "pdf", "rows": len(cases)})
+    return pdf, 200, {"Content-Type": "application/pdf", "Content-Disposition":
+                      f"attachment; filename=case-ledger-{month}.pdf"}

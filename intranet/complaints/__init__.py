@@ -1,0 +1,34 @@
+"""Service cases: consultations, suggestions and complaints (rules P1-P8). The machine is
+workflows/complaint.py; writes are in operations.py, scoping in scope.py, the ledger's
+filters and figures in ledger.py, the deadline warnings in jobs.py."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+import intranet.complaints.settings  # noqa: F401  (registers the settings)
+
+KIND_LABELS = {"consultation": _l("Consultation"), "suggestion": _l("Suggestion"),
+               "complaint": _l("Complaint")}
+CHANNEL_LABELS = {"phone": _l("Phone call"), "visit": _l("Visit"), "letter": _l("Letter"),
+                  "online": _l("Online message"), "authority": _l("Referred by an authority")}
+SEVERITY_LABELS = {"general": _l("General (一般)"), "serious": _l("Serious (较重)"),
+                   "severe": _l("Severe (严重)")}
+CONTACT_LABELS = {"arrangement": _l("Told the arrangement"), "progress": _l("Progress update"),
+                  "promise": _l("Promise (after the decision)"), "other": _l("Other contact")}
+DEADLINE_LABELS = {"answer": _l("Answer"), "investigation": _l("Investigation started"),
+                   "reply": _l("Written reply"), "promised": _l("Date promised to the customer")}
+
+
+def init_app(app) -> None:
+    import intranet.complaints.jobs  # noqa: F401  (registers the deadline job)
+    from intranet.complaints.notices import KINDS
+    from intranet.complaints.scope import in_archive
+    from intranet.core import notifications
+    from intranet.workflows.complaint import ComplaintFlow
+
+    notifications.register_kinds(KINDS)
+    notifications.register_link(ComplaintFlow.object_type, "service.case", "case_id")
+    app.jinja_env.globals.update(
+        case_kinds=KIND_LABELS, case_channels=CHANNEL_LABELS, case_severities=SEVERITY_LABELS,
+        case_contact_kinds=CONTACT_LABELS, case_deadlines=DEADLINE_LABELS,
+        case_states=ComplaintFlow.STATE_LABELS, case_in_archive=in_archive)

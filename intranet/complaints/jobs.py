@@ -1,0 +1,69 @@
+"""The case deadlines' job for `flask jobs run` (rules P5, P6): warnings at the settable shares
+of each deadline's time, one digest per person per run; on breach an escalation to the manager
+in charge, and when the deadline is missed by as long again, to the GM. SQL picks the
+deadlines whose time has come (indexed on met_at, next_warning_at / due_at); the markers on
+each deadline row (warned_percent, next_warning_at, escalation) make a second run change
+nothing. The case rows themselves are not written, so nobody's open page goes stale."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import url_for
+from sqlalchemy import select
+
+from intranet.complaints import DEADLINE_LABELS
+from intranet.core import clock, notifications
+from intranet.core.jobs import job
+from intranet.extensions import db
+from intranet.models import ServiceCase, WorkflowDeadline
+from intranet.workflows import deadlines
+from intranet.workflows.complaint import ComplaintFlow, escalation_targets, holders
+
+OBJECT = ComplaintFlow.object_type
+
+
+def _due(condition):
+    return db.session.execute(
+        select(WorkflowDeadline, ServiceCase)
+        .join(ServiceCase, ServiceCase.id == WorkflowDeadline.object_id)
+        .where(WorkflowDeadline.object_type == OBJECT, WorkflowDeadline.met_at.is_(None),
+               WorkflowDeadline.paused_at.is_(None), condition)
+        .order_by(WorkflowDeadline.id)).all()
+
+
+@job("case_deadline_warnings")
+def warn() -> int:
+    now = clock.now()
+    digest: dict[int, list[str]] = defaultdict(list)
+    for deadline, case in _due(WorkflowDeadline.next_warning_at <= now):
+        elapsed = now - deadline.started_at
+        span = deadline.due_at - deadline.started_at
+        reached = [p for p in deadlines.warning_fractions()
+                   if span.total_seconds() <= 0 or elapsed >= span * p / 100]
+        deadline.warned_percent = max(reached or [deadline.warned_percent])
+        deadline.next_warning_at = deadlines.warning_time(deadline)
+        for user_id in holders(case):
+            digest[user_id].append(case.number)
+    for user_id, numbers in digest.items():
+        unique = sorted(set(numbers))
+        notifications.notify(user_id, "case_deadline_digest", url_for("service.queue"),
+                             n=len(unique), numbers="、".join(unique[:20]))
+    return sum(len(v) for v in digest.values())
+
+
+@job("case_deadline_escalations")
+def escalate() -> int:
+    now = clock.now()
+    done = 0
+    for deadline, case in _due((WorkflowDeadline.due_at < now)
+                               & (WorkflowDeadline.escalation < 2)):
+        span = deadline.due_at - deadline.started_at
+        level = 2 if deadline.due_at + span < now else 1
+        for step in range(deadline.escalation + 1, level + 1):
+            for user_id in escalation_targets(case, step):
+                done += notifications.notify_once(
+                    user_id, f"case-overdue-{deadline.id}-{step}", "case_overdue",
+                    notifications.link_for(OBJECT, case.id), number=case.number, who=case.who,
+                    deadline=str(DEADLINE_LABELS.get(deadline.kind, deadline.kind)))
+        deadline.escalation = level
+    return done

@@ -1,0 +1,180 @@
+"""The case ledger (台帐, rules P1, P5, P6): filters, the queue order, figures and the rows of
+its exports. Every filter a user can send is read here and anything unreadable is ignored."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from statistics import median
+
+from sqlalchemy import and_, func, nulls_last, or_, select
+from sqlalchemy.orm import joinedload
+
+from intranet.complaints import CHANNEL_LABELS, KIND_LABELS, SEVERITY_LABELS
+from intranet.complaints.scope import case_scope
+from intranet.core import clock, settings
+from intranet.core.querystring import parse_int
+from intranet.core.search import contains
+from intranet.extensions import db
+from intranet.models import CasePerson, Customer, ServiceCase, WorkflowDeadline
+from intranet.workflows.complaint import ComplaintFlow
+from intranet.workflows.complaint_states import OPEN_CASE_STATES
+
+FILTERS = ("q", "kind", "channel", "state", "severity", "department", "handler", "subject",
+           "overdue", "open", "mine", "since", "until")
+
+
+def _date(text) -> date | None:
+    try:
+        return date.fromisoformat((text or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), settings.tz())
+
+
+@dataclass
+class Filters:
+    values: dict
+
+    def __getitem__(self, key):
+        return self.values.get(key)
+
+    @property
+    def active(self) -> bool:
+        return any(self.values.get(k) for k in FILTERS if k not in ("open", "mine"))
+
+
+def read_filters(args, user) -> Filters:
+    values = {}
+    for key in ("kind", "channel", "state", "severity"):
+        labels = {"kind": KIND_LABELS, "channel": CHANNEL_LABELS, "severity": SEVERITY_LABELS,
+                  "state": ComplaintFlow.STATE_LABELS}[key]
+        values[key] = args.get(key) if args.get(key) in labels else ""
+    for key in ("department", "handler", "subject"):
+        values[key] = parse_int(args.get(key), minimum=1)
+    if values["subject"] == user.id:  # rule P2: nobody looks up the cases against them
+        values["subject"] = None
+    for key in ("overdue", "open", "mine"):
+        values[key] = args.get(key) == "1"
+    values["since"], values["until"] = _date(args.get("since")), _date(args.get("until"))
+    values["q"] = (args.get("q") or "").strip()[:100]
+    return Filters(values)
+
+
+def query(filters: Filters, user):
+    stmt = (select(ServiceCase).outerjoin(Customer, Customer.id == ServiceCase.customer_id)
+            .options(joinedload(ServiceCase.customer).lazyload(Customer.owner),
+                     joinedload(ServiceCase.handler), joinedload(ServiceCase.department))
+            .where(case_scope(user)))
+    for key in ("kind", "channel", "state", "severity"):
+        if filters[key]:
+            stmt = stmt.where(getattr(ServiceCase, key) == filters[key])
+    if filters["department"]:
+        stmt = stmt.where(ServiceCase.department_id == filters["department"])
+    if filters["handler"]:
+        stmt = stmt.where(ServiceCase.handler_id == filters["handler"])
+    if filters["subject"]:
+        stmt = stmt.where(ServiceCase.id.in_(select(CasePerson.case_id).where(
+            CasePerson.user_id == filters["subject"], CasePerson.relation == "subject")))
+    if filters["open"]:
+        stmt = stmt.where(ServiceCase.state.in_([s.value for s in OPEN_CASE_STATES]))
+    if filters["overdue"]:
+        stmt = stmt.where(ServiceCase.next_due_at < clock.now())
+    if filters["mine"]:
+        stmt = stmt.where(or_(ServiceCase.handler_id == user.id,
+                              ServiceCase.leader_id == user.id,
+                              and_(ServiceCase.registered_by_id == user.id,
+                                   ServiceCase.handler_id.is_(None))))
+    if filters["since"]:
+        stmt = stmt.where(ServiceCase.received_at >= local_midnight(filters["since"]))
+    if filters["until"]:
+        stmt = stmt.where(ServiceCase.received_at < local_midnight(filters["until"]
+                                                                   + timedelta(days=1)))
+    if filters["q"]:
+        text = filters["q"]
+        stmt = stmt.where(or_(contains(Customer.name, text),
+                              contains(ServiceCase.complainant_name, text),
+                              *_number_match(text)))
+    return stmt
+
+
+def _number_match(text: str) -> list:
+    """TS-2026-000123, 2026-123 or 123 find that case."""
+    digits = [p for p in text.upper().removeprefix("TS-").split("-") if p.isdigit()]
+    if len(digits) == 2 and len(digits[0]) == 4:
+        return [and_(ServiceCase.year == int(digits[0]), ServiceCase.seq == int(digits[1]))]
+    if len(digits) == 1 and len(digits[0]) <= 9:
+        return [ServiceCase.seq == int(digits[0])]
+    return []
+
+
+def queue_order(stmt):
+    """Rule P6: severe and VIP / key customers' cases first, then by the nearest deadline."""
+    return stmt.order_by(ServiceCase.priority, nulls_last(ServiceCase.next_due_at.asc()),
+                         ServiceCase.id)
+
+
+def ledger_order(stmt):
+    return stmt.order_by(ServiceCase.year.desc(), ServiceCase.seq.desc())
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+@dataclass
+class Figures:
+    total: int
+    by_kind: dict
+    by_channel: dict
+    by_state: dict
+    repeats: int
+    median_first_answer_hours: float | None
+    median_reply_hours: float | None
+    within_deadline_percent: float | None
+
+
+def figures(stmt) -> Figures:
+    ids = stmt.with_only_columns(ServiceCase.id).order_by(None).subquery()
+
+    def counted(column):
+        return dict(db.session.execute(
+            select(column, func.count()).where(ServiceCase.id.in_(select(ids.c.id)))
+            .group_by(column)).all())
+
+    by_kind = counted(ServiceCase.kind)
+    repeats = db.session.scalar(select(func.count()).where(
+        ServiceCase.id.in_(select(ids.c.id)), ServiceCase.repeat.is_(True))) or 0
+    met = db.session.execute(
+        select(WorkflowDeadline.kind, WorkflowDeadline.started_at, WorkflowDeadline.met_at,
+               WorkflowDeadline.due_at)
+        .where(WorkflowDeadline.object_type == ComplaintFlow.object_type,
+               WorkflowDeadline.object_id.in_(select(ids.c.id)),
+               WorkflowDeadline.met_at.is_not(None))).all()
+
+    def hours(kinds):
+        spans = [(m - s).total_seconds() / 3600 for k, s, m, _d in met if k in kinds]
+        return round(median(spans), 1) if spans else None
+
+    missed_running = db.session.scalar(select(func.count()).where(
+        WorkflowDeadline.object_type == ComplaintFlow.object_type,
+        WorkflowDeadline.object_id.in_(select(ids.c.id)), WorkflowDeadline.met_at.is_(None),
+        WorkflowDeadline.paused_at.is_(None), WorkflowDeadline.due_at < clock.now())) or 0
+    kept = [m <= d for _k, _s, m, d in met] + [False] * missed_running
+    return Figures(
+        total=sum(by_kind.values()), by_kind=by_kind, by_channel=counted(ServiceCase.channel),
+        by_state=counted(ServiceCase.state), repeats=repeats,
+        median_first_answer_hours=hours({"answer", "investigation"}),
+        median_reply_hours=hours({"reply"}),
+        within_deadline_percent=round(100 * sum(kept) / len(kept), 1) if kept else None)
+
+
+def month_bounds(month: str | None) -> tuple[date, date]:
+    """"2026-11" → (2026-11-01, 2026-12-01); anything else is the current month."""
+    try:
+        year, number = (int(p) for p in (month or "").split("-"))
+        first = date(year, number, 1)
+    except ValueError:
+        first = clock.now().astimezone(settings.tz()).date().replace(day=1)
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, following
