@@ -179,6 +179,11 @@ def fire(row, event: str, *, user, expected_version: int | None = None, comment:
         raise NotAllowed(row, event=str(event)[:40])
     writer = HistoryWriter(cls, row, user, comment, on_grant)
     flow = cls(model=row, state_field="state", listeners=[writer, NoticeWriter(cls, row)])
+    # The guards decide before any validator speaks: someone who may not take the step is
+    # refused as such (409), never told what the step's form is missing (python-statemachine
+    # runs validators first).
+    if event not in {e.id for e in flow.enabled_events(user=user, comment=comment, **data)}:
+        raise NotAllowed(row, event=event)
     try:
         with db.session.no_autoflush:  # one UPDATE ... WHERE version = ?, at the flush below
             flow.send(event, user=user, comment=comment, **data)
