@@ -14,14 +14,16 @@ from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import User, WorkflowHistory
 from intranet.workflows import diagram, engine
+from intranet.workflows.complaint import ComplaintFlow
 from intranet.workflows.credit import CreditFlow, CreditState
 
 MACHINES = sorted(engine.REGISTRY.items())
 EVERY_TRANSITION = [(cls, *t) for _, cls in MACHINES for t in diagram.transitions(cls)]
 
 
-def test_the_credit_machine_is_registered():
+def test_the_machines_are_registered():
     assert engine.REGISTRY["credit_application"] is CreditFlow
+    assert engine.REGISTRY["service_case"] is ComplaintFlow
 
 
 @pytest.mark.parametrize(("name", "cls"), MACHINES)
@@ -199,3 +201,57 @@ def test_available_events_are_the_buttons_the_machine_would_accept(app, staff, m
                                                         "return_for_revision"}
         assert engine.available_events(row, rep) == ["withdraw"]
         assert engine.available_events(row, None) == []
+
+
+# --- every transition of the service-case machine, fired through the engine -----------------
+
+CASE_ACTOR = {"answer": Role.SERVICE_DESK, "convert": Role.SERVICE_DESK,
+              "assign": Role.SERVICE_DESK, "report": Role.SERVICE_DESK,
+              "reply": Role.COMPLAINT_HANDLER, "follow_up": Role.SERVICE_DESK,
+              "reopen": Role.SERVICE_DESK, "close": Role.SERVICE_DESK,
+              "decide": Role.SALES_MANAGER, "escalate": Role.SALES_MANAGER,
+              "adopt": Role.SALES_MANAGER, "decline": Role.SALES_MANAGER,
+              "resolve": Role.GENERAL_MANAGER}
+
+
+def _case_kind(source, event) -> str:
+    if event in ("answer", "convert"):
+        return "consultation"
+    if event == "report" or source in ("reported", "considered"):
+        return "suggestion"
+    return "complaint"
+
+
+@pytest.mark.parametrize(("source", "event", "target"),
+                         [t[1:] for t in EVERY_TRANSITION if t[0] is ComplaintFlow])
+def test_case_transition_writes_one_history_row(app, staff, make_case, frozen, source, event,
+                                                target):
+    from datetime import date
+
+    from intranet.models import AuditEntry, ServiceCase
+    from intranet.workflows import deadlines
+
+    case_id = make_case("registered", kind=_case_kind(source, event))
+    actor = staff[CASE_ACTOR.get(event, Role.COMPLAINT_HANDLER)]
+    with app.test_request_context():
+        row = db.session.get(ServiceCase, case_id)
+        row.state, row.handler_id = source, staff[Role.COMPLAINT_HANDLER].id
+        row.leader_id, row.reply = staff[Role.SALES_MANAGER].id, "书面答复"
+        if event == "resume":
+            deadlines.pause(row, "等待材料")
+        db.session.commit()
+        data = {"handler_id": staff[Role.COMPLAINT_HANDLER].id,
+                "leader_id": staff[Role.SALES_MANAGER].id, "meeting_on": date(2026, 11, 1),
+                "attendee_ids": [staff[Role.GENERAL_MANAGER].id]}
+        engine.fire(row, event, user=db.session.get(User, actor.id), comment="意见",
+                    expected_version=row.version, **data)
+        db.session.commit()
+        assert row.state == target
+        rows = db.session.scalars(db.select(WorkflowHistory).where(
+            WorkflowHistory.object_type == "service_case", WorkflowHistory.event == event,
+            WorkflowHistory.object_id == case_id)).all()
+        assert [(h.from_state, h.to_state, h.user_id, h.comment) for h in rows] == [
+            (source, target, actor.id, "意见")]
+        assert db.session.scalar(db.select(AuditEntry).where(
+            AuditEntry.object_type == "service_case", AuditEntry.object_id == str(case_id),
+            AuditEntry.action == "update", AuditEntry.user_id == actor.id)) is not None

@@ -17,7 +17,8 @@ from intranet.core.jobs import job
 from intranet.extensions import db
 from intranet.models import ServiceCase, WorkflowDeadline
 from intranet.workflows import deadlines
-from intranet.workflows.complaint import ComplaintFlow, escalation_targets, holders
+from intranet.workflows.complaint import ComplaintFlow
+from intranet.workflows.complaint_rules import escalation_targets, holders
 
 OBJECT = ComplaintFlow.object_type
 

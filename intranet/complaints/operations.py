@@ -199,7 +199,7 @@ def add_action(case: ServiceCase, what: str, owner: User, due_on: date,
 
 def verify_action(case: ServiceCase, action: CorrectiveAction, user: User) -> None:
     """Rule P8 with P2: the verifier is not someone complained about in the case."""
-    from intranet.workflows.complaint import recused_ids
+    from intranet.workflows.complaint_rules import recused_ids
 
     if user.id in recused_ids(case):
         raise InvalidInput("action", _l("A person complained about cannot verify the case."))

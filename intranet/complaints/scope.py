@@ -13,7 +13,7 @@ from intranet.core.access import security_log, valid_delegations
 from intranet.core.roles import Role as R
 from intranet.extensions import db
 from intranet.models import ServiceCase
-from intranet.workflows.complaint import recused_ids
+from intranet.workflows.complaint_rules import recused_ids
 
 EVERY_CASE = (R.SERVICE_DESK, R.COMPLAINT_HANDLER, R.GENERAL_MANAGER)
 

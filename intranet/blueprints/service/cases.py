@@ -34,7 +34,8 @@ from intranet.models import (
     ServiceCase,
 )
 from intranet.workflows import deadlines, diagram, engine
-from intranet.workflows.complaint import ComplaintFlow, recused_ids
+from intranet.workflows.complaint import ComplaintFlow
+from intranet.workflows.complaint_rules import recused_ids
 from intranet.workflows.engine import InvalidInput
 
 
