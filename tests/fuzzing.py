@@ -222,6 +222,7 @@ def seed() -> tuple[dict, dict]:
     notes = {key: notifications.notify(user.id, "welcome") for key, user in users.items()}
     db.session.flush()
     ledger.refresh([main])
+    cases = seed_cases(main, users)
     ids = {"customer_id": main.id, "prospect_id": prospect.id, "contact_id": contact.id,
            "attachment_id": attachment.id, "order_id": order.id, "draft_id": draft.id,
            "submitted_id": submitted.id, "received_id": received.id,
@@ -230,10 +231,45 @@ def seed() -> tuple[dict, dict]:
                today).isoformat(),
            **{f"review_{n}": c.id for n, c in enumerate((main, submitted_for, received_for))},
            "department_ids": sorted(d.id for d in departments.values()),
-           **{f"note_{key}": note.id for key, note in notes.items()}}
+           **{f"note_{key}": note.id for key, note in notes.items()}, **cases}
     db.session.commit()
     return ids, {key: U(user.id, user.username, user.department_id)
                  for key, user in users.items()}
+
+
+def seed_cases(customer, users) -> dict:
+    """Service cases at the steps the case forms act on (rules P1-P8)."""
+    from datetime import date
+
+    from intranet.complaints import operations
+    from intranet.models import CaseAttachment, CorrectiveAction
+    from intranet.workflows import engine
+
+    desk, handler = users[Role.SERVICE_DESK], users[Role.COMPLAINT_HANDLER]
+
+    def case(*steps):
+        row = operations.register(operations.Intake(
+            kind="complaint", channel="phone", received_at=clock.now(), description="质量问题",
+            customer=customer, plan="今日回电", promised_on=date(2099, 1, 1)), desk)
+        for event, who, data in steps:
+            engine.fire(row, event, user=users[who], **data)
+        return row
+
+    assign = ("assign", Role.SERVICE_DESK, {"handler_id": handler.id})
+    open_ = [assign, ("start", Role.COMPLAINT_HANDLER, {}),
+             ("give_opinion", Role.COMPLAINT_HANDLER, {"comment": "属实"})]
+    registered = case()
+    investigating = case(*open_[:2])
+    decided = case(*open_, ("decide", Role.SALES_MANAGER, {"comment": "同意"}))
+    action = CorrectiveAction(case_id=decided.id, what="加强质检", owner_id=handler.id,
+                              due_on=date(2099, 1, 1), created_by_id=handler.id)
+    material = CaseAttachment(case_id=decided.id, filename="投诉信.pdf", kind="pdf", size=9,
+                              data=b"%PDF-1.4\n", uploaded_by_id=desk.id)
+    db.session.add_all([action, material])
+    db.session.flush()
+    return {"case_registered_id": registered.id, "case_open_id": investigating.id,
+            "case_decided_id": decided.id, "case_action_id": action.id,
+            "case_material_id": material.id}
 
 
 def _clear_postgresql() -> None:
@@ -285,7 +321,7 @@ class WorldFactory:
         if self.app is None:
             if PG_URL:
                 self.app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": PG_URL})
-                with self.app.app_context(), self._fast_passwords():
+                with self.app.test_request_context(), self._fast_passwords():
                     _clear_postgresql()
                     ids, users = seed()
                     db.session.remove()
@@ -295,7 +331,7 @@ class WorldFactory:
                 seeded = self.directory / "seeded.sqlite3"
                 shutil.copy(self.template_db, seeded)
                 app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{seeded}"})
-                with app.app_context(), self._fast_passwords():
+                with app.test_request_context(), self._fast_passwords():
                     self.seeded = (seeded, *seed())
                     db.session.remove()
                     db.engine.dispose()

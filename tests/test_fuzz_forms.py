@@ -37,6 +37,13 @@ from intranet.blueprints.sales.forms import (
     TierOverrideForm,
     TransitionForm,
 )
+from intranet.blueprints.service.forms import (
+    CaseTransitionForm,
+    ContactLogForm,
+    CorrectiveActionForm,
+    IntakeForm,
+)
+from intranet.complaints import CHANNEL_LABELS, CONTACT_LABELS, KIND_LABELS, SEVERITY_LABELS
 from intranet.core import settings as company_settings
 from intranet.core.access import MATRIX
 from intranet.core.roles import Role
@@ -48,6 +55,7 @@ from intranet.customers.labels import (
     SOURCE_LABELS,
     TIER_LABELS,
 )
+from intranet.workflows.complaint import ComplaintFlow
 from intranet.workflows.credit import CreditFlow
 
 
@@ -200,6 +208,41 @@ FORMS = [
              fields_of(ReleaseForm), {"force": ("y",), "reason": ("急需发货",)}),
     FormCase("finance.order_release", R.GENERAL_MANAGER, "/finance/orders/{order_id}/release",
              fields_of(ReleaseForm), {"force": ("y",), "reason": ("急需发货",)}),
+]
+
+CASE_EVENTS = tuple(ComplaintFlow.PERMISSIONS)
+INTAKE_VALUES = {
+    "kind": tuple(KIND_LABELS), "channel": tuple(CHANNEL_LABELS),
+    "received_at": MOMENTS[2:] + MOMENTS[:2], "customer_id": (Fill("{customer_id}"), "", "0"),
+    "complainant_name": ("李先生",), "complainant_phone": ("13900000000",),
+    "severity": tuple(SEVERITY_LABELS), "department_id": ("0", *IDS), "subject_ids": IDS,
+    "description": ("送货延误",), "first_answer": ("", "已当场答复"), "plan": ("今日回电",),
+    "promised_on": ("2099-01-01", *DATES), "handler_id": ("0", *IDS)}
+CASE_STEP_VALUES = {"version": VERSIONS, "comment": ("处理意见",), "handler_id": ("0", *IDS),
+                    "leader_id": ("0", *IDS), "meeting_on": DATES, "attendee_ids": IDS,
+                    "authorities_notified": ("y",)}
+FORMS += [
+    FormCase("service.case_new", R.SERVICE_DESK, "/service/cases/new", fields_of(IntakeForm),
+             INTAKE_VALUES, files=("file",)),
+    FormCase("service.case_transition", R.SERVICE_DESK,
+             "/service/cases/{case_registered_id}/transition", fields_of(CaseTransitionForm),
+             {"event": ("assign", *CASE_EVENTS), **CASE_STEP_VALUES}),
+    FormCase("service.case_transition", R.COMPLAINT_HANDLER,
+             "/service/cases/{case_open_id}/transition", fields_of(CaseTransitionForm),
+             {"event": ("give_opinion", "pause", *CASE_EVENTS), **CASE_STEP_VALUES}),
+    FormCase("service.case_transition", R.SALES_MANAGER,
+             "/service/cases/{case_decided_id}/transition", fields_of(CaseTransitionForm),
+             {"event": ("decide", "escalate", *CASE_EVENTS), **CASE_STEP_VALUES}),
+    FormCase("service.case_contact_add", R.COMPLAINT_HANDLER,
+             "/service/cases/{case_open_id}/contacts", fields_of(ContactLogForm),
+             {"kind": tuple(CONTACT_LABELS), "note": ("已告知处理安排",)}),
+    FormCase("service.case_action_add", R.COMPLAINT_HANDLER,
+             "/service/cases/{case_decided_id}/actions", fields_of(CorrectiveActionForm),
+             {"what": ("加强质检",), "owner_id": IDS, "due_on": DATES}),
+    FormCase("service.case_action_verify", R.SERVICE_DESK,
+             "/service/cases/{case_decided_id}/actions/{case_action_id}/verify", ()),
+    FormCase("service.case_attachment_add", R.SERVICE_DESK,
+             "/service/cases/{case_open_id}/attachments", (), files=("file",)),
 ]
 
 # POST routes of the matrix that are not fuzzed, each with its reason.

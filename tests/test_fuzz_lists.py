@@ -24,6 +24,7 @@ from intranet.core.access import MATRIX
 from intranet.core.audit import ACTION_LABELS, OBJECT_LABELS
 from intranet.core.roles import Role
 from intranet.customers.labels import RELATIONSHIP_LABELS, TIER_LABELS
+from intranet.workflows.complaint import ComplaintFlow
 from intranet.workflows.credit import CreditFlow
 
 R = Role
@@ -32,6 +33,14 @@ CUSTOMER_FILTERS = {"q": ("上海", "测试", "1380000", "%", "_"), "tier": tupl
                     "status": tuple(RELATIONSHIP_LABELS), "blacklisted": ("0", "1"),
                     "owner": ("1", "2", "3"), "sort": ("name", "sales", "growth", "newest"),
                     "page": PAGES}
+
+CASE_FILTERS = {"q": ("TS-2026-000001", "2026-1", "上海", "%"), "kind": ("complaint", "x"),
+                "channel": ("phone", "authority"), "state": tuple(ComplaintFlow.STATE_LABELS),
+                "severity": ("severe", "general"), "department": ("1", "2", "x"),
+                "handler": ("1", "4", "-1"), "subject": ("1", "2"), "overdue": ("1", "0"),
+                "open": ("1",), "mine": ("1", "0"), "all": ("1",),
+                "since": ("2026-11-01", "2026-02-30", "x"), "until": ("2026-12-31", ""),
+                "page": PAGES}
 
 
 @dataclass(frozen=True)
@@ -110,11 +119,25 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("sales.credit_edit", R.SALES_REP, "/sales/credit/{draft_id}/edit"),
     ListCase("sales.order_new", R.SALES_REP, "/sales/customers/{customer_id}/orders/new"),
     ListCase("finance.transactions_import", R.FINANCE, "/finance/transactions/import"),
+    ListCase("service.queue", R.COMPLAINT_HANDLER, "/service/queue", CASE_FILTERS, "case-rows"),
+    ListCase("service.queue", R.SALES_MANAGER, "/service/queue", CASE_FILTERS, "case-rows"),
+    ListCase("service.ledger", R.SERVICE_DESK, "/service/ledger", CASE_FILTERS, "case-rows"),
+    ListCase("service.ledger", R.GENERAL_MANAGER, "/service/ledger", CASE_FILTERS),
+    ListCase("service.ledger_export", R.SERVICE_DESK, "/service/ledger/export", CASE_FILTERS),
+    ListCase("service.case_new", R.SERVICE_DESK, "/service/cases/new"),
+    ListCase("service.customer_lookup", R.SERVICE_DESK, "/service/customer-lookup",
+             {"q": ("上海", "测", "%", "_")}),
+    ListCase("service.case", R.COMPLAINT_HANDLER, "/service/cases/{case_open_id}"),
+    ListCase("service.case_attachment_download", R.SERVICE_DESK,
+             "/service/cases/{case_decided_id}/attachments/{case_material_id}"),
 ]
 # GET routes of the matrix that are not fuzzed, each with its reason.
 EXEMPT = {
     "static": "files from disk; the query string is not read.",
     "sales.credit_pdf": "renders a PDF (~1 s) and reads no query; test_credit_pdf covers it.",
+    "service.case_pdf": "renders a PDF and reads no query; test_complaint_records covers it.",
+    "service.ledger_pdf": "renders a PDF; its one parameter (month) is fuzzed in "
+                          "test_complaint_records.",
 }
 
 

@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from intranet import create_app
+from intranet.complaints.scope import reads_notes, scoped_case_or_404
 from intranet.core import clock
 from intranet.core.access import permission_for, scoped_customer_or_404
 from intranet.core.roles import Role
@@ -181,6 +182,14 @@ def _application(purpose: str):
     return lambda args: scoped_credit_application_or_404(args["application_id"], purpose)
 
 
+def _case(purpose: str, notes: bool = False):
+    def check(args):
+        case = scoped_case_or_404(args["case_id"], purpose)
+        if notes and not reads_notes(case, current_user):
+            abort(404)
+    return check
+
+
 def _exists(model, key: str):
     return lambda args: db.session.get(model, args[key]) or abort(404)
 
@@ -202,6 +211,12 @@ RECORD_CHECKS = {
     **{f"admin.{name}": _exists(User, "user_id")
        for name in ("user_edit", "user_password", "user_disable", "user_enable")},
     "admin.delegation_revoke": _exists(Delegation, "delegation_id"),
+    "service.case_transition": _case("view"),
+    "service.case_attachment_download": _case("view"),
+    "service.case_pdf": _case("archive", notes=True),
+    **{f"service.{name}": _case("view", notes=True)
+       for name in ("case_contact_add", "case_action_add", "case_action_verify",
+                    "case_attachment_add")},
 }
 # Every POST on a customer's file changes it: its view asks scoped_customer_or_404(id, "edit").
 CUSTOMER_CHANGES = _customer("edit")
