@@ -347,8 +347,16 @@ def test_p4_contacts_are_logged_but_no_promise_before_the_decision(app, client, 
                    {"kind": "promise", "note": "保证全额赔偿"})
     assert promise.status_code == 422 and "决定之前不得" in promise.get_data(as_text=True)
     decided = make_case("decided")
-    assert post(client, f"/service/cases/{decided}/contacts",
-                {"kind": "promise", "note": "按决定退换"}).status_code == 302
+    undated = post(client, f"/service/cases/{decided}/contacts",
+                   {"kind": "promise", "note": "按决定退换"})
+    assert undated.status_code == 422  # rule P5: a promise has its date
+    assert post(client, f"/service/cases/{decided}/contacts", {
+        "kind": "promise", "note": "按决定退换", "promised_on": "2099-02-01"}).status_code == 302
+    with app.app_context():  # ... which runs as its own deadline
+        from intranet.models import WorkflowDeadline
+        promised = db.session.scalars(db.select(WorkflowDeadline.note).where(
+            WorkflowDeadline.object_id == decided, WorkflowDeadline.kind == "promised")).all()
+    assert promised == ["三日内回复", "按决定退换"]
     with app.app_context():
         notes = db.session.scalars(db.select(CaseContact.note).order_by(CaseContact.id)).all()
     assert notes == ["已告知由赵磊处理", "按决定退换"]
@@ -462,3 +470,20 @@ def test_p6_a_second_complaint_within_the_window_is_flagged_as_a_repeat(app, sta
     outside_setting = make_case("registered", customer_id=customer)
     flags = [case_of(app, c).repeat for c in (repeat, later, outside_setting)]
     assert flags == [True, False, False]
+
+
+def test_p5_a_consultation_turned_into_a_complaint_keeps_its_number_and_history(
+        app, client, staff, frozen, make_case):
+    case_id = make_case("registered", kind="consultation")
+    number = case_of(app, case_id).number
+    login_fast(client, app, staff[Role.SERVICE_DESK])
+    assert fire(client, case_id, "convert", app=app, comment="客户要求赔偿").status_code == 302
+    case = case_of(app, case_id)
+    assert (case.kind, case.state, case.number) == ("complaint", "registered", number)
+    with app.app_context():
+        from intranet.models import WorkflowDeadline
+        kinds = {(d.kind, d.met_at is not None) for d in db.session.scalars(
+            db.select(WorkflowDeadline).where(WorkflowDeadline.object_id == case_id))}
+    assert {("answer", True), ("investigation", False), ("reply", False)} <= kinds
+    assert fire(client, case_id, "assign", app=app,
+                handler_id=str(staff[Role.COMPLAINT_HANDLER].id)).status_code == 302

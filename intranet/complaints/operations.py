@@ -166,13 +166,21 @@ AFTER_DECISION = {CaseState.DECIDED, CaseState.IMPLEMENTED, CaseState.REPLIED,
                   CaseState.FOLLOWED_UP, CaseState.CONSIDERED}
 
 
-def add_contact(case: ServiceCase, kind: str, note: str, user: User) -> CaseContact:
-    """Rule P4: every contact is logged; no promise is given before the decision."""
+def add_contact(case: ServiceCase, kind: str, note: str, user: User,
+                promised_on: date | None = None) -> CaseContact:
+    """Rule P4: every contact is logged; no promise is given before the decision. Rule P5: a
+    promise carries its date, which runs as its own deadline."""
     if case.state == CaseState.CLOSED:
         raise InvalidInput("note", _l("The case is closed."))
     if kind == "promise" and case.state not in AFTER_DECISION:
         raise InvalidInput("kind", _l("No promise can be made to the customer before the "
                                       "decision."))
+    if kind == "promise":
+        if promised_on is None:
+            raise InvalidInput("promised_on", _l("Enter the date promised to the customer."))
+        if promised_on < clock.now().astimezone(settings.tz()).date():
+            raise InvalidInput("promised_on", _l("The promised date cannot be in the past."))
+        deadlines.start(case, "promised", end_of(promised_on), note=note)
     contact = CaseContact(case_id=case.id, kind=kind, note=note, user_id=user.id,
                           at=clock.now())
     db.session.add(contact)

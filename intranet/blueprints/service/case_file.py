@@ -50,7 +50,8 @@ def case_contact_add(case_id: int):
     form = ContactLogForm()
     if form.validate_on_submit():
         try:
-            operations.add_contact(case, form.kind.data, form.note.data.strip(), _user())
+            operations.add_contact(case, form.kind.data, form.note.data.strip(), _user(),
+                                   promised_on=form.promised_on.data)
         except InvalidInput as error:
             getattr(form, error.field).errors = [str(error.message)]
         else:

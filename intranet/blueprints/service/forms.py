@@ -114,6 +114,7 @@ class CaseTransitionForm(TransitionForm):
 class ContactLogForm(Form):
     kind = SelectField(_l("Contact"), choices=lambda: options(CONTACT_LABELS.items()))
     note = TextAreaField(_l("What was said"), validators=[REQUIRED, length(TEXT)])
+    promised_on = DateField(_l("Date promised (for a promise)"), validators=[Optional()])
 
 
 class CorrectiveActionForm(Form):
