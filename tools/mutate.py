@@ -42,6 +42,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "credit-machine": (["intranet/workflows/credit.py", "intranet/credit/scope.py"],
                        ["tests/test_credit_workflow.py", "tests/test_workflow_conventions.py",
                         "tests/test_links.py"]),
+    # Rules P1-P8: recusal, who may act, the clocks and their job.
+    "complaint-machine": (["intranet/workflows/complaint_rules.py",
+                           "intranet/workflows/deadlines.py", "intranet/complaints/scope.py",
+                           "intranet/complaints/jobs.py"],
+                          ["tests/test_complaints.py", "tests/test_complaint_deadlines.py",
+                           "tests/test_workflow_conventions.py"]),
 }
 
 STATUS = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>[\w ]+)$")
