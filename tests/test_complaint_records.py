@@ -190,3 +190,19 @@ def test_p8_the_case_record_holds_the_whole_case_and_hostile_text_stays_inert(
                      "书面答复：已退换", "客户满意", "本案没有被投诉的员工", "SHA-256"):
         assert expected in text, expected
     assert "root:" not in text and "file:///etc/passwd" in text.replace("\n", "")
+
+
+def test_p3_the_queue_shows_each_person_the_cases_waiting_on_them(app, client, staff,
+                                                                   make_case):
+    to_decide = make_case("awaiting_decision")
+    escalated = make_case("awaiting_decision")
+    handling = make_case("investigating")
+    with app.app_context():
+        db.session.get(ServiceCase, escalated).state = "escalated"
+        db.session.commit()
+    expected = {Role.SALES_MANAGER: {to_decide}, Role.GENERAL_MANAGER: {escalated},
+                Role.COMPLAINT_HANDLER: {to_decide, escalated, handling}}
+    for role, ids in expected.items():
+        login_fast(client, app, staff[role])
+        page = client.get("/service/queue").get_data(as_text=True)
+        assert numbers_on(page) == {number(app, c) for c in ids}, role

@@ -27,6 +27,7 @@ def init_app(app) -> None:
     from intranet.workflows.complaint import ComplaintFlow
 
     notifications.register_kinds(KINDS)
+    notifications.register_param_labels("deadline", DEADLINE_LABELS)
     notifications.register_link(ComplaintFlow.object_type, "service.case", "case_id")
     app.jinja_env.globals.update(
         case_kinds=KIND_LABELS, case_channels=CHANNEL_LABELS, case_severities=SEVERITY_LABELS,

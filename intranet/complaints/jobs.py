@@ -11,7 +11,6 @@ from collections import defaultdict
 from flask import url_for
 from sqlalchemy import select
 
-from intranet.complaints import DEADLINE_LABELS
 from intranet.core import clock, notifications
 from intranet.core.jobs import job
 from intranet.extensions import db
@@ -65,6 +64,6 @@ def escalate() -> int:
                 done += notifications.notify_once(
                     user_id, f"case-overdue-{deadline.id}-{step}", "case_overdue",
                     notifications.link_for(OBJECT, case.id), number=case.number, who=case.who,
-                    deadline=str(DEADLINE_LABELS.get(deadline.kind, deadline.kind)))
+                    deadline=deadline.kind)
         deadline.escalation = level
     return done

@@ -83,10 +83,7 @@ def query(filters: Filters, user):
     if filters["overdue"]:
         stmt = stmt.where(ServiceCase.next_due_at < clock.now())
     if filters["mine"]:
-        stmt = stmt.where(or_(ServiceCase.handler_id == user.id,
-                              ServiceCase.leader_id == user.id,
-                              and_(ServiceCase.registered_by_id == user.id,
-                                   ServiceCase.handler_id.is_(None))))
+        stmt = stmt.where(waiting_on(user))
     if filters["since"]:
         stmt = stmt.where(ServiceCase.received_at >= local_midnight(filters["since"]))
     if filters["until"]:
@@ -98,6 +95,25 @@ def query(filters: Filters, user):
                               contains(ServiceCase.complainant_name, text),
                               *_number_match(text)))
     return stmt
+
+
+def waiting_on(user):
+    """The cases at a step this user takes (the queue's "mine"): handled or led by them,
+    registered by them and not yet with a handler, awaiting their decision as the manager of
+    the department concerned, or escalated to them as the GM (who also decides the cases that
+    concern no department)."""
+    from intranet.core.roles import Role
+
+    clauses = [ServiceCase.handler_id == user.id, ServiceCase.leader_id == user.id,
+               and_(ServiceCase.registered_by_id == user.id, ServiceCase.handler_id.is_(None))]
+    if Role.SALES_MANAGER in user.roles and user.department_id:
+        clauses.append(and_(ServiceCase.state == "awaiting_decision",
+                            ServiceCase.department_id == user.department_id))
+    if Role.GENERAL_MANAGER in user.roles:
+        clauses.append(or_(ServiceCase.state == "escalated",
+                           and_(ServiceCase.state == "awaiting_decision",
+                                ServiceCase.department_id.is_(None))))
+    return or_(*clauses)
 
 
 def _number_match(text: str) -> list:

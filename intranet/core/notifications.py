@@ -44,6 +44,15 @@ def link_for(object_type: str, object_id: int) -> str:
     return url_for(endpoint, **{argument: object_id})
 
 
+# Labels of other stored codes by parameter name (e.g. a deadline's kind), registered by the
+# domains, so that they too read in the reader's language.
+PARAM_LABELS: dict[str, dict] = {}
+
+
+def register_param_labels(name: str, labels: dict) -> None:
+    PARAM_LABELS[name] = labels
+
+
 def register_kinds(kinds: dict) -> None:
     """A domain adds its notification texts (at app set-up)."""
     clash = set(kinds) & set(KINDS)
@@ -123,6 +132,9 @@ def text_of(note: Notification) -> str:
     if "state" in params and "workflow" in params:
         labels = STATE_LABELS.get(params["workflow"], {})
         params["state"] = str(labels.get(params["state"], params["state"]))
+    for name, labels in PARAM_LABELS.items():
+        if name in params and params[name] in labels:
+            params[name] = str(labels[params[name]])
     if "roles" in params:
         params["roles"] = "、".join(str(role_label(r)) for r in params["roles"].split(","))
     return str(template) % params
