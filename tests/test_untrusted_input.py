@@ -300,7 +300,7 @@ def test_19a_bidi_controls_are_stripped_from_settings_and_imports(app, client, s
 
 
 def test_19a_attachment_names_lose_bidi_controls_too():
-    from intranet.blueprints.sales.customer_file import secure_name
+    from intranet.customers.attachments import secure_name
 
     assert secure_name(f"invoice{RLO}fdp.exe") == "invoicefdp.exe"
     assert secure_name(f"{LRI}{PDI}") == "attachment"

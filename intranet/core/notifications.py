@@ -36,12 +36,17 @@ def register_link(object_type: str, endpoint: str, argument: str) -> None:
 
 
 def link_for(object_type: str, object_id: int) -> str:
-    from flask import url_for
+    """The record's page; outside a request (`flask demo`, `flask jobs run`) the link is built
+    as the app would serve it at its root."""
+    from flask import current_app, has_request_context, url_for
 
     if object_type not in LINKS:
         return ""
     endpoint, argument = LINKS[object_type]
-    return url_for(endpoint, **{argument: object_id})
+    if has_request_context():
+        return url_for(endpoint, **{argument: object_id})
+    with current_app.test_request_context():
+        return url_for(endpoint, **{argument: object_id})
 
 
 # Labels of other stored codes by parameter name (e.g. a deadline's kind), registered by the
