@@ -743,3 +743,25 @@ def test_k6_notices_are_the_machines_so_a_transition_outside_a_page_notifies_too
         assert {(n.user_id, n.kind) for n in notes} == {
             (staff[Role.SALES_MANAGER].id, "credit_submitted")}
         assert notes[0].link == f"/sales/credit/{aid}"
+
+
+def test_k6_a_reminder_does_not_make_the_gms_open_page_stale(app, client, staff, customer,
+                                                              frozen, make_application):
+    """The job's reminder and escalation markers are not changes of the application: the GM
+    who opened it before the job ran still decides it (no 409)."""
+    received = frozen(datetime(2026, 11, 10, 2, 0, tzinfo=UTC))
+    aid = make_application(customer, staff[Role.SALES_REP], state="received",
+                           received_at=received, due_at=received + timedelta(days=3))
+    seen = version_of(app, aid)
+    for later in (timedelta(days=2, hours=1), timedelta(days=3, hours=1)):  # remind, escalate
+        frozen(received + later)
+        with app.test_request_context("/"):
+            from intranet.core.jobs import run_all
+            run_all()
+    with app.app_context():
+        marked = db.session.get(CreditApplication, aid)
+        assert marked.reminded_at is not None and marked.escalated_at is not None
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    response = post(client, f"/sales/credit/{aid}/transition",
+                    {"event": "approve", "version": str(seen)})
+    assert response.status_code == 302 and state_of(app, aid) == "approved"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from intranet.core import clock, notifications
 from intranet.core.jobs import job
@@ -44,14 +44,22 @@ def remind_and_escalate() -> int:
                     | role_holders(Role.SALES_MANAGER, app_.department_id))
             for user_id in told:
                 notifications.notify(user_id, "credit_overdue", _link(app_), **params)
-            app_.escalated_at = now
+            _mark(app_, escalated_at=now)
             done += 1
         elif app_.reminded_at is None:
             for user_id in role_holders(Role.GENERAL_MANAGER):
                 notifications.notify(user_id, "credit_due_soon", _link(app_), **params)
-            app_.reminded_at = now
+            _mark(app_, reminded_at=now)
             done += 1
     return done
+
+
+def _mark(application, **markers) -> None:
+    """The job's markers are written past the ORM's version counter: a reminder is not a
+    change of the application, so the GM's open page stays current (no 409 on deciding)."""
+    db.session.execute(update(CreditApplication.__table__)
+                       .where(CreditApplication.__table__.c.id == application.id)
+                       .values(**markers))
 
 
 @job("credit_activation")
