@@ -190,6 +190,10 @@ def test_p8_the_case_record_holds_the_whole_case_and_hostile_text_stays_inert(
                      "书面答复：已退换", "客户满意", "本案没有被投诉的员工", "SHA-256"):
         assert expected in text, expected
     assert "root:" not in text and "file:///etc/passwd" in text.replace("\n", "")
+    monthly = client.get("/service/ledger/monthly.pdf?month=2026-11")
+    assert monthly.status_code == 200 and opened == []
+    assert PdfReader(io.BytesIO(monthly.data)).attachments == {}
+    assert b"/EmbeddedFile" not in monthly.data and "恶意<script>" in pdf_text(monthly.data)
 
 
 def test_p3_the_queue_shows_each_person_the_cases_waiting_on_them(app, client, staff,
