@@ -487,3 +487,36 @@ def test_p5_a_consultation_turned_into_a_complaint_keeps_its_number_and_history(
     assert {("answer", True), ("investigation", False), ("reply", False)} <= kinds
     assert fire(client, case_id, "assign", app=app,
                 handler_id=str(staff[Role.COMPLAINT_HANDLER].id)).status_code == 302
+
+
+def test_p1_two_desks_registering_at_once_get_two_numbers(app, staff, make_user, frozen):
+    """Ledger numbers are taken under a row lock: concurrent intakes never share one."""
+    second_desk = make_user("desk2", Role.SERVICE_DESK, department="service")
+    frozen(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+    clients = []
+    for user in (staff[Role.SERVICE_DESK], second_desk):
+        client = app.test_client()
+        login_fast(client, app, user)
+        page = client.get("/service/cases/new").get_data(as_text=True)
+        clients.append((client, page.split('name="csrf-token" content="')[1].split('"')[0]))
+    barrier = threading.Barrier(2)
+    statuses = [None, None]
+
+    def register(index):
+        client, token = clients[index]
+        barrier.wait()
+        statuses[index] = client.post("/service/cases/new", data={
+            "csrf_token": token, "kind": "complaint", "channel": "phone",
+            "received_at": "2026-11-02T09:30", "severity": "general",
+            "complainant_name": f"客户{index}", "description": "投诉", "plan": "回电",
+            "promised_on": "2026-11-05", "department_id": "0", "handler_id": "0"}).status_code
+
+    threads = [threading.Thread(target=register, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [302, 302]
+    with app.app_context():
+        numbers = sorted(c.number for c in db.session.scalars(db.select(ServiceCase)))
+    assert numbers == ["TS-2026-000001", "TS-2026-000002"]
