@@ -94,6 +94,7 @@ def test_p1_intake_keeps_the_original_material_and_refuses_other_files(app, desk
 
 
 def test_p1_a_referral_from_an_authority_goes_straight_to_a_handler(app, desk, staff):
+    assert intake(desk, channel="authority", kind="consultation").status_code == 422
     refused = intake(desk, channel="authority")
     assert refused.status_code == 422
     assert "直接交给投诉处理人" in refused.get_data(as_text=True)

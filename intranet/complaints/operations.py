@@ -76,6 +76,9 @@ def end_of(day: date) -> datetime:
 def check(intake: Intake) -> None:
     """Rule P7: the first responder records the answer given on the spot or the plan and the
     date promised; rule P1: an authority's referral goes straight to a handler."""
+    if intake.channel == "authority" and intake.kind != CaseKind.COMPLAINT:
+        raise InvalidInput("kind", _l("A referral from an authority is registered as a "
+                                      "complaint."))
     if intake.kind == CaseKind.CONSULTATION and intake.first_answer.strip():
         return
     if not intake.plan.strip():
