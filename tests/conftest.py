@@ -315,10 +315,13 @@ STATE_AFTER = {"assign": "assigned", "start": "investigating", "give_opinion":
 def make_case(app, staff):
     """A service case registered at the desk (operations.register: number, clocks) and, for a
     complaint, driven through the machine to `state` by the staff who may act at each step."""
-    from datetime import date
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
 
     from intranet.complaints import operations
     from intranet.workflows import engine
+
+    SHANGHAI = ZoneInfo("Asia/Shanghai")
 
     def make(state: str = "registered", kind: str = "complaint", customer_id=None,
              subjects=(), severity: str = "general", received_at=None, **fields) -> int:
@@ -333,7 +336,9 @@ def make_case(app, staff):
                 department_id=None if customer else staff[Role.SALES_MANAGER].department_id,
                 subject_ids=[s.id for s in subjects],
                 plan=fields.pop("plan", "三日内回复"),
-                promised_on=fields.pop("promised_on", date(2099, 1, 1)), **fields)
+                promised_on=fields.pop("promised_on", None) or (
+                    (received_at or clock.now()).astimezone(SHANGHAI).date()
+                    + timedelta(days=30)), **fields)
             case = operations.register(intake, desk)
             for event, actor, data in COMPLAINT_PATH:
                 if case.state == state:

@@ -246,11 +246,12 @@ def seed_cases(customer, users) -> dict:
     from intranet.workflows import engine
 
     desk, handler = users[Role.SERVICE_DESK], users[Role.COMPLAINT_HANDLER]
+    promise = clock.now().date() + timedelta(days=30)
 
     def case(*steps):
         row = operations.register(operations.Intake(
             kind="complaint", channel="phone", received_at=clock.now(), description="质量问题",
-            customer=customer, plan="今日回电", promised_on=date(2099, 1, 1)), desk)
+            customer=customer, plan="今日回电", promised_on=promise), desk)
         for event, who, data in steps:
             engine.fire(row, event, user=users[who], **data)
         return row
@@ -269,7 +270,7 @@ def seed_cases(customer, users) -> dict:
     db.session.flush()
     return {"case_registered_id": registered.id, "case_open_id": investigating.id,
             "case_decided_id": decided.id, "case_action_id": action.id,
-            "case_material_id": material.id}
+            "case_material_id": material.id, "promise_date": promise.isoformat()}
 
 
 def _clear_postgresql() -> None:

@@ -3,12 +3,12 @@ escalation, contacts and promises, follow-up and corrective actions, priority an
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from conftest import COMPLAINT_PATH, STATE_AFTER, login_fast, post
 
-from intranet.core import settings
+from intranet.core import clock, settings
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import (
@@ -17,6 +17,7 @@ from intranet.models import (
     CaseContact,
     CorrectiveAction,
     Customer,
+    Notification,
     ServiceCase,
     WorkflowHistory,
 )
@@ -151,23 +152,39 @@ EVENT_DATA = {"comment": "处理意见", "meeting_on": "2026-11-02", "handler_id
               "leader_id": "0", "authorities_notified": "y"}
 
 
-@pytest.mark.parametrize("state", ["registered", "assigned", "investigating",
-                                   "awaiting_decision", "decided", "implemented", "replied",
-                                   "followed_up"])
-def test_p2_every_step_posted_by_the_person_complained_about_is_refused_and_audited(
-        app, client, staff, accused, make_case, state):
-    case_id = make_case(state, subjects=[accused])
-    with app.app_context():  # the accused holds the case's handler role too, and more
+CASES_AT = [("complaint", s) for s in ("registered", "assigned", "investigating",
+                                        "awaiting_decision", "escalated", "decided",
+                                        "implemented", "replied", "followed_up")] + [
+    ("consultation", "registered"), ("suggestion", "registered"), ("suggestion", "reported"),
+    ("suggestion", "considered")]
+
+
+def _case_at(app, staff, make_case, kind, state, holder, subjects=()):
+    case_id = make_case("registered", kind=kind, subjects=subjects)
+    with app.app_context():  # the holder is handler and leader too, whatever the step
         case = db.session.get(ServiceCase, case_id)
-        case.handler_id = accused.id
+        case.state, case.handler_id, case.leader_id = state, holder.id, holder.id
+        case.reply = "书面答复"
         db.session.commit()
-    before = case_of(app, case_id)
+    return case_id
+
+
+@pytest.mark.parametrize(("kind", "state"), CASES_AT)
+def test_p2_every_step_posted_by_the_person_complained_about_is_refused_and_audited(
+        app, client, staff, accused, make_case, kind, state):
+    twin = _case_at(app, staff, make_case, kind, state, accused)
+    case_id = _case_at(app, staff, make_case, kind, state, accused, subjects=[accused])
     login_fast(client, app, accused)
+    offered = [e for e in ComplaintFlow.PERMISSIONS
+               if f'data-event="{e}"' in page_of(client, twin)]
+    assert offered, "on a case without them, the same person may act"
+    before = case_of(app, case_id)
     page = page_of(client, case_id)
     assert 'data-testid="recused"' in page and "data-event=" not in page
     for event in ComplaintFlow.PERMISSIONS:
-        data = {**EVENT_DATA, "handler_id": str(accused.id), "leader_id": str(accused.id),
-                "attendee_ids": str(accused.id)}
+        data = {**EVENT_DATA, "handler_id": str(staff[Role.COMPLAINT_HANDLER].id),
+                "leader_id": str(staff[Role.SALES_MANAGER].id),
+                "attendee_ids": str(staff[Role.GENERAL_MANAGER].id)}
         response = fire(client, case_id, event, before.version, **data)
         assert response.status_code == 409, (state, event, response.status_code)
     after = case_of(app, case_id)
@@ -177,6 +194,25 @@ def test_p2_every_step_posted_by_the_person_complained_about_is_refused_and_audi
             AuditEntry.action == "refused", AuditEntry.object_id == str(case_id))).all()
     assert len(refused) == len(ComplaintFlow.PERMISSIONS)
     assert all(r.user_id == accused.id for r in refused)
+
+
+def test_p2_no_authority_is_drawn_from_the_person_complained_about(
+        app, client, staff, make_user, make_delegation, make_case):
+    """A manager of another department standing in for the manager complained about decides
+    nothing on the case, and a deputy reaching it only through them reads nothing of it."""
+    manager = staff[Role.SALES_MANAGER]
+    case_id = make_case("awaiting_decision", subjects=[manager])
+    other = make_user("manager2", Role.SALES_MANAGER, department="sales2")
+    make_delegation(manager, other, Role.SALES_MANAGER)
+    login_fast(client, app, other)
+    assert 'data-event="decide"' not in page_of(client, case_id)
+    assert fire(client, case_id, "decide", app=app, comment="代为决定").status_code == 409
+    assert "属实，建议退换货" not in page_of(client, case_id)
+    assert client.get(f"/service/cases/{case_id}/pdf").status_code == 404
+    with app.app_context():  # and the GM is the one told that a decision waits
+        told = db.session.scalars(db.select(Notification.user_id).where(
+            Notification.kind == "case_to_decide")).all()
+    assert told == [staff[Role.GENERAL_MANAGER].id]
 
 
 def test_p2_the_person_complained_about_reads_no_handling_notes(app, client, staff, accused,
@@ -352,7 +388,8 @@ def test_p4_contacts_are_logged_but_no_promise_before_the_decision(app, client, 
                    {"kind": "promise", "note": "按决定退换"})
     assert undated.status_code == 422  # rule P5: a promise has its date
     assert post(client, f"/service/cases/{decided}/contacts", {
-        "kind": "promise", "note": "按决定退换", "promised_on": "2099-02-01"}).status_code == 302
+        "kind": "promise", "note": "按决定退换",
+        "promised_on": (clock.now() + timedelta(days=9)).date().isoformat()}).status_code == 302
     with app.app_context():  # ... which runs as its own deadline
         from intranet.models import WorkflowDeadline
         promised = db.session.scalars(db.select(WorkflowDeadline.note).where(
@@ -521,3 +558,84 @@ def test_p1_two_desks_registering_at_once_get_two_numbers(app, staff, make_user,
     with app.app_context():
         numbers = sorted(c.number for c in db.session.scalars(db.select(ServiceCase)))
     assert numbers == ["TS-2026-000001", "TS-2026-000002"]
+
+
+def test_p2_nothing_of_the_handling_reaches_the_person_complained_about(
+        app, client, staff, make_user, frozen, make_case):
+    """Not the pause reason, the handler's uploads, the reply in the export, nor the handler's
+    name in the ledger."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    accused = make_user("accused", Role.SERVICE_DESK, department="service")
+    case_id = make_case("investigating", subjects=[accused])
+    replied = make_case("replied", subjects=[accused])
+    login_fast(client, app, staff[Role.COMPLAINT_HANDLER])
+    assert fire(client, case_id, "pause", app=app, comment="等待王经理的内部调查结论").status_code \
+        == 302
+    assert post(client, f"/service/cases/{case_id}/attachments",
+                {"file": (BytesIO(b"%PDF-1.4\n"), "调查笔录.pdf")},
+                content_type="multipart/form-data").status_code == 302
+    with app.app_context():
+        material = db.session.scalar(db.select(CaseAttachment.id))
+    login_fast(client, app, accused)
+    page = page_of(client, case_id)
+    assert "王经理的内部调查" not in page and "调查笔录" not in page
+    assert client.get(f"/service/cases/{case_id}/attachments/{material}").status_code == 404
+
+    def rows(page):
+        return page.split('id="case-rows"')[1]
+    ledger = client.get("/service/ledger").get_data(as_text=True)
+    assert "Handler" not in rows(ledger)  # the handler's name (the staff fixture's display name)
+    login_fast(client, app, staff[Role.SERVICE_DESK])
+    assert "Handler" in rows(client.get("/service/ledger").get_data(as_text=True))
+    login_fast(client, app, accused)
+    sheet = load_workbook(BytesIO(client.get("/service/ledger/export").data)).active
+    values = [v for row in sheet.iter_rows(values_only=True) for v in row if v]
+    assert case_of(app, replied).number in values and "书面答复：已退换" not in values
+
+
+def test_p2_a_desk_agent_named_in_the_case_registers_it_and_leaves_the_rest(
+        app, client, staff, make_user, frozen):
+    from io import BytesIO  # noqa: F401
+
+    frozen(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+    login_fast(client, app, staff[Role.SERVICE_DESK])
+    response = post(client, "/service/cases/new", {
+        "kind": "complaint", "channel": "phone", "received_at": "2026-11-02T09:30",
+        "severity": "general", "complainant_name": "李先生", "description": "态度差",
+        "plan": "今日回电", "promised_on": "2026-11-05", "department_id": "0",
+        "subject_ids": str(staff[Role.SERVICE_DESK].id),
+        "handler_id": str(staff[Role.COMPLAINT_HANDLER].id)},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        case = db.session.scalar(db.select(ServiceCase))
+        assert case.state == "registered" and case.handler_id is None
+
+
+def test_p5_a_suggestion_reported_to_another_departments_leader_reaches_them(
+        app, client, staff, make_user, frozen, make_case):
+    frozen(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
+    leader = make_user("manager2", Role.SALES_MANAGER, department="sales2")
+    case_id = make_case("registered", kind="suggestion")
+    login_fast(client, app, staff[Role.SERVICE_DESK])
+    assert fire(client, case_id, "report", app=app, leader_id=str(leader.id)).status_code == 302
+    login_fast(client, app, leader)
+    assert 'data-event="adopt"' in page_of(client, case_id)
+    assert fire(client, case_id, "decline", app=app, comment="成本过高").status_code == 302
+    assert case_of(app, case_id).adopted is False
+
+
+def test_p1_no_material_is_added_to_a_closed_case(app, client, staff, make_case):
+    from io import BytesIO
+
+    case_id = make_case("closed")
+    login_fast(client, app, staff[Role.SERVICE_DESK])
+    response = post(client, f"/service/cases/{case_id}/attachments",
+                    {"file": (BytesIO(b"%PDF-1.4\n"), "补充.pdf")},
+                    content_type="multipart/form-data")
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(CaseAttachment.id))) == 0

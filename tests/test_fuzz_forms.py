@@ -73,9 +73,10 @@ R = Role
 EVENTS = tuple(CreditFlow.PERMISSIONS)
 VERSIONS = ("1", "2", "0", "-1")
 MONEY = ("50000", "0", "0.00", "200,000", "1000.5")
-DATES = ("2026-11-02", "2030-01-31", "2026-02-30", "1900-01-01")
-MOMENTS = ("2030-01-01T09:00", "2030-01-02T18:00", "2026-11-01T10:00", "2026-13-01T25:61")
-IDS = ("1", "2", "3", "5", "11", str(2**31 - 1))
+DATES = ("2026-11-02", "2030-01-31", "2026-02-30", "1900-01-01", "0001-01-01", "9999-12-31")
+MOMENTS = ("2030-01-01T09:00", "2030-01-02T18:00", "2026-11-01T10:00", "2026-13-01T25:61",
+           "0001-01-01T00:00", "9999-12-31T23:59")
+IDS = ("1", "2", "3", "5", "11", str(2**31 - 1), "987654", str(2**70))
 # Fields nobody may set from a form (SECURITY.md 4), posted alongside.
 MASS_ASSIGNMENT = ("owner_id", "department_id", "state", "credit_limit", "approved_limit",
                    "applicant_id", "tier", "blacklisted", "id", "version", *CLASHING_KEYS)
@@ -217,7 +218,7 @@ INTAKE_VALUES = {
     "complainant_name": ("李先生",), "complainant_phone": ("13900000000",),
     "severity": tuple(SEVERITY_LABELS), "department_id": ("0", *IDS), "subject_ids": IDS,
     "description": ("送货延误",), "first_answer": ("", "已当场答复"), "plan": ("今日回电",),
-    "promised_on": ("2099-01-01", *DATES), "handler_id": ("0", *IDS)}
+    "promised_on": (Fill("{promise_date}"), *DATES), "handler_id": ("0", *IDS)}
 CASE_STEP_VALUES = {"version": VERSIONS, "comment": ("处理意见",), "handler_id": ("0", *IDS),
                     "leader_id": ("0", *IDS), "meeting_on": DATES, "attendee_ids": IDS,
                     "authorities_notified": ("y",)}
@@ -236,7 +237,7 @@ FORMS += [
     FormCase("service.case_contact_add", R.COMPLAINT_HANDLER,
              "/service/cases/{case_open_id}/contacts", fields_of(ContactLogForm),
              {"kind": tuple(CONTACT_LABELS), "note": ("已告知处理安排",),
-              "promised_on": ("2099-01-01", *DATES)}),
+              "promised_on": (Fill("{promise_date}"), *DATES)}),
     FormCase("service.case_action_add", R.COMPLAINT_HANDLER,
              "/service/cases/{case_decided_id}/actions", fields_of(CorrectiveActionForm),
              {"what": ("加强质检",), "owner_id": IDS, "due_on": DATES}),

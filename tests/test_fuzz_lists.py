@@ -34,12 +34,14 @@ CUSTOMER_FILTERS = {"q": ("上海", "测试", "1380000", "%", "_"), "tier": tupl
                     "owner": ("1", "2", "3"), "sort": ("name", "sales", "growth", "newest"),
                     "page": PAGES}
 
-CASE_FILTERS = {"q": ("TS-2026-000001", "2026-1", "上海", "%"), "kind": ("complaint", "x"),
+CASE_FILTERS = {"q": ("TS-2026-000001", "2026-1", "上海", "%", "2026-99999999999999999999"),
+                "kind": ("complaint", "x"),
                 "channel": ("phone", "authority"), "state": tuple(ComplaintFlow.STATE_LABELS),
                 "severity": ("severe", "general"), "department": ("1", "2", "x"),
                 "handler": ("1", "4", "-1"), "subject": ("1", "2"), "overdue": ("1", "0"),
                 "open": ("1",), "mine": ("1", "0"), "all": ("1",),
-                "since": ("2026-11-01", "2026-02-30", "x"), "until": ("2026-12-31", ""),
+                "since": ("2026-11-01", "2026-02-30", "x", "0001-01-01"),
+                "until": ("2026-12-31", "", "9999-12-31"),
                 "page": PAGES}
 
 

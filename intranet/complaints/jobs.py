@@ -36,10 +36,9 @@ def warn() -> int:
     now = clock.now()
     digest: dict[int, list[str]] = defaultdict(list)
     for deadline, case in _due(WorkflowDeadline.next_warning_at <= now):
-        elapsed = now - deadline.started_at
-        span = deadline.due_at - deadline.started_at
+        gone, span = deadlines.elapsed(deadline, now), deadlines.active_span(deadline)
         reached = [p for p in deadlines.warning_fractions()
-                   if span.total_seconds() <= 0 or elapsed >= span * p / 100]
+                   if span.total_seconds() <= 0 or gone >= span * p / 100]
         deadline.warned_percent = max(reached or [deadline.warned_percent])
         deadline.next_warning_at = deadlines.warning_time(deadline)
         for user_id in holders(case):
@@ -57,8 +56,7 @@ def escalate() -> int:
     done = 0
     for deadline, case in _due((WorkflowDeadline.due_at < now)
                                & (WorkflowDeadline.escalation < 2)):
-        span = deadline.due_at - deadline.started_at
-        level = 2 if deadline.due_at + span < now else 1
+        level = 2 if now - deadline.due_at > deadlines.active_span(deadline) else 1
         for step in range(deadline.escalation + 1, level + 1):
             for user_id in escalation_targets(case, step):
                 done += notifications.notify_once(

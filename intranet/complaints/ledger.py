@@ -23,11 +23,15 @@ FILTERS = ("q", "kind", "channel", "state", "severity", "department", "handler",
            "overdue", "open", "mine", "since", "until")
 
 
+YEARS = range(2000, 2101)  # a filter outside these is not a date anyone means
+
+
 def _date(text) -> date | None:
     try:
-        return date.fromisoformat((text or "").strip()[:10])
+        day = date.fromisoformat((text or "").strip()[:10])
     except ValueError:
         return None
+    return day if day.year in YEARS else None
 
 
 def local_midnight(day: date) -> datetime:
@@ -119,7 +123,7 @@ def waiting_on(user):
 def _number_match(text: str) -> list:
     """TS-2026-000123, 2026-123 or 123 find that case."""
     digits = [p for p in text.upper().removeprefix("TS-").split("-") if p.isdigit()]
-    if len(digits) == 2 and len(digits[0]) == 4:
+    if len(digits) == 2 and len(digits[0]) == 4 and len(digits[1]) <= 9:
         return [and_(ServiceCase.year == int(digits[0]), ServiceCase.seq == int(digits[1]))]
     if len(digits) == 1 and len(digits[0]) <= 9:
         return [ServiceCase.seq == int(digits[0])]
@@ -189,6 +193,8 @@ def month_bounds(month: str | None) -> tuple[date, date]:
     """"2026-11" → (2026-11-01, 2026-12-01); anything else is the current month."""
     try:
         year, number = (int(p) for p in (month or "").split("-"))
+        if year not in YEARS:
+            raise ValueError(year)
         first = date(year, number, 1)
     except ValueError:
         first = clock.now().astimezone(settings.tz()).date().replace(day=1)

@@ -73,22 +73,37 @@ def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), zone) - timedelta(microseconds=1)
 
 
+PROMISE_HORIZON = timedelta(days=366)
+RECEIVED_HORIZON = timedelta(days=31)
+
+
+def check_promise(promised_on: date | None) -> None:
+    """A date promised to a customer: given, not past, and within a year."""
+    if promised_on is None:
+        raise InvalidInput("promised_on", _l("Enter the date promised to the customer."))
+    today = clock.now().astimezone(settings.tz()).date()
+    if promised_on < today:
+        raise InvalidInput("promised_on", _l("The promised date cannot be in the past."))
+    if promised_on > today + PROMISE_HORIZON:
+        raise InvalidInput("promised_on", _l("Promise a date within a year."))
+
+
 def check(intake: Intake) -> None:
     """Rule P7: the first responder records the answer given on the spot or the plan and the
     date promised; rule P1: an authority's referral goes straight to a handler."""
     if intake.channel == "authority" and intake.kind != CaseKind.COMPLAINT:
         raise InvalidInput("kind", _l("A referral from an authority is registered as a "
                                       "complaint."))
+    if clock.now() - intake.received_at > RECEIVED_HORIZON:
+        raise InvalidInput("received_at", _l("A case is registered within a month of its "
+                                             "receipt."))
     if intake.kind == CaseKind.CONSULTATION and intake.first_answer.strip():
         return
     if not intake.plan.strip():
         raise InvalidInput("plan", _l("Record the answer given on the spot, or the plan told "
                                       "to the customer.") if intake.kind == CaseKind.CONSULTATION
                            else _l("Record the plan told to the customer."))
-    if intake.promised_on is None:
-        raise InvalidInput("promised_on", _l("Enter the date promised to the customer."))
-    if intake.promised_on < clock.now().astimezone(settings.tz()).date():
-        raise InvalidInput("promised_on", _l("The promised date cannot be in the past."))
+    check_promise(intake.promised_on)
     if intake.kind == CaseKind.COMPLAINT and intake.channel == "authority" \
             and intake.handler_id is None:
         raise InvalidInput("handler_id", _l("A referral from an authority goes straight to a "
@@ -119,10 +134,17 @@ def register(intake: Intake, user: User) -> ServiceCase:
         "customer": case.customer_id, "subjects": sorted(set(intake.subject_ids))})
     _start_clocks(case, intake)
     if intake.kind == CaseKind.CONSULTATION and intake.first_answer.strip():
-        engine.fire(case, "answer", user=user, comment=intake.first_answer)
+        _follow_up(case, "answer", user, comment=intake.first_answer)
     elif intake.kind == CaseKind.COMPLAINT and intake.handler_id is not None:
-        engine.fire(case, "assign", user=user, handler_id=intake.handler_id)
+        _follow_up(case, "assign", user, handler_id=intake.handler_id)
     return case
+
+
+def _follow_up(case: ServiceCase, event: str, user: User, **data) -> None:
+    """The step that follows the intake at once, if the registering user may take it (P2: a
+    desk agent named in the case registers it and leaves the rest to a colleague)."""
+    if event in engine.available_events(case, user):
+        engine.fire(case, event, user=user, **data)
 
 
 def _start_clocks(case: ServiceCase, intake: Intake) -> None:
@@ -179,10 +201,7 @@ def add_contact(case: ServiceCase, kind: str, note: str, user: User,
         raise InvalidInput("kind", _l("No promise can be made to the customer before the "
                                       "decision."))
     if kind == "promise":
-        if promised_on is None:
-            raise InvalidInput("promised_on", _l("Enter the date promised to the customer."))
-        if promised_on < clock.now().astimezone(settings.tz()).date():
-            raise InvalidInput("promised_on", _l("The promised date cannot be in the past."))
+        check_promise(promised_on)
         deadlines.start(case, "promised", end_of(promised_on), note=note)
     contact = CaseContact(case_id=case.id, kind=kind, note=note, user_id=user.id,
                           at=clock.now())
@@ -222,6 +241,8 @@ def verify_action(case: ServiceCase, action: CorrectiveAction, user: User) -> No
 
 
 def add_attachment(case: ServiceCase, filename: str, data: bytes, user: User):
+    if case.state == CaseState.CLOSED:
+        raise InvalidInput("file", _l("The case is closed."))
     problem = attachments.problem(data)
     if problem:
         raise InvalidInput("file", problem)

@@ -5,6 +5,7 @@ from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -91,6 +92,8 @@ def register(app: Flask) -> None:
         what the record is now; the rollback keeps nothing of the attempt."""
         db.session.rollback()
         row = error.row
+        if not sa_inspect(row).persistent:  # refused while being created: nothing to show
+            return render_error(409, _("This step is not possible now."))
         db.session.refresh(row)
         state = str(error.state_label())
         if error.stale:

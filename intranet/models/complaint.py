@@ -185,7 +185,7 @@ class CaseAttachment(db.Model):
     filename: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(10))
     size: Mapped[int]
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded to download only
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 

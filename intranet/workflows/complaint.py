@@ -142,9 +142,8 @@ class ComplaintFlow(Workflow):
     NOTICES = (
         Notice(S.ASSIGNED, "case_assigned", lambda row: {row.handler_id}),
         Notice(S.AWAITING_DECISION, "case_to_decide", lambda row: deciders(row)),
-        Notice(S.ESCALATED, "case_escalated", lambda row: role_holders(Role.GENERAL_MANAGER)
-               - recused_ids(row)),
-        Notice(S.DECIDED, "case_decided", lambda row: {row.handler_id} - {None}),
+        Notice(S.ESCALATED, "case_escalated", lambda row: role_holders(Role.GENERAL_MANAGER)),
+        Notice(S.DECIDED, "case_decided", lambda row: {row.handler_id}),
         Notice(S.REPLIED, "case_replied", lambda row: {row.registered_by_id}),
         Notice(S.REPORTED, "case_reported", lambda row: {row.leader_id}),
         Notice(S.CONSIDERED, "case_considered", lambda row: {row.registered_by_id}),
@@ -153,6 +152,10 @@ class ComplaintFlow(Workflow):
     @classmethod
     def notice_params(cls, row) -> dict:
         return {"number": row.number, "who": row.who}
+
+    @classmethod
+    def never_told(cls, row) -> set[int]:
+        return recused_ids(row)  # rule P2: nothing of the case reaches the person complained about
 
     # --- effects: the columns each step fills, and the clocks it starts and stops ---
 

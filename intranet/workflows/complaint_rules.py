@@ -16,6 +16,7 @@ from intranet.workflows.complaint_states import CaseKind, CaseState
 from intranet.workflows.engine import InvalidInput, grant_for
 
 S, K = CaseState, CaseKind
+MAX_ID = 2**31 - 1  # a user id the database can hold; anything larger names nobody
 
 
 # --- who (guards, cond=) ------------------------------------------------------------------
@@ -50,21 +51,29 @@ def not_recused(model, user=None, event=None, machine=None, **kwargs) -> bool:
     return principal is None or principal.id not in recused
 
 
-def _acts_for(user, person_id: int | None, role: Role) -> bool:
+def usable_delegations(model, user) -> list:
+    """The user's delegations in force, except those from someone recused in the case (P2):
+    nobody draws authority on a case from the person complained about."""
+    recused = recused_ids(model)
+    return [d for d in valid_delegations(user) if d.principal_id not in recused]
+
+
+def _acts_for(model, user, person_id: int | None, role: Role) -> bool:
     if user is None or person_id is None:
         return False
     if user.id == person_id:
         return True
-    return any(d.principal_id == person_id and d.role == role for d in valid_delegations(user))
+    return any(d.principal_id == person_id and d.role == role
+               for d in usable_delegations(model, user))
 
 
 def is_handler(model, user=None, **kwargs) -> bool:
     """The designated handler, or their deputy (P1, P3)."""
-    return _acts_for(user, model.handler_id, Role.COMPLAINT_HANDLER)
+    return _acts_for(model, user, model.handler_id, Role.COMPLAINT_HANDLER)
 
 
 def is_leader(model, user=None, **kwargs) -> bool:
-    return any(_acts_for(user, model.leader_id, role)
+    return any(_acts_for(model, user, model.leader_id, role)
                for role in (Role.SALES_MANAGER, Role.GENERAL_MANAGER))
 
 
@@ -78,7 +87,7 @@ def in_charge(model, user=None, **kwargs) -> bool:
     if Role.SALES_MANAGER in user.roles and model.department_id is not None \
             and user.department_id == model.department_id:
         return True
-    for delegation in valid_delegations(user):
+    for delegation in usable_delegations(model, user):
         if delegation.role == Role.GENERAL_MANAGER:
             return True
         if delegation.role == Role.SALES_MANAGER and model.department_id is not None \
@@ -123,7 +132,8 @@ def _user_with(user_id, roles, field: str, model, message):
     from intranet.extensions import db
     from intranet.models import User
 
-    person = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    person = db.session.get(User, user_id) if isinstance(user_id, int) \
+        and 0 < user_id <= MAX_ID else None
     if person is None or not person.active or not (person.roles & roles):
         raise InvalidInput(field, message)
     if person.id in recused_ids(model):
@@ -153,6 +163,15 @@ def valid_meeting(model, meeting_on=None, attendee_ids=(), **kwargs) -> None:
     if set(attendee_ids) & recused_ids(model):
         raise InvalidInput("attendee_ids", _l("A person complained about cannot take part in "
                                               "the meeting on the case."))
+    from sqlalchemy import select
+
+    from intranet.extensions import db
+    from intranet.models import User
+
+    wanted = set(attendee_ids)
+    if any(not isinstance(i, int) or not 0 < i <= MAX_ID for i in wanted) or wanted != set(
+            db.session.scalars(select(User.id).where(User.id.in_(wanted), User.active))):
+        raise InvalidInput("attendee_ids", _l("Choose who attended."))
 
 
 def actions_verified(model, **kwargs) -> None:
@@ -169,10 +188,12 @@ def actions_verified(model, **kwargs) -> None:
 
 
 def deciders(row) -> set[int]:
-    """Who is told a decision is waiting: the department's manager, else the GM (P3)."""
-    managers = role_holders(Role.SALES_MANAGER, row.department_id) if row.department_id \
-        else set()
-    return (managers or role_holders(Role.GENERAL_MANAGER)) - recused_ids(row)
+    """Who is told a decision is waiting: the department's manager (or deputy), else, when
+    there is none or they are recused, the GM (P3)."""
+    recused = recused_ids(row)
+    managers = role_holders(Role.SALES_MANAGER, row.department_id) - recused \
+        if row.department_id else set()
+    return managers or (role_holders(Role.GENERAL_MANAGER) - recused)
 
 
 def holders(row) -> set[int]:
@@ -191,7 +212,7 @@ def holders(row) -> set[int]:
         people = set()
     else:
         people = {row.registered_by_id}
-    return people - {None}
+    return people - {None} - recused_ids(row)
 
 
 def escalation_targets(row, level: int) -> set[int]:

@@ -93,10 +93,20 @@ def warning_fractions() -> list[int]:
                    settings.get("deadline_warn_second_percent")})
 
 
+def active_span(deadline: WorkflowDeadline):
+    """The deadline's own time, paused time left out."""
+    return deadline.due_at - deadline.started_at - _paused(deadline)
+
+
+def elapsed(deadline: WorkflowDeadline, now: datetime):
+    """Time gone on the clock: paused time does not count."""
+    return now - deadline.started_at - _paused(deadline)
+
+
 def warning_time(deadline: WorkflowDeadline) -> datetime | None:
     """When the next warning not yet given falls due (None: all given). Paused time does not
     count: the due time has moved on by it."""
-    span = deadline.due_at - deadline.started_at - _paused(deadline)
+    span = active_span(deadline)
     for percent in warning_fractions():
         if percent > deadline.warned_percent:
             return deadline.started_at + _paused(deadline) + span * percent / 100

@@ -100,6 +100,11 @@ class Workflow(StateMachine):
     def notice_params(cls, row) -> dict:
         return {}
 
+    @classmethod
+    def never_told(cls, row) -> set[int]:
+        """Users no notice of this record may reach (e.g. those recused from it)."""
+        return set()
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.object_type:
@@ -147,8 +152,9 @@ class NoticeWriter:
         cls, row = self.machine_cls, self.row
         params = {"workflow": cls.object_type, "state": target.value, **cls.notice_params(row)}
         link = notifications.link_for(cls.object_type, row.id)
+        excluded = cls.never_told(row)
         for notice in due:
-            for user_id in sorted(set(notice.to(row))):
+            for user_id in sorted(set(notice.to(row)) - excluded - {None}):
                 notifications.notify(user_id, notice.kind, link, **params)
 
 

@@ -112,7 +112,7 @@ def case_attachment_add(case_id: int):
 
 @bp.route("/cases/<int:case_id>/attachments/<int:attachment_id>")
 def case_attachment_download(case_id: int, attachment_id: int):
-    case = scoped_case_or_404(case_id)
+    case = _handling(case_id)
     item = db.session.scalar(select(CaseAttachment).where(
         CaseAttachment.id == attachment_id, CaseAttachment.case_id == case.id)) or abort(404)
     audit.record(audit.Action.EXPORT, "case_attachment", item.id, details={"case": case.id})

@@ -130,7 +130,7 @@ def case_context(case: ServiceCase, form: CaseTransitionForm | None = None, **fo
         "attendees": [p.user for p in case.people if p.relation == "attendee"],
         "contacts": _rows(CaseContact, case, CaseContact.at) if notes else [],
         "actions": _rows(CorrectiveAction, case, CorrectiveAction.id) if notes else [],
-        "attachments": _rows(CaseAttachment, case, CaseAttachment.id),
+        "attachments": _rows(CaseAttachment, case, CaseAttachment.id) if notes else [],
         "diagram": diagram.layout(ComplaintFlow), "current": case.state,
         "mermaid": diagram.mermaid(ComplaintFlow, case.state),
         "transition_form": form or CaseTransitionForm(formdata=None),

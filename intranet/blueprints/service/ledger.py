@@ -2,7 +2,7 @@
 and the monthly ledger PDF."""
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, g, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,6 +11,7 @@ from intranet.blueprints.service import bp
 from intranet.blueprints.service.forms import departments, people
 from intranet.complaints import CHANNEL_LABELS, KIND_LABELS, SEVERITY_LABELS
 from intranet.complaints import ledger as case_ledger
+from intranet.complaints.scope import recused_case_ids
 from intranet.core import audit
 from intranet.core.http import is_htmx
 from intranet.core.pagination import paginate
@@ -31,7 +32,8 @@ def _user():
 
 
 def _choices():
-    return {"departments": departments(), "handlers": people(Role.COMPLAINT_HANDLER),
+    return {"recused": g.get("recused", set()), "departments": departments(),
+            "handlers": people(Role.COMPLAINT_HANDLER),
             "staff": [(uid, name) for uid, name in people() if uid != current_user.id],
             "kinds": KIND_LABELS, "channels": CHANNEL_LABELS, "severities": SEVERITY_LABELS,
             "states": ComplaintFlow.STATE_LABELS}
@@ -45,6 +47,7 @@ def _list_page(endpoint: str, order, **defaults):
     audit.record(audit.Action.VIEW, endpoint.split(".")[1], "", details={
         "page": page.page, "rows": [c.id for c in page.items]})
     rows_only = is_htmx() and request.headers.get("HX-Target") == "case-rows"
+    g.recused = recused_case_ids(_user(), [c.id for c in page.items])
     return page, filters, query, rows_only
 
 
@@ -71,15 +74,16 @@ def ledger():
                            **_choices())
 
 
-def _table(cases):
+def _table(cases, recused=frozenset()):
     header = [_("Number"), _("Type"), _("Channel"), _("Received at"), _("Customer"),
               _("Severity"), _("Status"), _("Handler"), _("Repeat"), _("Description"),
               _("Reply")]
     rows = [[c.number, str(KIND_LABELS[c.kind]), str(CHANNEL_LABELS[c.channel]),
              format_datetime(c.received_at, "yyyy-MM-dd HH:mm"), c.who,
              str(SEVERITY_LABELS[c.severity]), str(ComplaintFlow.STATE_LABELS[c.state]),
-             c.handler.display_name if c.handler else "", _("Yes") if c.repeat else "",
-             c.description, c.reply] for c in cases]
+             c.handler.display_name if c.handler and c.id not in recused else "",
+             _("Yes") if c.repeat else "", c.description,
+             "" if c.id in recused else c.reply] for c in cases]
     return header, rows
 
 
@@ -89,7 +93,7 @@ def ledger_export():
     filters = case_ledger.read_filters(request.args, _user())
     cases = db.session.scalars(case_ledger.ledger_order(
         case_ledger.query(filters, _user())).limit(EXPORT_LIMIT)).all()
-    header, rows = _table(cases)
+    header, rows = _table(cases, recused_case_ids(_user()))
     audit.record(audit.Action.EXPORT, "case_ledger", "", details={
         "filters": request.args.to_dict(), "rows": len(rows)})
     return Response(xlsx_bytes(header, rows), mimetype=XLSX_MIME, headers={
