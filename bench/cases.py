@@ -110,6 +110,9 @@ def main() -> None:
     statements = count_statements(summary)
     if not args.no_load:
         bench(summary, statements)
+    else:
+        print()
+        print_statements(summary, statements)
     if not args.no_pdf:
         measure_pdf(summary, args.renders, args.what_if)
 
@@ -168,6 +171,7 @@ def seed(count: int) -> dict:
                   f"{len(people['desks'])} desk users in {time.perf_counter() - started:.1f} s")
         summary = describe(app)
         zone = settings.tz()
+        summary["month start"] = f"{datetime.now(zone).date().replace(day=1)}"
         # the month of the PDF: the one with exactly MONTH_CASES cases, else the fullest
         today = datetime.now(zone).date()
         best = None
@@ -435,6 +439,9 @@ def urls(summary: dict) -> list[tuple[str, str, str, dict]]:
         ("ledger, page 1", DESK, "/service/ledger", {}),
         ("ledger ?kind&severity", DESK, "/service/ledger?kind=complaint&severity=severe", {}),
         ("ledger, page 50", DESK, "/service/ledger?page=50", {}),
+        # what the figures cost over one month instead of two years (not a page of its own)
+        ("ledger ?since=month start", DESK, f"/service/ledger?since={summary['month start']}",
+         {}),
         ("ledger rows (htmx)", DESK, "/service/ledger?page=2",
          {"HX-Request": "true", "HX-Target": "case-rows"}),
         ("queue, handler (mine)", HANDLER, "/service/queue", {}),
@@ -464,7 +471,8 @@ def signed_in_client(app, username: str):
 
 def count_statements(summary: dict) -> dict:
     """The statements (all, and SELECTs) each page sends, in a test client: the figure must
-    not grow with the rows on the page."""
+    not grow with the rows on the page. Then the median time of five more requests, one at a
+    time (what one request costs without the load's queueing)."""
     from sqlalchemy import event
 
     from intranet import create_app
@@ -492,14 +500,34 @@ def count_statements(summary: dict) -> dict:
                 original, pdf.render_pdf = pdf.render_pdf, lambda html: b"%PDF"
             seen.clear()
             response = clients[who].get(path, headers=headers)
+            statements = (len(seen), seen.count("SELECT"))
+            times = []
+            for _ in range(5):
+                began = time.perf_counter()
+                clients[who].get(path, headers=headers)
+                times.append(time.perf_counter() - began)
             if name == "monthly PDF":
                 pdf.render_pdf = original
-            counts[name] = (len(seen), seen.count("SELECT"), response.status_code)
+            counts[name] = (*statements, response.status_code, statistics.median(times))
     finally:
         event.remove(engine, "before_cursor_execute", listener)
         with app.app_context():
             db.engine.dispose()
     return counts
+
+
+def print_statements(summary: dict, statements: dict, check_page=None) -> None:
+    print("statements: all / SELECT, counted in a test client; 1 req: median ms of five "
+          "requests one at a time there\n")
+    print(f"{'page':<26}{'stmts':>6}{'SELECT':>7}{'1 req':>8}  {'path':<50} check")
+    for name, who, path, headers in urls(summary):
+        total, selects, status, alone = statements[name]
+        shown = check_page(who, path, headers) if check_page else f"HTTP {status}"
+        print(f"{name:<26}{total:>6}{selects:>7}{alone * 1000:>8.0f}  {path:<50} {shown}")
+    for name, note in (("(ledger, no row)", ""), ("monthly PDF", ", without the render")):
+        total, selects, status, alone = statements[name]
+        print(f"{name:<26}{total:>6}{selects:>7}{alone * 1000:>8.0f}  HTTP {status}{note}")
+    print()
 
 
 # --- Load -------------------------------------------------------------------------------------
@@ -536,15 +564,8 @@ def bench(summary: dict, statements: dict) -> None:
               f"{summary['deadlines']:,} deadline rows) over 100,000 customers on "
               f"{summary['dialect']}; gunicorn -w {WORKERS}; {THREADS} client threads x "
               f"{DURATION:.0f} s per case; {os.cpu_count()} cores\n")
-        print(f"{'page':<26}{'statements':>11}{'SELECTs':>9}  {'path':<50} check")
-        for name, who, path, headers in urls(summary):
-            total, selects, _status = statements[name]
-            print(f"{name:<26}{total:>11}{selects:>9}  {path:<50} "
-                  f"{check(APP_PORT, path, {'Cookie': cookies[who], **headers})}")
-        for name in ("(ledger, no row)", "monthly PDF"):
-            total, selects, status = statements[name]
-            print(f"{name:<26}{total:>11}{selects:>9}  HTTP {status}")
-        print()
+        print_statements(summary, statements, lambda who, path, headers: check(
+            APP_PORT, path, {"Cookie": cookies[who], **headers}))
         report(cases)
     finally:
         for process in (app, bare):
