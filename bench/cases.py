@@ -4,7 +4,9 @@ ledger PDF with 2,000 cases in one month, rendered in one process.
 
     .venv/bin/python bench/cases.py                  # or: bash bench/run.sh cases
     .venv/bin/python bench/cases.py --seed-only
-    .venv/bin/python bench/cases.py --renders 1 --no-load    # the PDF only
+    .venv/bin/python bench/cases.py --no-load --what-if       # the PDF only, and with the
+                                                              # CSS the report recommends
+    PDF_TIMEOUT_SECONDS=120 bash bench/run.sh cases          # the view's time past 30 s
 
 Data: bench/out/cases.sqlite3, a copy of bench/seed.py's database (100,000 customers,
 1,000,000 transactions; seed.py is run first if that database is missing) with, on top, once:
@@ -17,7 +19,9 @@ spread over the states of their machine, each with its running deadlines
 (WorkflowDeadline) and next_due_at; closed cases have their deadlines met, mostly in time.
 Ledger numbers run per year in order of receipt and LedgerCounter ends at each year's last.
 With DATABASE_URL set (PostgreSQL) the cases are added to that database instead. No
-workflow history rows are written: no measured page reads them.
+workflow history rows are written: no measured page reads them. The schema is the migrations'
+(flask_migrate.upgrade): after a change to a migration already applied here, delete
+bench/out/cases.sqlite3 to have it built anew.
 
 Load as in bench/run.py: BENCH_THREADS keep-alive client threads (4) for BENCH_SECONDS (10)
 per case against gunicorn -w BENCH_WORKERS (2), from this machine. The SQL statements each
@@ -169,6 +173,8 @@ def seed(count: int) -> dict:
             db.session.commit()
             print(f"cases: {made:,} service cases, {len(people['handlers'])} handlers, "
                   f"{len(people['desks'])} desk users in {time.perf_counter() - started:.1f} s")
+        else:
+            print(f"cases: already seeded ({HANDLER} exists)")
         summary = describe(app)
         zone = settings.tz()
         summary["month start"] = f"{datetime.now(zone).date().replace(day=1)}"
