@@ -5,6 +5,8 @@
 #                              received applications (bench/credit_queue.py)
 #   bash bench/run.sh pdf      the signed PDF record of a credit application against
 #                              WeasyPrint alone (bench/pdf_render.py)
+#   bash bench/run.sh cases    the case ledger and queues on that data plus 50,000 service
+#                              cases, and the monthly ledger PDF of 2,000 (bench/cases.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -13,6 +15,8 @@ VENV=${VENV:-.venv}
 case "${1:-}" in
   credit) shift; "$VENV/bin/python" bench/seed.py
           exec "$VENV/bin/python" bench/credit_queue.py "$@" ;;
+  cases) shift; "$VENV/bin/python" bench/seed.py
+         exec "$VENV/bin/python" bench/cases.py "$@" ;;
   pdf) shift; exec "$VENV/bin/python" bench/pdf_render.py "$@" ;;
 esac
 "$VENV/bin/python" bench/seed.py "$@"

@@ -87,7 +87,9 @@ class ServiceCase(db.Model):
     satisfaction: Mapped[str] = mapped_column(Text, default="")
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # Rule P5 (suggestions): the leader it is reported to, and the outcome
-    leader_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # indexed: the queue's "mine" (handler, leader or registrant) is an OR that SQLite serves
+    # from three indexes only if each column has one
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     adopted: Mapped[bool | None] = mapped_column()
     # Rule P5: the nearest open deadline (workflows/deadlines.py keeps it), for the queue
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
