@@ -122,8 +122,10 @@ def test_p5_the_ledger_figures(app, client, staff, frozen, make_case):
     # kept: answer at 2 h, the three promised dates, investigation, reply; not: answer at
     # 30 h → 6 of 7
     assert figures.within_deadline_percent == 85.7
-    page = client.get("/service/ledger").get_data(as_text=True)
-    assert 'data-testid="within-deadline">85.7 %' in page
+    page = client.get("/service/ledger/figures", headers={"HX-Request": "true"})
+    assert 'data-testid="within-deadline">85.7 %' in page.get_data(as_text=True)
+    only = client.get("/service/ledger/figures?kind=consultation").get_data(as_text=True)
+    assert "<dt>案件</dt><dd>2</dd>" in only and "<html" in only  # a page of its own too
 
 
 def test_p1_the_export_is_audited_and_its_formulas_stay_text(app, client, staff, frozen,
@@ -159,8 +161,24 @@ def test_p1_the_monthly_ledger_pdf_lists_the_months_cases(app, client, staff, fr
     text = pdf_text(response.data)
     assert "案件台账 2026-11" in text and number(app, november) in text
     assert number(app, december) not in text
-    for odd in ("2026-13", "x", "-1-1", "99999-01"):  # anything else: the current month
+    for odd in ("2026-13", "x", "-1-1", "99999-01", "9999-12", "0001-01"):  # the current month
         assert client.get(f"/service/ledger/monthly.pdf?month={odd}").status_code == 200
+
+
+def test_p1_a_large_month_prints_in_parts(app, client, staff, frozen, make_case, monkeypatch):
+    from intranet.blueprints.service import ledger as views
+
+    monkeypatch.setattr(views, "MONTHLY_PART", 2)
+    frozen(MONDAY_10)
+    ids = [make_case("registered") for _ in range(3)]
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    first = pdf_text(client.get("/service/ledger/monthly.pdf?month=2026-11").data)
+    second = pdf_text(client.get("/service/ledger/monthly.pdf?month=2026-11&part=2").data)
+    beyond = pdf_text(client.get("/service/ledger/monthly.pdf?month=2026-11&part=9").data)
+    numbers = [number(app, i) for i in ids]
+    assert all(n in first for n in numbers[:2]) and numbers[2] not in first
+    assert numbers[2] in second and numbers[0] not in second and "第 2 部分，共 2 部分" in second
+    assert numbers[2] in beyond  # a part past the end is the last one
 
 
 def test_p8_the_case_record_holds_the_whole_case_and_hostile_text_stays_inert(

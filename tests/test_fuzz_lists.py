@@ -126,6 +126,8 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("service.ledger", R.SERVICE_DESK, "/service/ledger", CASE_FILTERS, "case-rows"),
     ListCase("service.ledger", R.GENERAL_MANAGER, "/service/ledger", CASE_FILTERS),
     ListCase("service.ledger_export", R.SERVICE_DESK, "/service/ledger/export", CASE_FILTERS),
+    ListCase("service.ledger_figures", R.SALES_MANAGER, "/service/ledger/figures",
+             CASE_FILTERS, "figures"),
     ListCase("service.case_new", R.SERVICE_DESK, "/service/cases/new"),
     ListCase("service.customer_lookup", R.SERVICE_DESK, "/service/customer-lookup",
              {"q": ("上海", "测", "%", "_")}),

@@ -133,6 +133,7 @@ MATRIX: dict[str, dict[str, Permission]] = {
     # (workflows/complaint.py); which cases a user sees is complaints/scope.py.
     "service.queue": {"GET": allow(*CASE_READERS)},
     "service.ledger": {"GET": allow(*CASE_READERS)},
+    "service.ledger_figures": {"GET": allow(*CASE_READERS)},
     "service.ledger_export": {"GET": allow(*CASE_READERS, fresh=True)},
     "service.ledger_pdf": {"GET": allow(*CASE_READERS, fresh=True)},
     "service.case_new": {"GET": allow(*CASE_DESK), "POST": allow(*CASE_DESK)},

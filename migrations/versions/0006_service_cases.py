@@ -102,6 +102,7 @@ def upgrade():
     with op.batch_alter_table('service_case', schema=None) as batch_op:
         batch_op.create_index('ix_service_case_customer_received', ['customer_id', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_case_department_id'), ['department_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_case_leader_id'), ['leader_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_case_handler_id'), ['handler_id'], unique=False)
         batch_op.create_index('ix_service_case_queue', ['state', 'priority', 'next_due_at'], unique=False)
         batch_op.create_index('ix_service_case_received', ['received_at'], unique=False)
@@ -197,6 +198,7 @@ def downgrade():
         batch_op.drop_index('ix_service_case_received')
         batch_op.drop_index('ix_service_case_queue')
         batch_op.drop_index(batch_op.f('ix_service_case_handler_id'))
+        batch_op.drop_index(batch_op.f('ix_service_case_leader_id'))
         batch_op.drop_index(batch_op.f('ix_service_case_department_id'))
         batch_op.drop_index('ix_service_case_customer_received')
 

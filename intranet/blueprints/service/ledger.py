@@ -6,15 +6,17 @@ from flask import Response, g, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import func
 
 from intranet.blueprints.service import bp
 from intranet.blueprints.service.forms import departments, people
 from intranet.complaints import CHANNEL_LABELS, KIND_LABELS, SEVERITY_LABELS
 from intranet.complaints import ledger as case_ledger
 from intranet.complaints.scope import recused_case_ids
-from intranet.core import audit
+from intranet.core import audit, clock, settings
 from intranet.core.http import is_htmx
 from intranet.core.pagination import paginate
+from intranet.core.querystring import parse_int
 from intranet.core.roles import Role
 from intranet.core.spreadsheets import xlsx_bytes
 from intranet.extensions import db
@@ -24,7 +26,7 @@ from intranet.workflows.complaint import ComplaintFlow
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_LIMIT = 50_000
-MONTHLY_LIMIT = 5_000
+MONTHLY_PART = 1_000  # cases per PDF: a part renders well inside the PDF time limit
 
 
 def _user():
@@ -69,9 +71,22 @@ def ledger():
     if rows_only:
         return render_template("service/_case_rows.html", page=page, filters=filters,
                                endpoint="service.ledger", **_choices())
+    this_month = clock.now().astimezone(settings.tz()).strftime("%Y-%m")
     return render_template("service/ledger.html", page=page, filters=filters,
-                           figures=case_ledger.figures(query), endpoint="service.ledger",
-                           **_choices())
+                           endpoint="service.ledger", this_month=this_month, **_choices())
+
+
+@bp.route("/ledger/figures")
+def ledger_figures():
+    """The ledger's figures for its filters, loaded after the rows (they read every case the
+    filters select, so the list does not wait for them)."""
+    filters = case_ledger.read_filters(request.args, _user())
+    figures = case_ledger.figures(case_ledger.query(filters, _user()))
+    audit.record(audit.Action.VIEW, "case_figures", "", details={
+        "filters": request.args.to_dict()})
+    template = "service/_figures.html" if is_htmx() else "service/figures.html"
+    return render_template(template, figures=figures, filters=filters,
+                           endpoint="service.ledger_figures", **_choices())
 
 
 def _table(cases, recused=frozenset()):
@@ -102,20 +117,25 @@ def ledger_export():
 
 @bp.route("/ledger/monthly.pdf")
 def ledger_pdf():
-    """The monthly ledger (台帐) as a signed PDF, with the month's figures."""
+    """The monthly ledger (台帐) as a signed PDF with the month's figures, in parts of
+    MONTHLY_PART cases (?part=2 for the second) so that each renders in reasonable time."""
     first, following = case_ledger.month_bounds(request.args.get("month"))
     filters = case_ledger.read_filters({"since": first.isoformat()}, _user())
     query = case_ledger.query(filters, _user()).where(
         ServiceCase.received_at < case_ledger.local_midnight(following))
-    cases = db.session.scalars(query.order_by(ServiceCase.year,
-                                              ServiceCase.seq)
-                               .limit(MONTHLY_LIMIT)).all()
+    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
+    parts = max(1, -(-total // MONTHLY_PART))
+    part = min(parse_int(request.args.get("part"), minimum=1) or 1, parts)
+    cases = db.session.scalars(query.order_by(ServiceCase.year, ServiceCase.seq)
+                               .offset((part - 1) * MONTHLY_PART).limit(MONTHLY_PART)).all()
     month = f"{first:%Y-%m}"
-    pdf = render_record("pdf/case_ledger.html", f"TS-{month}", cases=cases, month=month,
-                        figures=case_ledger.figures(query), truncated=len(cases) >= MONTHLY_LIMIT,
+    number = f"TS-{month}" if parts == 1 else f"TS-{month}-{part}/{parts}"
+    pdf = render_record("pdf/case_ledger.html", number, cases=cases, month=month,
+                        figures=case_ledger.figures(query), part=part, parts=parts,
                         kinds=KIND_LABELS, channels=CHANNEL_LABELS, severities=SEVERITY_LABELS,
                         states=ComplaintFlow.STATE_LABELS)
     audit.record(audit.Action.EXPORT, "case_ledger", month, details={
-        "format": "pdf", "rows": len(cases)})
+        "format": "pdf", "part": part, "rows": [c.id for c in cases]})
+    suffix = "" if parts == 1 else f"-{part}"
     return pdf, 200, {"Content-Type": "application/pdf", "Content-Disposition":
-                      f"attachment; filename=case-ledger-{month}.pdf"}
+                      f"attachment; filename=case-ledger-{month}{suffix}.pdf"}
