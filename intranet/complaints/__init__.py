@@ -23,10 +23,16 @@ def init_app(app) -> None:
     import intranet.complaints.jobs  # noqa: F401  (registers the deadline job)
     from intranet.complaints.notices import KINDS
     from intranet.complaints.scope import in_archive
-    from intranet.core import notifications
+    from intranet.core import audit, notifications
     from intranet.workflows.complaint import ComplaintFlow
 
     notifications.register_kinds(KINDS)
+    audit.register_object_labels({
+        "service_case": _l("Service case"), "case_contact": _l("Contact with a complainant"),
+        "corrective_action": _l("Corrective action"), "case_attachment": _l("Case material"),
+        "case_ledger": _l("Case ledger"), "case_figures": _l("Case figures"),
+        "customer_lookup": _l("Customer look-up"), "queue": _l("Case queue"),
+        "ledger": _l("Case ledger")})
     notifications.register_param_labels("deadline", DEADLINE_LABELS)
     notifications.register_link(ComplaintFlow.object_type, "service.case", "case_id")
     app.jinja_env.globals.update(

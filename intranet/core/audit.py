@@ -58,6 +58,11 @@ OBJECT_LABELS = {
 }
 
 
+def register_object_labels(labels: dict) -> None:
+    """A domain names the kinds of records it audits, so the trail reads in words."""
+    OBJECT_LABELS.update(labels)
+
+
 def record(action: str, object_type: str, object_id=None, *, reason: str = "",
            details: dict | None = None, user=None) -> None:
     """Queue one audit entry in the current transaction."""

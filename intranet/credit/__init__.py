@@ -131,12 +131,18 @@ def init_app(app) -> None:
     """What the platform needs from credit management: its scheduled jobs, notification texts
     and the labels and questions templates use."""
     import intranet.credit.jobs  # noqa: F401  (registers the credit jobs)
-    from intranet.core import notifications
+    from intranet.core import audit, notifications
     from intranet.credit.notices import KINDS
     from intranet.credit.scope import in_archive
     from intranet.workflows.credit import CreditFlow
 
     notifications.register_kinds(KINDS)
+    audit.register_object_labels({
+        "credit_application": _l("Credit-limit application"),
+        "credit_list": _l("Credit-limit applications"), "credit_queue": _l("Approval queue"),
+        "order": _l("Order"), "order_blocked": _l("Order refused over the limit"),
+        "order_list": _l("Orders"), "over_limit_list": _l("Customers over their limit"),
+        "shipment": _l("Shipment"), "shipment_blocked": _l("Shipment refused over the limit")})
     notifications.register_link(CreditFlow.object_type, "sales.credit_application",
                                 "application_id")
     app.jinja_env.globals["credit_grades"] = GRADE_LABELS
