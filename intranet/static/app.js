@@ -42,6 +42,15 @@
     });
   });
 
+  // <input data-no-submit>: Enter in a live-search box inside a form (the intake's customer
+  // search) must not submit the half-filled form around it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.isComposing && event.target.matches &&
+        event.target.matches("input[data-no-submit]")) {
+      event.preventDefault();
+    }
+  });
+
   // <select data-autosubmit> submits its form on change (language switch).
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-autosubmit]")) {

@@ -29,11 +29,13 @@ def reachable(cls: type[Workflow]) -> set[str]:
 
 def layers(cls: type[Workflow]) -> list[list[str]]:
     """States in columns for the diagram: each state one column right of its furthest
-    predecessor, ignoring the edges that go back to a state nearer the start (returned →
-    submitted), so the main path reads left to right."""
+    predecessor, ignoring the edges that close a loop back to a state nearer the start
+    (returned → submitted, a state's edges to itself such as pause), so the main path
+    reads left to right; an edge into a final state never closes a loop, so the final state
+    comes last however early it can be reached (a consultation answered at once)."""
     edges = transitions(cls)
     start = cls.initial_state.value
-    level = {start: 0}  # shortest distance: an edge to a nearer state goes back
+    level = {start: 0}  # shortest distance from the start
     queue = deque([start])
     while queue:
         here = queue.popleft()
@@ -41,7 +43,21 @@ def layers(cls: type[Workflow]) -> list[list[str]]:
             if source == here and target not in level:
                 level[target] = level[here] + 1
                 queue.append(target)
-    back = {(s, t) for s, _, t in edges if level.get(t, 0) < level.get(s, 0)}
+
+    def reaches(origin: str, goal: str) -> bool:
+        seen, todo = {origin}, [origin]
+        while todo:
+            here = todo.pop()
+            if here == goal:
+                return True
+            for source, _, target in edges:
+                if source == here and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return False
+
+    back = {(s, t) for s, _, t in edges
+            if s == t or (level.get(t, 0) < level.get(s, 0) and reaches(t, s))}
     depth = {start: 0}
     for _ in range(len(cls.states)):  # longest path over the forward edges (a DAG)
         for source, _, target in edges:
