@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from intranet import create_app
+from intranet.complaints.scope import reads_notes, scoped_case_or_404
 from intranet.core import clock
 from intranet.core.access import permission_for, scoped_customer_or_404
 from intranet.core.roles import Role
@@ -185,6 +186,15 @@ def _exists(model, key: str):
     return lambda args: db.session.get(model, args[key]) or abort(404)
 
 
+def _case(notes: bool):
+    """scoped_case_or_404, and for what is added to the handling, reads_notes (rule P2)."""
+    def check(args):
+        case = scoped_case_or_404(args["case_id"])
+        if notes and not reads_notes(case, current_user):
+            abort(404)
+    return check
+
+
 def _own_note(args):
     note = db.session.get(Notification, args["note_id"])
     if note is None or note.user_id != current_user.id:
@@ -202,6 +212,9 @@ RECORD_CHECKS = {
     **{f"admin.{name}": _exists(User, "user_id")
        for name in ("user_edit", "user_password", "user_disable", "user_enable")},
     "admin.delegation_revoke": _exists(Delegation, "delegation_id"),
+    "service.case_transition": _case(notes=False),
+    **{f"service.{name}": _case(notes=True) for name in (
+        "case_contact_add", "case_action_add", "case_action_verify", "case_attachment_add")},
 }
 # Every POST on a customer's file changes it: its view asks scoped_customer_or_404(id, "edit").
 CUSTOMER_CHANGES = _customer("edit")

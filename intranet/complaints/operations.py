@@ -106,7 +106,7 @@ def register(intake: Intake, user: User) -> ServiceCase:
         first_answer=intake.first_answer, plan=intake.plan, promised_on=intake.promised_on)
     case.seq = next_number(case.year)
     case.repeat = _is_repeat(case)
-    case.priority = _priority(case)
+    case.priority = _priority(case, customer)
     case.people = [CasePerson(user_id=uid, relation="subject")
                    for uid in sorted(set(intake.subject_ids))]
     db.session.add(case)
@@ -155,8 +155,8 @@ def _is_repeat(case: ServiceCase) -> bool:
         ServiceCase.received_at >= since, ServiceCase.received_at <= case.received_at))))
 
 
-def _priority(case: ServiceCase) -> int:
-    customer = case.customer
+def _priority(case: ServiceCase, customer: Customer | None) -> int:
+    """(case.customer is not loaded before the flush: the customer is passed in.)"""
     important = customer is not None and customer.effective_tier in ("vip", "key")
     return PRIORITY_FIRST if case.severity == "severe" or important else 1
 
