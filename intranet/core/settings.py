@@ -91,11 +91,11 @@ SETTINGS: dict[str, SettingDef] = {s.key: s for s in [
     SettingDef("extra_working_days", "dates", [], _l("Make-up working days (调休)"),
                _l("Dates that are working days, even on a weekend or a public holiday.")),
     SettingDef("deadline_warn_first_percent", "int", 50,
-               _l("First deadline warning at (% of the time)"),
+               _l("First deadline warning at this share of the time (%)"),
                _l("Whoever holds a record is reminded once when this share of a deadline's "
                   "time has gone."), minimum=1, maximum=99),
     SettingDef("deadline_warn_second_percent", "int", 80,
-               _l("Second deadline warning at (% of the time)"), minimum=1, maximum=99),
+               _l("Second deadline warning at this share of the time (%)"), minimum=1, maximum=99),
     # Rule C3 thresholds (trailing 12 months of shipments)
     SettingDef("tier_vip_min_yuan", "int", 500_000, _l("VIP tier from (yuan per year)"),
                _l("With a good payment record; rule C3."), minimum=0, maximum=10**11),

@@ -247,7 +247,7 @@ class ComplaintFlow(Workflow):
     STATE_LABELS = {
         S.REGISTERED: _l("Registered"), S.ASSIGNED: _l("With the handler"),
         S.INVESTIGATING: _l("Investigating"), S.AWAITING_DECISION: _l("Awaiting decision"),
-        S.ESCALATED: _l("With the general manager"), S.DECIDED: _l("Decided"),
+        S.ESCALATED: _l("With the general manager"), S.DECIDED: _l("Decision taken"),
         S.IMPLEMENTED: _l("Decision implemented"), S.REPLIED: _l("Replied"),
         S.FOLLOWED_UP: _l("Followed up"), S.REPORTED: _l("With the leader"),
         S.CONSIDERED: _l("Considered"), S.CLOSED: _l("Closed"),
