@@ -84,18 +84,22 @@ def layout(cls: type[Workflow], width: int = 180, height: int = 36, gap_x: int =
            gap_y: int = 22) -> dict:
     """Boxes and arrows for an SVG state diagram drawn by templates/workflows/_diagram.html:
     one column per distance from the initial state."""
+    loop = 26 if any(s == t for s, _, t in transitions(cls)) else 0  # room above for loops
     boxes = {}
     for col, states in enumerate(layers(cls)):
         for row, state in enumerate(states):
             boxes[state] = {"state": state, "x": 10 + col * (width + gap_x),
-                            "y": 10 + row * (height + gap_y), "w": width, "h": height}
+                            "y": 10 + loop + row * (height + gap_y), "w": width, "h": height}
     arrows, seen = [], set()
     for source, event, target in transitions(cls):
         if (source, target) in seen:
             continue
         seen.add((source, target))
         a, b = boxes[source], boxes[target]
-        if b["x"] > a["x"]:  # forward: straight
+        if source == target:  # a step that keeps the state (pause, resume): a loop on top
+            x1, x2, y = a["x"] + width * 0.62, a["x"] + width * 0.38, a["y"]
+            path = f"M{x1},{y} C{x1 + 12},{y - loop} {x2 - 12},{y - loop} {x2},{y}"
+        elif b["x"] > a["x"]:  # forward: straight
             x1, y1, x2, y2 = a["x"] + width, a["y"] + height / 2, b["x"], b["y"] + height / 2
             path = f"M{x1},{y1} L{x2},{y2}"
         elif b["x"] < a["x"]:  # backward: bowed below, so it does not hide a forward arrow
@@ -110,4 +114,4 @@ def layout(cls: type[Workflow], width: int = 180, height: int = 36, gap_x: int =
     rows = max(len(c) for c in layers(cls))
     return {"boxes": list(boxes.values()), "arrows": arrows,
             "width": 20 + columns * width + (columns - 1) * gap_x,
-            "height": 50 + rows * height + (rows - 1) * gap_y}
+            "height": 50 + loop + rows * height + (rows - 1) * gap_y}
