@@ -51,6 +51,16 @@
     }
   });
 
+  // A state diagram wider than the page scrolls: bring its current state into view.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".state-diagram").forEach(function (figure) {
+      var current = figure.querySelector(".node.current");
+      if (!current || figure.scrollWidth <= figure.clientWidth) { return; }
+      var node = current.getBoundingClientRect(), frame = figure.getBoundingClientRect();
+      figure.scrollLeft += node.left - frame.left - (frame.width - node.width) / 2;
+    });
+  });
+
   // <select data-autosubmit> submits its form on change (language switch).
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-autosubmit]")) {

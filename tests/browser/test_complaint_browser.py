@@ -8,6 +8,7 @@ The person complained about opens the case and sees only the recusal notice (P2)
 offers exactly the steps of the person acting; no CSP violation, no console error."""
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -30,7 +31,8 @@ def zh(app, text) -> str:
 def people(browser, live_server):
     """open(username): a page in a browser context of its own, signed in with the password
     (transitions need a fresh login). Console errors, uncaught exceptions and CSP violations
-    of every page are collected in open.errors / open.csp."""
+    of every page are collected in open.errors / open.csp. With SHOTS=<folder> in the
+    environment, each person's last page is saved there as a PNG (for looking at a failure)."""
     contexts = []
     errors: list[str] = []
     csp: list[str] = []
@@ -52,11 +54,10 @@ def people(browser, live_server):
 
     open_as.errors, open_as.csp = errors, csp
     yield open_as
-    import os
     for i, context in enumerate(contexts):
         if os.environ.get("SHOTS"):
             for page in context.pages:
-                page.screenshot(path=f"{os.environ['SHOTS']}/end-{i}.png", full_page=True)
+                page.screenshot(path=f"{os.environ['SHOTS']}/person-{i}.png", full_page=True)
         context.close()
 
 
@@ -245,6 +246,11 @@ def test_complaint_from_the_desk_to_closed_by_four_people(people, app, staff, ma
     step(desk, "close", confirm=True)
     expect_state(desk, app, "closed")
     assert events_offered(desk) == []
+    # the diagram scrolls to the current state, the last of ten columns
+    assert desk.locator("[data-testid=current-state]").evaluate("""node => {
+        const box = node.getBoundingClientRect();
+        const frame = node.closest('.state-diagram').getBoundingClientRect();
+        return box.left >= frame.left && box.right <= frame.right; }""")
 
     from intranet.extensions import db
     from intranet.models import ServiceCase, WorkflowHistory
