@@ -1,5 +1,6 @@
 """The demo company (`flask demo`): departments, one account per role, ~300 customers with
-two years of orders, shipments and payments.
+two years of orders, shipments and payments, credit applications, and service cases
+(complaints/demo.py).
 Idempotent: existing rows are kept, missing ones are added."""
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from decimal import Decimal
 import click
 from flask.cli import with_appcontext
 
+from intranet.complaints.demo import load_cases
 from intranet.core import audit, notifications, passwords
 from intranet.core.roles import Role
 from intranet.customers import credit_code, ledger
@@ -141,6 +143,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     if db.session.scalar(db.select(db.func.count()).select_from(Customer)) == 0:
         _load_customers([users["rep1"], users["rep2"], users["rep3"]])
         _load_credit(users)
+    load_cases(users)
     return [(u, n, ", ".join(str(r.label) for r in roles)) for u, n, _d, roles in USERS]
 
 
@@ -219,7 +222,10 @@ def demo_command():
         raise click.ClickException(
             "the demo creates accounts with a published password; "
             "set DEMO_MODE=1 to confirm this is a demo installation (SECURITY.md 8)")
-    accounts = load_demo()
+    # Links in the notifications the workflows send are built with url_for, which needs a
+    # request context (as in `flask jobs run`).
+    with current_app.test_request_context("/"):
+        accounts = load_demo()
     db.session.commit()
     click.echo(f"\n演示账号 Demo accounts (password for all: {DEMO_PASSWORD})")
     click.echo("-" * 72)

@@ -639,3 +639,46 @@ def test_p1_no_material_is_added_to_a_closed_case(app, client, staff, make_case)
     assert response.status_code == 422
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(CaseAttachment.id))) == 0
+
+
+def test_p6_a_vip_customers_complaint_is_handled_first(app, staff, make_customer, make_case):
+    vip = make_customer("上海鼎盛精密机械有限公司", staff[Role.SALES_REP])
+    general = make_customer("杭州安泰包装材料有限公司", staff[Role.SALES_REP])
+    with app.app_context():
+        from intranet.models import Customer
+        db.session.get(Customer, vip).tier = "vip"
+        db.session.get(Customer, general).tier = "general"
+        db.session.commit()
+    assert case_of(app, make_case(customer_id=vip)).priority == 0
+    assert case_of(app, make_case(customer_id=general)).priority == 1
+    assert case_of(app, make_case(customer_id=general, severity="severe")).priority == 0
+
+
+def test_demo_cases_give_every_role_work_and_a_second_run_adds_none(app):
+    from intranet.models import User
+    from intranet.workflows.engine import available_events
+    app.config["DEMO_MODE"] = True
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with app.test_request_context():
+        cases = db.session.scalars(db.select(ServiceCase).order_by(ServiceCase.id)).all()
+        users = {u.username: u for u in db.session.scalars(db.select(User))}
+        work = {name: sorted({e for c in cases for e in available_events(c, users[name])})
+                for name in ("desk", "handler", "manager1", "manager2", "gm")}
+        assert {"answer", "assign", "follow_up"} <= set(work["desk"])
+        assert {"start", "give_opinion"} <= set(work["handler"])
+        assert {"decide", "escalate"} <= set(work["manager1"])
+        assert {"adopt", "decline"} <= set(work["manager2"])
+        assert "resolve" in work["gm"]
+        states = {(c.kind, c.state) for c in cases}
+        assert {("consultation", "closed"), ("consultation", "registered"),
+                ("suggestion", "reported"), ("complaint", "registered"),
+                ("complaint", "assigned"), ("complaint", "investigating"),
+                ("complaint", "awaiting_decision"), ("complaint", "escalated"),
+                ("complaint", "replied"), ("complaint", "closed")} <= states
+        assert any(c.overdue for c in cases)
+        assert any(c.priority == 0 and c.severity == "severe" for c in cases)
+        assert any(c.user_ids("subject") for c in cases)
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(ServiceCase)) \
+            == len(cases)

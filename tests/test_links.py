@@ -212,7 +212,7 @@ RECORD_CHECKS = {
        for name in ("user_edit", "user_password", "user_disable", "user_enable")},
     "admin.delegation_revoke": _exists(Delegation, "delegation_id"),
     "service.case_transition": _case("view"),
-    "service.case_attachment_download": _case("view"),
+    "service.case_attachment_download": _case("view", notes=True),
     "service.case_pdf": _case("archive", notes=True),
     **{f"service.{name}": _case("view", notes=True)
        for name in ("case_contact_add", "case_action_add", "case_action_verify",

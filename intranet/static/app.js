@@ -42,6 +42,25 @@
     });
   });
 
+  // <input data-no-submit>: Enter in a live-search box inside a form (the intake's customer
+  // search) must not submit the half-filled form around it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.isComposing && event.target.matches &&
+        event.target.matches("input[data-no-submit]")) {
+      event.preventDefault();
+    }
+  });
+
+  // A state diagram wider than the page scrolls: bring its current state into view.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".state-diagram").forEach(function (figure) {
+      var current = figure.querySelector(".node.current");
+      if (!current || figure.scrollWidth <= figure.clientWidth) { return; }
+      var node = current.getBoundingClientRect(), frame = figure.getBoundingClientRect();
+      figure.scrollLeft += node.left - frame.left - (frame.width - node.width) / 2;
+    });
+  });
+
   // <select data-autosubmit> submits its form on change (language switch).
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-autosubmit]")) {

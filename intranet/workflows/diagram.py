@@ -29,11 +29,13 @@ def reachable(cls: type[Workflow]) -> set[str]:
 
 def layers(cls: type[Workflow]) -> list[list[str]]:
     """States in columns for the diagram: each state one column right of its furthest
-    predecessor, ignoring the edges that go back to a state nearer the start (returned →
-    submitted), so the main path reads left to right."""
+    predecessor, ignoring the edges that close a loop back to a state nearer the start
+    (returned → submitted, a state's edges to itself such as pause), so the main path
+    reads left to right; an edge into a final state never closes a loop, so the final state
+    comes last however early it can be reached (a consultation answered at once)."""
     edges = transitions(cls)
     start = cls.initial_state.value
-    level = {start: 0}  # shortest distance: an edge to a nearer state goes back
+    level = {start: 0}  # shortest distance from the start
     queue = deque([start])
     while queue:
         here = queue.popleft()
@@ -41,7 +43,21 @@ def layers(cls: type[Workflow]) -> list[list[str]]:
             if source == here and target not in level:
                 level[target] = level[here] + 1
                 queue.append(target)
-    back = {(s, t) for s, _, t in edges if level.get(t, 0) < level.get(s, 0)}
+
+    def reaches(origin: str, goal: str) -> bool:
+        seen, todo = {origin}, [origin]
+        while todo:
+            here = todo.pop()
+            if here == goal:
+                return True
+            for source, _, target in edges:
+                if source == here and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return False
+
+    back = {(s, t) for s, _, t in edges
+            if s == t or (level.get(t, 0) < level.get(s, 0) and reaches(t, s))}
     depth = {start: 0}
     for _ in range(len(cls.states)):  # longest path over the forward edges (a DAG)
         for source, _, target in edges:
@@ -68,18 +84,22 @@ def layout(cls: type[Workflow], width: int = 180, height: int = 36, gap_x: int =
            gap_y: int = 22) -> dict:
     """Boxes and arrows for an SVG state diagram drawn by templates/workflows/_diagram.html:
     one column per distance from the initial state."""
+    loop = 26 if any(s == t for s, _, t in transitions(cls)) else 0  # room above for loops
     boxes = {}
     for col, states in enumerate(layers(cls)):
         for row, state in enumerate(states):
             boxes[state] = {"state": state, "x": 10 + col * (width + gap_x),
-                            "y": 10 + row * (height + gap_y), "w": width, "h": height}
+                            "y": 10 + loop + row * (height + gap_y), "w": width, "h": height}
     arrows, seen = [], set()
     for source, event, target in transitions(cls):
         if (source, target) in seen:
             continue
         seen.add((source, target))
         a, b = boxes[source], boxes[target]
-        if b["x"] > a["x"]:  # forward: straight
+        if source == target:  # a step that keeps the state (pause, resume): a loop on top
+            x1, x2, y = a["x"] + width * 0.62, a["x"] + width * 0.38, a["y"]
+            path = f"M{x1},{y} C{x1 + 12},{y - loop} {x2 - 12},{y - loop} {x2},{y}"
+        elif b["x"] > a["x"]:  # forward: straight
             x1, y1, x2, y2 = a["x"] + width, a["y"] + height / 2, b["x"], b["y"] + height / 2
             path = f"M{x1},{y1} L{x2},{y2}"
         elif b["x"] < a["x"]:  # backward: bowed below, so it does not hide a forward arrow
@@ -94,4 +114,4 @@ def layout(cls: type[Workflow], width: int = 180, height: int = 36, gap_x: int =
     rows = max(len(c) for c in layers(cls))
     return {"boxes": list(boxes.values()), "arrows": arrows,
             "width": 20 + columns * width + (columns - 1) * gap_x,
-            "height": 50 + rows * height + (rows - 1) * gap_y}
+            "height": 50 + loop + rows * height + (rows - 1) * gap_y}

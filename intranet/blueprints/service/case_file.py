@@ -73,7 +73,7 @@ def case_action_add(case_id: int):
             getattr(form, error.field).errors = [str(error.message)]
         else:
             flash(_("Corrective action recorded."), "success")
-            return redirect_to(url_for("service.case", case_id=case.id) + "#actions")
+            return redirect_to(url_for("service.case", case_id=case.id) + "#corrective-actions")
     return _back(case, action_form=form)
 
 
@@ -89,7 +89,7 @@ def case_action_verify(case_id: int, action_id: int):
             flash(str(error.message), "error")
         else:
             flash(_("Corrective action verified."), "success")
-    return redirect_to(url_for("service.case", case_id=case.id) + "#actions")
+    return redirect_to(url_for("service.case", case_id=case.id) + "#corrective-actions")
 
 
 @bp.route("/cases/<int:case_id>/attachments", methods=["POST"])

@@ -183,4 +183,5 @@ def case_transition(case_id: int):
     label = ComplaintFlow.STATE_LABELS[record.state]
     if not is_htmx():
         flash(_("Done: the case is now “%(state)s”.", state=label), "success")
-    return redirect_to(url_for("service.case", case_id=record.id))
+    # "#top": the page opens at its head (the new state), not at the form's #actions
+    return redirect_to(url_for("service.case", case_id=record.id) + "#top")
