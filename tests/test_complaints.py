@@ -682,3 +682,14 @@ def test_demo_cases_give_every_role_work_and_a_second_run_adds_none(app):
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(ServiceCase)) \
             == len(cases)
+
+
+def test_p8_the_handler_does_not_verify_the_customers_satisfaction_with_their_own_reply(
+        app, client, staff, make_case):
+    case_id = make_case("replied")
+    login_fast(client, app, staff[Role.COMPLAINT_HANDLER])
+    page = page_of(client, case_id)
+    assert 'data-event="follow_up"' not in page and 'data-event="reopen"' not in page
+    assert fire(client, case_id, "follow_up", app=app, comment="满意").status_code == 409
+    login_fast(client, app, staff[Role.SERVICE_DESK])
+    assert 'data-event="follow_up"' in page_of(client, case_id)

@@ -37,6 +37,7 @@ from intranet.workflows.complaint_rules import (
     is_leader,
     is_suggestion,
     not_recused,
+    not_the_handler,
     recused_ids,
     text_required,
     valid_handler,
@@ -89,8 +90,10 @@ class ComplaintFlow(Workflow):
     implement = decided.to(implemented, cond=[*ACTING, is_handler], validators=[text_required])
     reply = (implemented.to(replied, cond=[*ACTING, is_handler], validators=[text_required])
              | considered.to(closed, cond=ACTING, validators=[text_required]))
-    follow_up = replied.to(followed_up, cond=ACTING, validators=[text_required])
-    reopen = replied.to(awaiting_decision, cond=ACTING, validators=[text_required])
+    follow_up = replied.to(followed_up, cond=[*ACTING, not_the_handler],
+                           validators=[text_required])
+    reopen = replied.to(awaiting_decision, cond=[*ACTING, not_the_handler],
+                        validators=[text_required])
     close = followed_up.to(closed, cond=[*ACTING, has_reply], validators=[actions_verified])
     report = registered.to(reported, cond=[*ACTING, is_suggestion], validators=[valid_leader])
     adopt = reported.to(considered, cond=[*ACTING, is_leader], validators=[text_required])

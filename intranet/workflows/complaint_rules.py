@@ -72,6 +72,12 @@ def is_handler(model, user=None, **kwargs) -> bool:
     return _acts_for(model, user, model.handler_id, Role.COMPLAINT_HANDLER)
 
 
+def not_the_handler(model, user=None, **kwargs) -> bool:
+    """Rule P8: the customer's satisfaction is verified by someone other than the handler
+    whose reply it judges."""
+    return not is_handler(model, user)
+
+
 def is_leader(model, user=None, **kwargs) -> bool:
     return any(_acts_for(model, user, model.leader_id, role)
                for role in (Role.SALES_MANAGER, Role.GENERAL_MANAGER))

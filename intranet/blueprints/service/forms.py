@@ -123,8 +123,12 @@ class CorrectiveActionForm(Form):
     due_on = DateField(_l("Due on"), validators=[REQUIRED])
 
     def fill_choices(self):
-        self.owner_id.choices = people()
+        self.owner_id.choices = [(0, "—"), *people()]
         return self
+
+    def validate_owner_id(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose who owns the action."))
 
 
 class CaseAttachmentForm(Form):
