@@ -445,9 +445,11 @@ def urls(summary: dict) -> list[tuple[str, str, str, dict]]:
         ("ledger, page 1", DESK, "/service/ledger", {}),
         ("ledger ?kind&severity", DESK, "/service/ledger?kind=complaint&severity=severe", {}),
         ("ledger, page 50", DESK, "/service/ledger?page=50", {}),
-        # what the figures cost over one month instead of two years (not a page of its own)
+        # the ledger filtered to one month
         ("ledger ?since=month start", DESK, f"/service/ledger?since={summary['month start']}",
          {}),
+        ("ledger figures (htmx)", DESK, "/service/ledger/figures",
+         {"HX-Request": "true", "HX-Target": "figures"}),
         ("ledger rows (htmx)", DESK, "/service/ledger?page=2",
          {"HX-Request": "true", "HX-Target": "case-rows"}),
         ("queue, handler (mine)", HANDLER, "/service/queue", {}),
@@ -632,7 +634,7 @@ def measure_pdf(summary: dict, renders: int, what_if: bool) -> None:
                 query = case_ledger.query(filters, user).where(
                     ServiceCase.received_at < case_ledger.local_midnight(following))
                 cases = db.session.scalars(query.order_by(ServiceCase.year, ServiceCase.seq)
-                                           .limit(view.MONTHLY_LIMIT)).all()
+                                           .limit(view.MONTHLY_PART)).all()
                 figures = case_ledger.figures(query)
                 db.session.rollback()  # expires every row: the next round loads afresh
                 return cases, figures
