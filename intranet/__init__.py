@@ -149,7 +149,8 @@ def register_converters(app: Flask) -> None:
 
 # The domains: each one's init_app registers what the platform needs from it (jobs,
 # notification texts, commands, template labels); the platform never imports a domain.
-DOMAINS = ("intranet.customers", "intranet.credit", "intranet.complaints")
+DOMAINS = ("intranet.customers", "intranet.credit", "intranet.complaints",
+           "intranet.resources")
 
 
 def register_domains(app: Flask) -> None:

@@ -67,6 +67,10 @@ class Customer(db.Model):
     credit_graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    # Rules R2, R5: since when the owner has had the customer; the pool it waits in when it
+    # has no owner (resources/ownership.py keeps both)
+    owned_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("customer_pool.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -62,6 +62,7 @@ from intranet.models import (
     UserRole,
 )
 from intranet.models.customer import RELATIONSHIPS, TIERS
+from intranet.resources import ownership, reclaim
 
 EXPORT_LIMIT = 50_000
 GROWTH = (Customer.sales_12m - Customer.sales_prev_12m) / func.nullif(Customer.sales_prev_12m, 0)
@@ -171,6 +172,7 @@ def customers_import():
 
     def audit_created(customers):
         for customer in customers:
+            ownership.first_owner(customer, "import", user)  # rule R3
             audit.record(audit.Action.CREATE, "customer", customer.id,
                          details={"name": customer.name, "source": "import"})
     return import_page(
@@ -214,6 +216,7 @@ def customer_new():
                                                phone=(form.contact_phone.data or "").strip()))
             db.session.add(record)
             db.session.flush()
+            ownership.first_owner(record, "registered", user)  # rule R3
             audit.record(audit.Action.CREATE, "customer", record.id,
                          details={"name": record.name, "credit_code": code})
             flash(_("Customer registered."), "success")
@@ -262,6 +265,9 @@ def customer_page_context(record: Customer, **forms) -> dict:
         "credit_applications": db.session.scalars(
             select(CreditApplication).where(CreditApplication.customer_id == record.id)
             .order_by(CreditApplication.id.desc()).limit(5)).all(),
+        # Rules R1-R6: the owners over time, and when the customer returns to the pool
+        "owners": ownership.history(record.id), "returning": reclaim.returns_on(record),
+        "today": ledger.today(),
     }
 
 

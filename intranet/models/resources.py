@@ -1,0 +1,83 @@
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intranet.core import clock
+from intranet.extensions import db
+from intranet.models.customer import _in
+from intranet.models.types import UTCDateTime
+from intranet.models.user import Department, User
+
+OWNERSHIP_KINDS = ("registered", "import", "allocation", "claim", "transfer", "reclaim",
+                   "reassignment")
+RECLAIM_KINDS = ("no_activity", "prospect", "former")  # rules R2, R5, R6
+
+
+class CustomerPool(db.Model):
+    """A shared pool (公海, rules R5, R6): customers without an owner wait here to be claimed
+    or allocated. A company may keep one per department."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+
+    department: Mapped[Department | None] = relationship()
+
+
+class OwnershipRecord(db.Model):
+    """Every change of a customer's owner (rules R1, R3, R4): from, to, why, by which
+    workflow, approved by whom, when. Sales are attributed to the owner at the transaction's
+    date from these rows; they are never edited."""
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", OWNERSHIP_KINDS), name="kind_known"),
+        Index("ix_ownership_record_customer", "customer_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("customer_pool.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    object_type: Mapped[str] = mapped_column(String(40), default="")  # the workflow, if any
+    object_id: Mapped[int | None]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # None: the system
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    from_user: Mapped[User | None] = relationship(foreign_keys=[from_user_id])
+    to_user: Mapped[User | None] = relationship(foreign_keys=[to_user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    pool: Mapped[CustomerPool | None] = relationship()
+
+
+class ReclaimRule(db.Model):
+    """An automatic reclaim rule stored as data (rules R2, R5, R6): its type, days, which
+    customers it applies to, the pool it sends them to, the owner's warning lead times and an
+    on/off switch."""
+
+    __table_args__ = (CheckConstraint(_in("kind", RECLAIM_KINDS), name="kind_known"),
+                      CheckConstraint("days > 0", name="days_positive"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    days: Mapped[int]
+    tiers: Mapped[str] = mapped_column(String(60), default="")  # "vip,key"; empty: all tiers
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    pool_id: Mapped[int] = mapped_column(ForeignKey("customer_pool.id"))
+    warn_days: Mapped[str] = mapped_column(String(30), default="7 1")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    pool: Mapped[CustomerPool] = relationship()
+    department: Mapped[Department | None] = relationship()
+
+    @property
+    def tier_list(self) -> list[str]:
+        return [t for t in self.tiers.split(",") if t]
+
+    @property
+    def lead_days(self) -> list[int]:
+        return sorted({int(d) for d in self.warn_days.split() if d.isdigit()}, reverse=True)

@@ -1,0 +1,124 @@
+"""Automatic reclaim to the pool, by rules stored as data (rules R2, R5, R6).
+
+A rule's customers are those with an owner, of its tiers and department. Each type says when
+their time is up, `days` after a start that SQL compares with one cutoff (no date arithmetic
+in the database, so it reads the same on SQLite and PostgreSQL):
+
+- no_activity (R2): no activity logged and no order since the allocation or the last
+  activity, whichever is later;
+- prospect (R5): a prospect not converted within `days` of ownership;
+- former (R6): a former customer with no order for `days` (and owned that long).
+
+`flask jobs run` reclaims what is due in two statements per rule (an INSERT … SELECT of the
+ownership records, an UPDATE … WHERE id IN (SELECT …)), so a second run finds nothing. The
+customer page and the owner's warnings read the same conditions: `due(rule, moment)`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, exists, func, insert, literal, null, select, update
+
+from intranet.core import clock, settings
+from intranet.extensions import db
+from intranet.models import Customer, Order, OwnershipRecord, ReclaimRule
+from intranet.models.types import UTCDateTime
+
+SINCE = func.coalesce(Customer.owned_since, Customer.created_at)
+
+
+def _local_date(moment: datetime) -> date:
+    return moment.astimezone(settings.tz()).date()
+
+
+def applies(rule: ReclaimRule):
+    clauses = [Customer.owner_id.is_not(None)]
+    if rule.tier_list:
+        clauses.append(func.coalesce(Customer.tier_override, Customer.tier).in_(rule.tier_list))
+    if rule.department_id:
+        clauses.append(Customer.department_id == rule.department_id)
+    if rule.kind == "prospect":
+        clauses.append(Customer.relation == "prospect")
+    elif rule.kind == "former":
+        clauses.append(Customer.relation == "former")
+    return and_(*clauses)
+
+
+def due(rule: ReclaimRule, moment: datetime):
+    """SQL: the rule's customers whose time is up at `moment` (now, or a date ahead)."""
+    cutoff = moment - timedelta(days=rule.days)
+    no_order = ~exists().where(Order.customer_id == Customer.id,
+                               Order.ordered_on > _local_date(cutoff))
+    condition = [applies(rule), SINCE <= cutoff]
+    if rule.kind == "no_activity":
+        condition += [(Customer.last_activity_at.is_(None))
+                      | (Customer.last_activity_at <= cutoff), no_order]
+    elif rule.kind == "former":
+        condition.append(no_order)
+    return and_(*condition)
+
+
+def enabled_rules() -> list[ReclaimRule]:
+    return list(db.session.scalars(select(ReclaimRule).where(ReclaimRule.enabled)
+                                   .order_by(ReclaimRule.id)))
+
+
+def preview(rule: ReclaimRule, limit: int = 20) -> tuple[int, list[Customer]]:
+    """How many customers the rule would reclaim now, and the first of them by name."""
+    now = clock.now()
+    count = db.session.scalar(select(func.count()).select_from(Customer)
+                              .where(due(rule, now))) or 0
+    sample = db.session.scalars(select(Customer).where(due(rule, now))
+                                .order_by(Customer.name).limit(limit)).all()
+    return count, sample
+
+
+def reclaim(rule: ReclaimRule, now: datetime) -> int:
+    """Rule R2/R5/R6 as two set-based statements; returns how many customers moved."""
+    reason = f"reclaim_rule:{rule.id}"
+    moved = db.session.execute(insert(OwnershipRecord).from_select(
+        ["customer_id", "kind", "from_user_id", "to_user_id", "pool_id", "reason",
+         "object_type", "object_id", "actor_id", "approved_by_id", "at"],
+        select(Customer.id, literal("reclaim"), Customer.owner_id, null(), literal(rule.pool_id),
+               literal(reason), literal("reclaim_rule"), literal(rule.id), null(), null(),
+               literal(now, UTCDateTime())).where(due(rule, now)))).rowcount
+    if moved:
+        table = Customer.__table__
+        db.session.execute(
+            update(table).where(table.c.id.in_(
+                select(OwnershipRecord.customer_id).where(
+                    OwnershipRecord.reason == reason, OwnershipRecord.at == now)))
+            .values(owner_id=None, owned_since=None, pool_id=rule.pool_id))
+    return moved
+
+
+@dataclass(frozen=True)
+class Return:
+    on: date
+    rule: ReclaimRule
+
+
+def returns_on(customer: Customer, rules: list[ReclaimRule] | None = None) -> Return | None:
+    """When (and by which rule) this customer returns to the pool, as things stand: what the
+    customer page shows, updated the moment an activity or order is recorded."""
+    if customer.owner_id is None:
+        return None
+    rules = enabled_rules() if rules is None else rules
+    since = customer.owned_since or customer.created_at
+    last_order = db.session.scalar(select(func.max(Order.ordered_on))
+                                   .where(Order.customer_id == customer.id))
+    order_moment = datetime.combine(last_order, time(0), settings.tz()) if last_order else None
+    found = []
+    for rule in rules:
+        if not db.session.scalar(select(exists().where(Customer.id == customer.id,
+                                                       applies(rule)))):
+            continue
+        starts = [since]
+        if rule.kind == "no_activity":
+            starts += [customer.last_activity_at, order_moment]
+        elif rule.kind == "former":
+            starts.append(order_moment)
+        start = max(s for s in starts if s is not None)
+        found.append(Return(_local_date(start + timedelta(days=rule.days)), rule))
+    return min(found, key=lambda r: (r.on, r.rule.id)) if found else None
