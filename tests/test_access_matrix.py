@@ -105,6 +105,7 @@ def world(app, staff, make_customer, make_case):
         return {"customer_id": customer, "user_id": staff["rep_b"].id, "contact_id": contact.id,
                 "application_id": application.id, "order_id": order.id,
                 "attachment_id": attachment.id, "case_id": case_id, "action_id": action.id,
+                "rule_id": 1,
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
 

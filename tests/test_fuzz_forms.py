@@ -223,6 +223,11 @@ CASE_STEP_VALUES = {"version": VERSIONS, "comment": ("处理意见",), "handler_
                     "leader_id": ("0", *IDS), "meeting_on": DATES, "attendee_ids": IDS,
                     "authorities_notified": ("y",)}
 FORMS += [
+    FormCase("sales.reclaim_rule", R.SALES_MANAGER, "/sales/reclaim-rules/1",
+             ("days", "tiers", "department_id", "pool_id", "warn_days", "enabled"),
+             {"days": ("60", "0", "3651", "365"), "tiers": ("vip", "key", "x"),
+              "department_id": ("0", *IDS), "pool_id": ("1", *IDS),
+              "warn_days": ("7 1", "x", "400", ""), "enabled": ("y",)}),
     FormCase("service.case_new", R.SERVICE_DESK, "/service/cases/new", fields_of(IntakeForm),
              INTAKE_VALUES, files=("file",)),
     FormCase("service.case_transition", R.SERVICE_DESK,

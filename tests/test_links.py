@@ -33,7 +33,15 @@ from intranet.core.roles import Role
 from intranet.credit.scope import scoped_credit_application_or_404
 from intranet.demo import USERS
 from intranet.extensions import db
-from intranet.models import CreditApplication, Customer, Delegation, Notification, Order, User
+from intranet.models import (
+    CreditApplication,
+    Customer,
+    Delegation,
+    Notification,
+    Order,
+    ReclaimRule,
+    User,
+)
 from intranet.workflows.credit_states import OPEN
 
 MAX_PAGES = 100  # pages requested per user
@@ -211,6 +219,7 @@ RECORD_CHECKS = {
     **{f"admin.{name}": _exists(User, "user_id")
        for name in ("user_edit", "user_password", "user_disable", "user_enable")},
     "admin.delegation_revoke": _exists(Delegation, "delegation_id"),
+    "sales.reclaim_rule": _exists(ReclaimRule, "rule_id"),
     "service.case_transition": _case("view"),
     "service.case_attachment_download": _case("view", notes=True),
     "service.case_pdf": _case("archive", notes=True),

@@ -202,3 +202,34 @@ def test_r2_reclaim_is_set_based(app, staff, frozen, make_customer):
             OwnershipRecord.kind == "reclaim"))
     assert reclaimed == 42
     assert Activity  # (the activity model is what the rule counts)
+
+
+def test_r2_a_rule_is_previewed_before_it_is_switched_on(app, client, staff, frozen,
+                                                        registered):
+    frozen(T0 + timedelta(days=80))
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    listing = client.get("/sales/reclaim-rules").get_data(as_text=True)
+    assert "无销售活动" in listing
+    with app.app_context():
+        rule_id = db.session.scalar(db.select(ReclaimRule.id).where(
+            ReclaimRule.kind == "no_activity"))
+    page = client.get(f"/sales/reclaim-rules/{rule_id}").get_data(as_text=True)
+    assert "上海华东机械有限公司" in page and "现在将回收：1" in page
+    bad = post(client, f"/sales/reclaim-rules/{rule_id}", {
+        "days": "0", "pool_id": "1", "department_id": "0", "warn_days": "7 x"})
+    assert bad.status_code == 422
+    assert post(client, f"/sales/reclaim-rules/{rule_id}", {
+        "days": "90", "pool_id": "1", "department_id": "0", "warn_days": "7 1",
+        "enabled": "y"}).status_code == 302
+    with app.app_context():
+        rule = db.session.get(ReclaimRule, rule_id)
+        assert (rule.enabled, rule.days) == (True, 90)
+    due = client.get("/sales/reclaim-due").get_data(as_text=True)
+    assert "上海华东机械有限公司" in due and "2026-05-31" in due  # day 90, within two weeks
+    login_fast(client, app, staff[Role.SALES_REP])
+    assert post(client, f"/sales/reclaim-rules/{rule_id}", {
+        "days": "1", "pool_id": "1", "department_id": "0", "warn_days": "",
+        "enabled": "y"}).status_code == 403
+    assert "上海华东机械有限公司" in client.get("/sales/reclaim-due").get_data(as_text=True)
+    login_fast(client, app, staff["rep_b"])  # not theirs: not in their list (C6)
+    assert "上海华东机械有限公司" not in client.get("/sales/reclaim-due").get_data(as_text=True)

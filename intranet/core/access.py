@@ -126,6 +126,11 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "sales.credit_review": {"GET": allow(R.SALES_MANAGER), "POST": allow(R.SALES_MANAGER)},
     "sales.order_new": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
                         "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
+    # Customer resources (rules R1-R9): the director's reclaim rules and due list.
+    "sales.reclaim_rules": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    "sales.reclaim_rule": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER),
+                           "POST": allow(R.SALES_MANAGER)},
+    "sales.reclaim_due": {"GET": allow(R.SALES_REP, R.SALES_MANAGER)},
     "management.credit_queue": {"GET": allow(R.GENERAL_MANAGER)},
     "management.credit_decide": {"POST": allow(R.GENERAL_MANAGER, fresh=True)},
     "management.credit_bulk": {"POST": allow(R.GENERAL_MANAGER, fresh=True)},

@@ -7,4 +7,5 @@ from intranet.blueprints.sales import (  # noqa: E402,F401
     customer_file,
     customers,
     orders,
+    pool,
 )
