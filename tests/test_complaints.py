@@ -161,9 +161,11 @@ CASES_AT = [("complaint", s) for s in ("registered", "assigned", "investigating"
 
 def _case_at(app, staff, make_case, kind, state, holder, subjects=()):
     case_id = make_case("registered", kind=kind, subjects=subjects)
-    with app.app_context():  # the holder is handler and leader too, whatever the step
+    with app.app_context():  # the holder is handler and leader too, whatever the step, but
+        # not of a replied case, whose follow-up the handler may not verify (rule P8)
         case = db.session.get(ServiceCase, case_id)
-        case.state, case.handler_id, case.leader_id = state, holder.id, holder.id
+        handler = staff[Role.COMPLAINT_HANDLER] if state == "replied" else holder
+        case.state, case.handler_id, case.leader_id = state, handler.id, holder.id
         case.reply = "书面答复"
         db.session.commit()
     return case_id
