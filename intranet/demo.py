@@ -144,7 +144,18 @@ def load_demo() -> list[tuple[str, str, str]]:
         _load_customers([users["rep1"], users["rep2"], users["rep3"]])
         _load_credit(users)
     load_cases(users)
+    _switch_on_reclaim()
     return [(u, n, ", ".join(str(r.label) for r in roles)) for u, n, _d, roles in USERS]
+
+
+def _switch_on_reclaim() -> None:
+    """The demo runs the two-month reclaim (R2), so customer pages say when they return to
+    the pool; a real company switches its rules on after previewing them."""
+    from intranet.models import ReclaimRule
+
+    rule = db.session.scalar(db.select(ReclaimRule).where(ReclaimRule.kind == "no_activity"))
+    if rule is not None:
+        rule.enabled = True
 
 
 def _load_credit(users) -> None:
