@@ -152,7 +152,9 @@ def _switch_on_reclaim() -> None:
     """The demo runs the two-month reclaim (R2), so customer pages say when they return to
     the pool; a real company switches its rules on after previewing them."""
     from intranet.models import ReclaimRule
+    from intranet.resources import reclaim
 
+    reclaim.ensure_defaults()
     rule = db.session.scalar(db.select(ReclaimRule).where(ReclaimRule.kind == "no_activity"))
     if rule is not None:
         rule.enabled = True

@@ -20,7 +20,7 @@ from intranet.models import (
     ReclaimRule,
     User,
 )
-from intranet.resources import ownership
+from intranet.resources import ownership, reclaim
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -32,6 +32,7 @@ def run_jobs(app):
 
 def switch_on(app, kind: str, **fields) -> int:
     with app.app_context():
+        reclaim.ensure_defaults()  # (PostgreSQL test databases are emptied between tests)
         rule = db.session.scalar(db.select(ReclaimRule).where(ReclaimRule.kind == kind))
         rule.enabled = True
         for key, value in fields.items():
@@ -211,6 +212,8 @@ def test_r2_a_rule_is_previewed_before_it_is_switched_on(app, client, staff, fro
     listing = client.get("/sales/reclaim-rules").get_data(as_text=True)
     assert "无销售活动" in listing
     with app.app_context():
+        reclaim.ensure_defaults()
+        db.session.commit()
         rule_id = db.session.scalar(db.select(ReclaimRule.id).where(
             ReclaimRule.kind == "no_activity"))
     page = client.get(f"/sales/reclaim-rules/{rule_id}").get_data(as_text=True)

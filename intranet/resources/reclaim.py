@@ -59,6 +59,28 @@ def due(rule: ReclaimRule, moment: datetime):
     return and_(*condition)
 
 
+DEFAULT_POOL = "公海"
+DEFAULT_RULES = (("no_activity", 60, "7 1"), ("prospect", 365, "30 7"), ("former", 365, "30 7"))
+
+
+def ensure_defaults() -> None:
+    """The default pool and the three rules of R2, R5 and R6 (switched off), if a database has
+    none yet: the migration writes them, and this keeps them for a database emptied since."""
+    from intranet.models import CustomerPool
+
+    if db.session.scalar(select(func.count()).select_from(ReclaimRule)):
+        return
+    pool = db.session.scalar(select(CustomerPool).order_by(CustomerPool.id).limit(1))
+    if pool is None:
+        pool = CustomerPool(name=DEFAULT_POOL)
+        db.session.add(pool)
+        db.session.flush()
+    db.session.add_all(ReclaimRule(kind=kind, days=days, tiers="", pool_id=pool.id,
+                                   warn_days=warn, enabled=False, updated_at=clock.now())
+                       for kind, days, warn in DEFAULT_RULES)
+    db.session.flush()
+
+
 def enabled_rules() -> list[ReclaimRule]:
     return list(db.session.scalars(select(ReclaimRule).where(ReclaimRule.enabled)
                                    .order_by(ReclaimRule.id)))

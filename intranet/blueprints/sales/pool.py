@@ -58,11 +58,13 @@ class ReclaimRuleForm(Form):
 def _rule_or_404(rule_id: int) -> ReclaimRule:
     from flask import abort
 
+    reclaim.ensure_defaults()
     return db.session.get(ReclaimRule, rule_id) or abort(404)
 
 
 @bp.route("/reclaim-rules")
 def reclaim_rules():
+    reclaim.ensure_defaults()
     rules = db.session.scalars(select(ReclaimRule).order_by(ReclaimRule.id)).all()
     counts = {rule.id: reclaim.preview(rule, limit=0)[0] for rule in rules}
     audit.record(audit.Action.VIEW, "reclaim_rule", "", details={"rules": list(counts)})
@@ -94,9 +96,6 @@ def reclaim_rule(rule_id: int):
                                    "pool_id": rule.pool_id}})
         flash(_("Rule saved."), "success")
         return redirect(url_for("sales.reclaim_rule", rule_id=rule.id))
-    if form.errors:
-        db.session.rollback()
-        rule = _rule_or_404(rule_id)
     count, sample = reclaim.preview(rule)
     audit.record(audit.Action.VIEW, "reclaim_rule", rule.id, details={
         "preview": count, "rows": [c.id for c in sample]})
