@@ -7,7 +7,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import login_fast
+from conftest import login_fast, post
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -103,7 +103,6 @@ def test_p5_the_ledger_figures(app, client, staff, frozen, make_case):
     for case_id, hours in ((first, 2), (second, 30)):
         frozen(MONDAY_10 + timedelta(hours=hours))
         login_fast(client, app, staff[Role.SERVICE_DESK])
-        from conftest import post
         with app.app_context():
             version = db.session.get(ServiceCase, case_id).version
         assert post(client, f"/service/cases/{case_id}/transition", {

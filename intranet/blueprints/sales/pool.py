@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -77,8 +77,9 @@ def reclaim_rule(rule_id: int):
     """Rule R2: before a rule is switched on, the page shows how many and which customers it
     would reclaim now; saving it on asks for that preview to have been seen."""
     rule = _rule_or_404(rule_id)
-    form = ReclaimRuleForm(obj=rule if not form_posted() else None).fill_choices()
-    if not form_posted():
+    posted = request.method == "POST"
+    form = ReclaimRuleForm(obj=None if posted else rule).fill_choices()
+    if not posted:
         form.tiers.data = rule.tier_list
         form.department_id.data = rule.department_id or 0
     if form.validate_on_submit():
@@ -101,12 +102,6 @@ def reclaim_rule(rule_id: int):
         "preview": count, "rows": [c.id for c in sample]})
     return render_template("sales/reclaim_rule.html", rule=rule, form=form, count=count,
                            sample=sample), (422 if form.errors else 200)
-
-
-def form_posted() -> bool:
-    from flask import request
-
-    return request.method == "POST"
 
 
 @bp.route("/reclaim-due")

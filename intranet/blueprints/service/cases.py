@@ -25,6 +25,7 @@ from intranet.core.http import is_htmx, redirect_to
 from intranet.core.querystring import parse_int, text_arg
 from intranet.core.roles import Role
 from intranet.core.search import contains
+from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.models import (
     CaseAttachment,
@@ -43,15 +44,11 @@ def _user():
     return current_user._get_current_object()
 
 
-def _local_now():
-    return clock.now().astimezone(settings.tz()).replace(tzinfo=None, second=0, microsecond=0)
-
-
 @bp.route("/cases/new", methods=["GET", "POST"])
 def case_new():
     form = IntakeForm().fill_choices()
     if request.method == "GET":
-        form.received_at.data = _local_now()
+        form.received_at.data = ledger.local_now()
     customer = _chosen_customer(form)
     if form.validate_on_submit() and _who_is_known(form, customer):
         try:

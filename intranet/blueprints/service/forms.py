@@ -75,10 +75,9 @@ class IntakeForm(Form):
         return self
 
     def validate_received_at(self, field):
-        from intranet.core import clock, settings
+        from intranet.customers.ledger import local_now
 
-        if field.data and field.data > clock.now().astimezone(settings.tz()).replace(
-                tzinfo=None):
+        if field.data and field.data > local_now().replace(second=59, microsecond=999999):
             raise ValidationError(_l("The time received cannot be in the future."))
 
 
