@@ -19,14 +19,24 @@ from intranet.models.customer import (
                                       Shipment,
 )
 from intranet.models.notification import Notification
-from intranet.models.resources import CustomerPool, OwnershipRecord, ReclaimRule
+from intranet.models.resources import (
+    ConflictClaim,
+    CustomerPool,
+    OwnershipRecord,
+    PoolClaim,
+    ReclaimRule,
+    Reclassification,
+    ResourceRequest,
+    TransferRequest,
+)
 from intranet.models.setting import Setting
 from intranet.models.user import Delegation, Department, User, UserRole
 from intranet.models.workflow import WorkflowDeadline, WorkflowHistory
 
 __all__ = ["Activity", "Attachment", "AuditEntry", "CaseAttachment", "CaseContact", "CasePerson",
-           "Contact", "CorrectiveAction", "CreditApplication", "CreditBreach",
+           "ConflictClaim", "Contact", "CorrectiveAction", "CreditApplication", "CreditBreach",
            "CreditOverride", "Customer", "CustomerPool", "Delegation", "Department",
-           "LedgerCounter", "Notification", "Order", "OwnershipRecord", "Payment",
-           "ReclaimRule", "ServiceCase", "Setting", "Shipment", "User", "UserRole",
-           "WorkflowDeadline", "WorkflowHistory"]
+           "LedgerCounter", "Notification", "Order", "OwnershipRecord", "Payment", "PoolClaim",
+           "ReclaimRule", "Reclassification", "ResourceRequest", "ServiceCase", "Setting",
+           "Shipment", "TransferRequest", "User", "UserRole", "WorkflowDeadline",
+           "WorkflowHistory"]

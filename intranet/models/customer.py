@@ -33,6 +33,8 @@ class Customer(db.Model):
                         name="tier_override_known"),
         CheckConstraint(_in("relation", RELATIONSHIPS), name="relation_known"),
         Index("ix_customer_owner_name", "owner_id", "name"),
+        CheckConstraint("deal_class IS NULL OR deal_class IN ('A', 'B', 'C', 'D')",
+                        name="deal_class_known"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -73,6 +75,10 @@ class Customer(db.Model):
     pool_id: Mapped[int | None] = mapped_column(ForeignKey("customer_pool.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # rule C4: the deal-size class the service desk gave a new lead, and who gave it
+    deal_class: Mapped[str | None] = mapped_column(String(1))
+    classified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

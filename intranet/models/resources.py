@@ -5,9 +5,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.core import clock
 from intranet.extensions import db
-from intranet.models.customer import _in
+from intranet.models.customer import Customer, _in
 from intranet.models.types import UTCDateTime
 from intranet.models.user import Department, User
+from intranet.workflows.resource_states import (
+    DEAL_CLASSES,
+    OPEN_STATES,
+    RequestKind,
+    RequestState,
+)
 
 OWNERSHIP_KINDS = ("registered", "import", "allocation", "claim", "transfer", "reclaim",
                    "reassignment")
@@ -81,3 +87,78 @@ class ReclaimRule(db.Model):
     @property
     def lead_days(self) -> list[int]:
         return sorted({int(d) for d in self.warn_days.split() if d.isdigit()}, reverse=True)
+
+
+class ResourceRequest(db.Model):
+    """A request about a customer's owner or class that someone must approve: a transfer
+    between reps (rule R1), a claim from the pool (R5, R6), a conflict claim after a refused
+    registration (C2) or a re-classification (C4). One table, one subclass and one machine per
+    kind (single-table inheritance), so that every such request reads alike in lists, the
+    history and the PDF record."""
+
+    __tablename__ = "resource_request"
+    __table_args__ = (
+        CheckConstraint(_in("state", tuple(s.value for s in RequestState)), name="state_known"),
+        CheckConstraint(_in("kind", tuple(k.value for k in RequestKind)), name="kind_known"),
+        CheckConstraint(f"proposed_class IS NULL OR {_in('proposed_class', DEAL_CLASSES)}",
+                        name="proposed_class_known"),
+        Index("ix_resource_request_queue", "kind", "state", "department_id", "created_at"),
+        Index("ix_resource_request_customer", "customer_id", "created_at"),
+        Index("ix_resource_request_requester", "requested_by_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default=RequestState.REQUESTED.value)
+    version: Mapped[int] = mapped_column(default=1)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # owner when asked
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))    # the new owner
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("customer_pool.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    proposed_class: Mapped[str | None] = mapped_column(String(1))  # rule C4
+    outcome: Mapped[str] = mapped_column(String(20), default="")   # rule C2: keep/transfer/share
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_comment: Mapped[str] = mapped_column(Text, default="")
+    ownership_record_id: Mapped[int | None] = mapped_column(ForeignKey("ownership_record.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    customer: Mapped[Customer] = relationship()
+    department: Mapped[Department | None] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    from_user: Mapped[User | None] = relationship(foreign_keys=[from_user_id])
+    to_user: Mapped[User | None] = relationship(foreign_keys=[to_user_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    pool: Mapped[CustomerPool | None] = relationship()
+    ownership_record: Mapped[OwnershipRecord | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version, "polymorphic_on": kind}
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def number(self) -> str:
+        return f"ZY-{self.created_at:%Y}-{self.id:06d}"
+
+
+class TransferRequest(ResourceRequest):
+    __mapper_args__ = {"polymorphic_identity": RequestKind.TRANSFER.value}
+
+
+class PoolClaim(ResourceRequest):
+    __mapper_args__ = {"polymorphic_identity": RequestKind.CLAIM.value}
+
+
+class ConflictClaim(ResourceRequest):
+    __mapper_args__ = {"polymorphic_identity": RequestKind.CONFLICT.value}
+
+
+class Reclassification(ResourceRequest):
+    __mapper_args__ = {"polymorphic_identity": RequestKind.RECLASSIFICATION.value}

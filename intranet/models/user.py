@@ -34,7 +34,12 @@ class UserRole(db.Model):
     role: Mapped[str] = mapped_column(String(32))
 
 
+EXPERIENCE_LEVELS = ("new", "intermediate", "senior")  # rule R7
+
+
 class User(UserMixin, db.Model):
+    __table_args__ = (CheckConstraint(
+        "experience IN ('new', 'intermediate', 'senior')", name="experience_known"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
@@ -47,6 +52,9 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # rule R7: allocation matches deal class to experience and skips who is away
+    experience: Mapped[str] = mapped_column(String(12), default="new")
+    away: Mapped[bool] = mapped_column(default=False)
 
     department: Mapped[Department | None] = relationship()
     role_rows: Mapped[list[UserRole]] = relationship(
