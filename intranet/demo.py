@@ -12,6 +12,7 @@ import click
 from flask.cli import with_appcontext
 
 from intranet.complaints.demo import load_cases
+from intranet.resources.demo import load_resources
 from intranet.core import audit, notifications, passwords
 from intranet.core.roles import Role
 from intranet.customers import credit_code, ledger
@@ -145,6 +146,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         _load_credit(users)
     load_cases(users)
     _switch_on_reclaim()
+    load_resources(users)
     return [(u, n, ", ".join(str(r.label) for r in roles)) for u, n, _d, roles in USERS]
 
 

@@ -223,6 +223,7 @@ def seed() -> tuple[dict, dict]:
     db.session.flush()
     ledger.refresh([main])
     cases = seed_cases(main, users)
+    resources = seed_resources(users)
     ids = {"customer_id": main.id, "prospect_id": prospect.id, "contact_id": contact.id,
            "attachment_id": attachment.id, "order_id": order.id, "draft_id": draft.id,
            "submitted_id": submitted.id, "received_id": received.id,
@@ -231,10 +232,42 @@ def seed() -> tuple[dict, dict]:
                today).isoformat(),
            **{f"review_{n}": c.id for n, c in enumerate((main, submitted_for, received_for))},
            "department_ids": sorted(d.id for d in departments.values()),
-           **{f"note_{key}": note.id for key, note in notes.items()}, **cases}
+           **{f"note_{key}": note.id for key, note in notes.items()}, **cases,
+           **resources}
     db.session.commit()
     return ids, {key: U(user.id, user.username, user.department_id)
                  for key, user in users.items()}
+
+
+def seed_resources(users) -> dict:
+    """A pool customer, a transfer at each open step and an open claim (rules R1, R5)."""
+    from intranet.models import Customer
+    from intranet.resources import reclaim, requests
+    from intranet.workflows import engine
+
+    rep, rep_b = users[Role.SALES_REP], users["rep_b"]
+    reclaim.ensure_defaults()
+
+    def owned(name):
+        record = Customer(name=name, region="上海", owner_id=rep.id,
+                          department_id=rep.department_id, created_by_id=rep.id)
+        db.session.add(record)
+        db.session.flush()
+        return record
+
+    pool_customer = Customer(name="公海测试有限公司", region="上海", pool_id=1)
+    db.session.add(pool_customer)
+    asked = requests.request_transfer(owned("转移测试甲有限公司"), rep_b, requested_by=rep,
+                                      reason="就近服务")
+    agreed = requests.request_transfer(owned("转移测试乙有限公司"), rep_b, requested_by=rep,
+                                       reason="就近服务")
+    engine.fire(agreed, "confirm", user=rep_b)
+    claimed_customer = Customer(name="公海认领测试有限公司", region="上海", pool_id=1)
+    db.session.add(claimed_customer)
+    db.session.flush()
+    claim = requests.claim(claimed_customer, rep_b, "有采购意向")
+    return {"pool_customer_id": pool_customer.id, "transfer_id": asked.id,
+            "transfer_confirmed_id": agreed.id, "claim_id": claim.id}
 
 
 def seed_cases(customer, users) -> dict:

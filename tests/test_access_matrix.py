@@ -97,6 +97,16 @@ def world(app, staff, make_customer, make_case):
                                   owner_id=staff[Role.COMPLAINT_HANDLER].id,
                                   created_by_id=staff[Role.COMPLAINT_HANDLER].id)
         db.session.add_all([case_material, action])
+        from intranet.models import Customer, TransferRequest
+        from intranet.resources import reclaim
+
+        reclaim.ensure_defaults()
+        in_pool = Customer(name="公海测试有限公司", region="上海", pool_id=1)
+        transfer = TransferRequest(customer_id=customer, department_id=application.department_id,
+                                   requested_by_id=staff[Role.SALES_REP].id,
+                                   from_user_id=staff[Role.SALES_REP].id,
+                                   to_user_id=staff["rep_b"].id, reason="就近服务")
+        db.session.add_all([in_pool, transfer])
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -105,15 +115,20 @@ def world(app, staff, make_customer, make_case):
         return {"customer_id": customer, "user_id": staff["rep_b"].id, "contact_id": contact.id,
                 "application_id": application.id, "order_id": order.id,
                 "attachment_id": attachment.id, "case_id": case_id, "action_id": action.id,
-                "rule_id": 1,
+                "rule_id": 1, "request_id": transfer.id, "pool_customer_id": in_pool.id,
                 "delegation_id": delegation.id, "note_ids": note_ids}
+
+
+# Routes whose record is a different one of the world's than the argument's name says.
+ARGUMENTS = {("sales.pool_claim", "customer_id"): "pool_customer_id"}
 
 
 def url_for_route(app, endpoint: str, world: dict, role) -> str:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     values = {}
     for arg in rule.arguments:
-        values[arg] = world["note_ids"].get(role, 0) if arg == "note_id" else world[arg]
+        key = ARGUMENTS.get((endpoint, arg), arg)
+        values[arg] = world["note_ids"].get(role, 0) if arg == "note_id" else world[key]
     with app.test_request_context():
         from flask import url_for
         return url_for(endpoint, **values)

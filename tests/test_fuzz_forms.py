@@ -252,6 +252,33 @@ FORMS += [
              "/service/cases/{case_open_id}/attachments", (), files=("file",)),
 ]
 
+REQUEST_EVENTS = ("confirm", "decline", "approve", "reject", "withdraw", "start", "x")
+REQUEST_VALUES = {"version": VERSIONS, "comment": ("同意", "")}
+FORMS += [
+    FormCase("sales.transfer_new", R.SALES_REP, "/sales/customers/{customer_id}/transfer",
+             ("to_user_id", "reason"), {"to_user_id": ("0", *IDS), "reason": ("就近服务",)}),
+    FormCase("sales.transfer_take_over", R.SALES_REP, "/sales/transfers/take-over",
+             ("q", "reason"), {"q": ("上海测试机械有限公司", "13800000000", "%"),
+                               "reason": ("客户点名",)}),
+    FormCase("sales.pool_claim", R.SALES_REP, "/sales/pool/{pool_customer_id}/claim",
+             ("reason",), {"reason": ("有意向",)}),
+    FormCase("sales.resource_request_transition", "rep_b",
+             "/sales/requests/{transfer_id}/transition", fields_of(TransitionForm),
+             {"event": REQUEST_EVENTS, **REQUEST_VALUES}),
+    FormCase("sales.resource_request_transition", R.SALES_MANAGER,
+             "/sales/requests/{transfer_confirmed_id}/transition", fields_of(TransitionForm),
+             {"event": REQUEST_EVENTS, **REQUEST_VALUES}),
+    FormCase("sales.resource_request_transition", R.SALES_MANAGER,
+             "/sales/requests/{claim_id}/transition", fields_of(TransitionForm),
+             {"event": REQUEST_EVENTS, **REQUEST_VALUES}),
+    FormCase("sales.customer_reassign", R.SALES_MANAGER,
+             "/sales/customers/{customer_id}/reassign", ("to_user_id", "reason"),
+             {"to_user_id": ("0", *IDS), "reason": ("客户关系受损",)}),
+    FormCase("sales.handover", R.SALES_MANAGER, "/sales/handover",
+             ("from_user_id", "to_user_id", "reason"),
+             {"from_user_id": ("0", *IDS), "to_user_id": ("0", *IDS), "reason": ("离职",)}),
+]
+
 # POST routes of the matrix that are not fuzzed, each with its reason.
 EXEMPT = {
     "auth.logout": "takes no input but the CSRF token (tested in test_web_security).",

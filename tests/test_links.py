@@ -31,6 +31,8 @@ from intranet.core import clock
 from intranet.core.access import permission_for, scoped_customer_or_404
 from intranet.core.roles import Role
 from intranet.credit.scope import scoped_credit_application_or_404
+from intranet.resources.requests import pool_customer_or_none
+from intranet.resources.scope import scoped_request_or_404
 from intranet.demo import USERS
 from intranet.extensions import db
 from intranet.models import (
@@ -220,6 +222,10 @@ RECORD_CHECKS = {
        for name in ("user_edit", "user_password", "user_disable", "user_enable")},
     "admin.delegation_revoke": _exists(Delegation, "delegation_id"),
     "sales.reclaim_rule": _exists(ReclaimRule, "rule_id"),
+    "sales.resource_request_transition": lambda args: scoped_request_or_404(args["request_id"]),
+    "sales.resource_request_pdf": lambda args: scoped_request_or_404(args["request_id"]),
+    "sales.pool_claim": lambda args: pool_customer_or_none(
+        args["customer_id"], current_user) or abort(404),
     "service.case_transition": _case("view"),
     "service.case_attachment_download": _case("view", notes=True),
     "service.case_pdf": _case("archive", notes=True),

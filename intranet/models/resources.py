@@ -125,6 +125,8 @@ class ResourceRequest(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_comment: Mapped[str] = mapped_column(Text, default="")
     ownership_record_id: Mapped[int | None] = mapped_column(ForeignKey("ownership_record.id"))
+    # rule R1: the open records that followed the customer ("credit_application 12, ...")
+    handed_over: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     customer: Mapped[Customer] = relationship()

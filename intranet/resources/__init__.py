@@ -9,6 +9,9 @@ KIND_LABELS = {"registered": _l("Registered"), "import": _l("Imported"),
                "allocation": _l("Allocated"), "claim": _l("Claimed from the pool"),
                "transfer": _l("Transferred"), "reclaim": _l("Returned to the pool"),
                "reassignment": _l("Reassigned by the director")}
+REQUEST_KIND_LABELS = {"transfer": _l("Transfer between reps"), "claim": _l("Pool claim"),
+                       "conflict": _l("Conflict claim"),
+                       "reclassification": _l("Re-classification request")}
 RECLAIM_LABELS = {"no_activity": _l("No sales activity"),
                   "prospect": _l("Prospect not converted"),
                   "former": _l("Former customer without orders")}
@@ -16,9 +19,17 @@ RECLAIM_LABELS = {"no_activity": _l("No sales activity"),
 
 def init_app(app) -> None:
     import intranet.resources.jobs  # noqa: F401  (registers the reclaim jobs)
+    import intranet.resources.pool_settings  # noqa: F401  (registers the settings)
     from intranet.core import audit, notifications
     from intranet.resources.notices import KINDS
+    from intranet.workflows.transfer import ClaimFlow, TransferFlow
 
     notifications.register_kinds(KINDS)
-    audit.register_object_labels({"reclaim_rule": _l("Reclaim rule")})
-    app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS)
+    audit.register_object_labels({"reclaim_rule": _l("Reclaim rule"),
+                                  "transfer_request": _l("Transfer"),
+                                  "pool_claim": _l("Pool claim"),
+                                  "resource_request": _l("Transfers and claims")})
+    for flow in (TransferFlow, ClaimFlow):
+        notifications.register_link(flow.object_type, "sales.resource_request", "request_id")
+    app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS,
+                                 request_kinds=REQUEST_KIND_LABELS)

@@ -5,4 +5,13 @@ KINDS = {
     "reclaim_warning": _l("%(customer)s returns to the shared pool on %(on)s unless you record "
                           "a sales activity or an order before then."),
     "reclaimed": _l("%(n)s of your customers returned to the shared pool today: %(names)s."),
+    "transfer_requested": _l("%(from)s asks to transfer %(customer)s to %(to)s (%(number)s): "
+                             "please agree or decline."),
+    "transfer_confirmed": _l("Transfer %(number)s of %(customer)s from %(from)s to %(to)s "
+                             "waits for your approval."),
+    "transfer_decided": _l("Transfer %(number)s of %(customer)s is now “%(state)s”. "
+                           "%(why)s"),
+    "claim_requested": _l("A rep claims %(customer)s from the shared pool (%(number)s): "
+                          "please approve or reject."),
+    "claim_decided": _l("Your claim %(number)s of %(customer)s is now “%(state)s”. %(why)s"),
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from intranet.core import audit, clock
 from intranet.extensions import db
@@ -58,3 +58,9 @@ def owner_on(customer_id: int, moment: datetime) -> int | None:
         select(OwnershipRecord.to_user_id).where(OwnershipRecord.customer_id == customer_id,
                                                  OwnershipRecord.at <= moment)
         .order_by(OwnershipRecord.at.desc(), OwnershipRecord.id.desc()).limit(1))
+
+
+def load(user_id: int | None) -> int:
+    """How many customers `user_id` owns now (rules R5-R7: the cap and the workload)."""
+    return db.session.scalar(select(func.count()).select_from(Customer)
+                             .where(Customer.owner_id == user_id)) or 0

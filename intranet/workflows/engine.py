@@ -145,17 +145,41 @@ class NoticeWriter:
         self.machine_cls, self.row = machine_cls, row
 
     def after_transition(self, event, source, target, **kwargs):
+        self.post(str(event), target.value)
+
+    def post(self, event: str, state: str) -> None:
         due = [n for n in self.machine_cls.NOTICES
-               if n.state == target.value and n.event in (None, str(event))]
+               if n.state == state and n.event in (None, event)]
         if not due:
             return
         cls, row = self.machine_cls, self.row
-        params = {"workflow": cls.object_type, "state": target.value, **cls.notice_params(row)}
+        params = {"workflow": cls.object_type, "state": state, **cls.notice_params(row)}
         link = notifications.link_for(cls.object_type, row.id)
         excluded = cls.never_told(row)
         for notice in due:
             for user_id in sorted(set(notice.to(row)) - excluded - {None}):
                 notifications.notify(user_id, notice.kind, link, **params)
+
+
+START = "created"  # the history's event for a record created in its machine's initial state
+
+
+def start(row, *, user, role=None, comment: str = "") -> None:
+    """Record that `row`, new, starts in its machine's initial state: the first history row
+    (event "created"), an audit entry and the notices declared for that state — a request is
+    announced the way every later step is."""
+    cls = machine_class(row)
+    row.state = cls.initial_state.value
+    db.session.add(row)
+    db.session.flush()
+    db.session.add(WorkflowHistory(
+        object_type=cls.object_type, object_id=row.id, event=START, from_state="",
+        to_state=row.state, user_id=user.id if user else None,
+        role=str(role or "") if user else SYSTEM,
+        at=clock.now(), comment=comment or ""))
+    audit.record(audit.Action.CREATE, cls.object_type, row.id, user=user,
+                 details={"state": row.state})
+    NoticeWriter(cls, row).post(START, row.state)
 
 
 def machine(row, user=None, listeners=()) -> Workflow:

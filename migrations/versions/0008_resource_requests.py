@@ -38,6 +38,7 @@ def upgrade():
     sa.Column('decided_at', sa.DateTime(), nullable=True),
     sa.Column('decision_comment', sa.Text(), nullable=False),
     sa.Column('ownership_record_id', sa.Integer(), nullable=True),
+    sa.Column('handed_over', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("kind IN ('transfer', 'claim', 'conflict', 'reclassification')", name=op.f('ck_resource_request_kind_known')),
     sa.CheckConstraint("proposed_class IS NULL OR proposed_class IN ('A', 'B', 'C', 'D')", name=op.f('ck_resource_request_proposed_class_known')),

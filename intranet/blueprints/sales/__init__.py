@@ -8,4 +8,7 @@ from intranet.blueprints.sales import (  # noqa: E402,F401
     customers,
     orders,
     pool,
+    pool_claims,
+    transfers,
+    widgets,
 )

@@ -1,0 +1,87 @@
+"""The shared pool (公海, rules R5, R6): owner-less customers with what a new owner needs to
+know, and the rep's claim that the director decides."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from intranet.blueprints.sales import bp
+from intranet.blueprints.sales.resource_forms import ClaimForm
+from intranet.core import audit
+from intranet.core.errors import FieldError
+from intranet.core.pagination import paginate
+from intranet.core.querystring import text_arg
+from intranet.extensions import db
+from intranet.models import Customer, CustomerPool, Order, OwnershipRecord, User
+from intranet.resources import requests
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def pool_facts(customer_ids: list[int]) -> dict[int, dict]:
+    """Past owners, why and when each customer last returned, and its past orders — three
+    queries for the whole page."""
+    facts = {cid: {"owners": [], "returned": None, "orders": 0, "ordered": 0}
+             for cid in customer_ids}
+    if not customer_ids:
+        return facts
+    records = db.session.execute(
+        select(OwnershipRecord.customer_id, OwnershipRecord.to_user_id, OwnershipRecord.kind,
+               OwnershipRecord.at, User.display_name)
+        .outerjoin(User, User.id == OwnershipRecord.to_user_id)
+        .where(OwnershipRecord.customer_id.in_(customer_ids))
+        .order_by(OwnershipRecord.at, OwnershipRecord.id))
+    for customer_id, to_user_id, kind, at, name in records:
+        entry = facts[customer_id]
+        if to_user_id is None:
+            entry["returned"] = (kind, at)
+        elif name not in entry["owners"]:
+            entry["owners"].append(name)
+    orders = db.session.execute(
+        select(Order.customer_id, func.count(), func.coalesce(func.sum(Order.amount), 0))
+        .where(Order.customer_id.in_(customer_ids), Order.status != "cancelled")
+        .group_by(Order.customer_id))
+    for customer_id, count, total in orders:
+        facts[customer_id]["orders"], facts[customer_id]["ordered"] = count, total
+    return facts
+
+
+@bp.route("/pool")
+def pool():
+    user = _user()
+    query = (select(Customer).join(CustomerPool, CustomerPool.id == Customer.pool_id)
+             .where(Customer.owner_id.is_(None), requests.visible_pools(user)))
+    q = text_arg("q")
+    if q:
+        query = query.where(Customer.name.contains(q))
+    page = paginate(query.order_by(Customer.name, Customer.id))
+    ids = [c.id for c in page.items]
+    audit.record(audit.Action.VIEW, "customer_list", "", details={
+        "list": "pool", "page": page.page, "rows": ids})
+    return render_template("sales/pool.html", page=page, q=q, facts=pool_facts(ids))
+
+
+@bp.route("/pool/<int:customer_id>/claim", methods=["GET", "POST"])
+def pool_claim(customer_id: int):
+    user = _user()
+    customer = requests.pool_customer_or_none(customer_id, user)
+    if customer is None:
+        abort(404)
+    form = ClaimForm()
+    if form.validate_on_submit():
+        try:
+            row = requests.claim(customer, user, form.reason.data)
+        except FieldError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors = [str(error.message)]
+        else:
+            flash(_("Claim sent: the director approves or rejects it."), "success")
+            return redirect(url_for("sales.resource_request", request_id=row.id))
+    audit.record(audit.Action.VIEW, "customer", customer.id, details={"page": "pool_claim"})
+    return render_template("sales/pool_claim.html", form=form, customer=customer,
+                           facts=pool_facts([customer.id])[customer.id]), (
+        422 if form.errors else 200)
