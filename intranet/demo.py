@@ -12,7 +12,6 @@ import click
 from flask.cli import with_appcontext
 
 from intranet.complaints.demo import load_cases
-from intranet.resources.demo import load_resources
 from intranet.core import audit, notifications, passwords
 from intranet.core.roles import Role
 from intranet.customers import credit_code, ledger
@@ -20,6 +19,8 @@ from intranet.customers.names import normalise_name
 from intranet.extensions import db
 from intranet.models import Contact, Customer, Department, Order, Payment, Shipment, User
 from intranet.models.customer import PAYMENT_METHODS, SIZES, SOURCE_CHANNELS
+from intranet.resources.demo import load_resources
+from intranet.resources.ownership import first_owner
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -90,6 +91,8 @@ def _load_customers(reps) -> None:
         customers.append(customer)
         db.session.add(customer)
     db.session.flush()
+    for customer in customers:  # rule R3: each registered by its rep, the first owner
+        first_owner(customer, "registered", customer.owner)
     for customer in customers:
         scale = rng.choice([0, 0, 2_000, 8_000, 20_000, 60_000])  # monthly trade; 0: prospect
         if not scale:

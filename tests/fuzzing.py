@@ -242,7 +242,7 @@ def seed() -> tuple[dict, dict]:
 def seed_resources(users) -> dict:
     """A pool customer, a transfer at each open step and an open claim (rules R1, R5)."""
     from intranet.models import Customer
-    from intranet.resources import reclaim, requests
+    from intranet.resources import ownership, reclaim, requests
     from intranet.workflows import engine
 
     rep, rep_b = users[Role.SALES_REP], users["rep_b"]
@@ -266,8 +266,13 @@ def seed_resources(users) -> dict:
     db.session.add(claimed_customer)
     db.session.flush()
     claim = requests.claim(claimed_customer, rep_b, "有采购意向")
+    returned = owned("退回测试有限公司")
+    batch = ownership.change_owner(returned, None, "reclaim", actor=None, pool_id=1,
+                                   reason="reclaim_rule:1", object_type="reclaim_rule",
+                                   object_id=1)
+    db.session.flush()
     return {"pool_customer_id": pool_customer.id, "transfer_id": asked.id,
-            "transfer_confirmed_id": agreed.id, "claim_id": claim.id}
+            "transfer_confirmed_id": agreed.id, "claim_id": claim.id, "batch_id": batch.id}
 
 
 def seed_cases(customer, users) -> dict:

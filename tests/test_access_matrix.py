@@ -97,7 +97,7 @@ def world(app, staff, make_customer, make_case):
                                   owner_id=staff[Role.COMPLAINT_HANDLER].id,
                                   created_by_id=staff[Role.COMPLAINT_HANDLER].id)
         db.session.add_all([case_material, action])
-        from intranet.models import Customer, TransferRequest
+        from intranet.models import Customer, OwnershipRecord, TransferRequest
         from intranet.resources import reclaim
 
         reclaim.ensure_defaults()
@@ -106,7 +106,14 @@ def world(app, staff, make_customer, make_case):
                                    requested_by_id=staff[Role.SALES_REP].id,
                                    from_user_id=staff[Role.SALES_REP].id,
                                    to_user_id=staff["rep_b"].id, reason="就近服务")
-        db.session.add_all([in_pool, transfer])
+        returned = Customer(name="退回测试有限公司", region="上海", pool_id=1,
+                            department_id=application.department_id)
+        db.session.add_all([in_pool, transfer, returned])
+        db.session.flush()
+        batch = OwnershipRecord(customer_id=returned.id, kind="reclaim",
+                                from_user_id=staff[Role.SALES_REP].id, pool_id=1,
+                                object_type="reclaim_rule", object_id=1, at=now)
+        db.session.add(batch)
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -116,6 +123,7 @@ def world(app, staff, make_customer, make_case):
                 "application_id": application.id, "order_id": order.id,
                 "attachment_id": attachment.id, "case_id": case_id, "action_id": action.id,
                 "rule_id": 1, "request_id": transfer.id, "pool_customer_id": in_pool.id,
+                "record_id": batch.id,
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
 

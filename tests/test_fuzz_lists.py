@@ -139,6 +139,8 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("sales.customer_reassign", R.SALES_MANAGER,
              "/sales/customers/{customer_id}/reassign"),
     ListCase("sales.handover", R.SALES_MANAGER, "/sales/handover"),
+    ListCase("sales.reclaim_batches", R.SALES_MANAGER, "/sales/reclaims", {"page": PAGES}),
+    ListCase("sales.reclaim_batch_pdf", R.GENERAL_MANAGER, "/sales/reclaims/{batch_id}/pdf"),
     ListCase("service.queue", R.COMPLAINT_HANDLER, "/service/queue", CASE_FILTERS, "case-rows"),
     ListCase("service.queue", R.SALES_MANAGER, "/service/queue", CASE_FILTERS, "case-rows"),
     ListCase("service.ledger", R.SERVICE_DESK, "/service/ledger", CASE_FILTERS, "case-rows"),

@@ -31,8 +31,6 @@ from intranet.core import clock
 from intranet.core.access import permission_for, scoped_customer_or_404
 from intranet.core.roles import Role
 from intranet.credit.scope import scoped_credit_application_or_404
-from intranet.resources.requests import pool_customer_or_none
-from intranet.resources.scope import scoped_request_or_404
 from intranet.demo import USERS
 from intranet.extensions import db
 from intranet.models import (
@@ -44,6 +42,8 @@ from intranet.models import (
     ReclaimRule,
     User,
 )
+from intranet.resources.requests import pool_customer_or_none
+from intranet.resources.scope import scoped_request_or_404
 from intranet.workflows.credit_states import OPEN
 
 MAX_PAGES = 100  # pages requested per user
@@ -204,6 +204,15 @@ def _exists(model, key: str):
     return lambda args: db.session.get(model, args[key]) or abort(404)
 
 
+def _reclaim_batch(args):
+    from intranet.blueprints.sales.reclaims import BATCH, _in_scope
+    from intranet.models import OwnershipRecord
+
+    if db.session.scalar(select(OwnershipRecord.id).where(
+            OwnershipRecord.id == args["record_id"], *BATCH, _in_scope())) is None:
+        abort(404)
+
+
 def _own_note(args):
     note = db.session.get(Notification, args["note_id"])
     if note is None or note.user_id != current_user.id:
@@ -224,6 +233,7 @@ RECORD_CHECKS = {
     "sales.reclaim_rule": _exists(ReclaimRule, "rule_id"),
     "sales.resource_request_transition": lambda args: scoped_request_or_404(args["request_id"]),
     "sales.resource_request_pdf": lambda args: scoped_request_or_404(args["request_id"]),
+    "sales.reclaim_batch_pdf": _reclaim_batch,
     "sales.pool_claim": lambda args: pool_customer_or_none(
         args["customer_id"], current_user) or abort(404),
     "service.case_transition": _case("view"),

@@ -15,8 +15,8 @@ from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import (
     CreditApplication,
-    CustomerPool,
     Customer,
+    CustomerPool,
     Notification,
     OwnershipRecord,
     PoolClaim,
@@ -366,3 +366,42 @@ def test_the_request_record_prints_as_a_pdf(app, staff, transfer):
                               text=True, check=True).stdout
     assert "客户资源调配记录" in text and "上海东方精密机械有限公司" in text
     assert "客户迁到浦东" in text.replace("\n", "") and "已转移" in text
+
+
+def test_r2_each_reclaim_run_is_a_batch_with_its_pdf_record(app, staff, make_customer, frozen,
+                                                            make_user):
+    import subprocess
+    import tempfile
+
+    from intranet.core import jobs
+    from intranet.models import ReclaimRule
+
+    rep, manager = staff[Role.SALES_REP], staff[Role.SALES_MANAGER]
+    with app.app_context():
+        reclaim.ensure_defaults()
+        rule = db.session.scalar(db.select(ReclaimRule).where(ReclaimRule.kind == "no_activity"))
+        rule.enabled = True
+        db.session.commit()
+    mine = [make_customer(f"沉睡客户{i}有限公司", rep) for i in range(2)]
+    elsewhere = make_customer("外部门沉睡客户有限公司", staff["rep_other_dept"])
+    frozen(clock.now() + timedelta(days=61))
+    with app.test_request_context():
+        jobs.run_all()
+    assert [_owner(app, cid) for cid in (*mine, elsewhere)] == [None, None, None]
+    client = _client(app, manager)
+    page = client.get("/sales/reclaims").get_data(as_text=True)
+    assert "无销售活动" in page
+    count = page.split('data-testid="reclaim-batches"')[1].split('class="num">')[1]
+    assert count.startswith("2<")  # the other department's customer is not this director's
+    link = page.split('href="/sales/reclaims/')[1].split('"')[0]
+    response = client.get(f"/sales/reclaims/{link}")
+    assert response.status_code == 200
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(response.data)
+        handle.flush()
+        text = subprocess.run(["pdftotext", handle.name, "-"], capture_output=True,
+                              text=True, check=True).stdout
+    assert "客户资源调配记录" in text and "沉睡客户0有限公司" in text
+    assert "外部门沉睡客户有限公司" not in text
+    outsider = make_user("manager2", Role.SALES_MANAGER, department="sales2")
+    assert _client(app, outsider).get(f"/sales/reclaims/{link}").status_code == 404

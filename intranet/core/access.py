@@ -131,6 +131,8 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "sales.reclaim_rule": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER),
                            "POST": allow(R.SALES_MANAGER)},
     "sales.reclaim_due": {"GET": allow(R.SALES_REP, R.SALES_MANAGER)},
+    "sales.reclaim_batches": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    "sales.reclaim_batch_pdf": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER, fresh=True)},
     # Transfers and pool claims (rules R1, R4-R6): who may act on a request is its machine's
     # (workflows/transfer.py); which requests a user sees is resources/scope.py.
     "sales.pool": {"GET": allow(R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)},

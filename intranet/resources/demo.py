@@ -25,7 +25,8 @@ def load_resources(users: dict[str, User]) -> None:
     rule = db.session.scalar(select(ReclaimRule).where(ReclaimRule.kind == "no_activity"))
     for customer in owned[rep1.id][-POOL_SIZE:]:  # returned after two months without activity
         ownership.change_owner(customer, None, "reclaim", actor=None, pool_id=rule.pool_id,
-                               reason=f"reclaim_rule:{rule.id}")
+                               reason=f"reclaim_rule:{rule.id}", object_type="reclaim_rule",
+                               object_id=rule.id)
     db.session.flush()
     requests.request_transfer(owned[rep1.id][0], rep2, requested_by=rep1,
                                         reason="客户搬迁至李娜负责的区域，就近服务")

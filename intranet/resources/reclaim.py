@@ -81,6 +81,10 @@ def ensure_defaults() -> None:
     db.session.flush()
 
 
+def all_rules() -> list[ReclaimRule]:
+    return list(db.session.scalars(select(ReclaimRule).order_by(ReclaimRule.id)))
+
+
 def enabled_rules() -> list[ReclaimRule]:
     return list(db.session.scalars(select(ReclaimRule).where(ReclaimRule.enabled)
                                    .order_by(ReclaimRule.id)))

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from browser.pages import sign_in
+
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -73,3 +75,37 @@ def page(browser, live_server):
             if "Content Security Policy" in msg.text else None)
     yield page
     context.close()
+
+
+@pytest.fixture
+def people(browser, live_server):
+    """open(username): a page in a browser context of its own, signed in with the password
+    (transitions need a fresh login). Console errors, uncaught exceptions and CSP violations
+    of every page are collected in open.errors / open.csp. With SHOTS=<folder> in the
+    environment, each person's last page is saved there as a PNG (for looking at a failure)."""
+    contexts = []
+    errors: list[str] = []
+    csp: list[str] = []
+
+    def on_console(msg):
+        if "Content Security Policy" in msg.text:
+            csp.append(msg.text)
+        elif msg.type == "error":
+            errors.append(msg.text)
+
+    def open_as(username: str):
+        context = browser.new_context(base_url=live_server, locale="zh-CN")
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+        sign_in(page, username)
+        return page
+
+    open_as.errors, open_as.csp = errors, csp
+    yield open_as
+    for i, context in enumerate(contexts):
+        if os.environ.get("SHOTS"):
+            for page in context.pages:
+                page.screenshot(path=f"{os.environ['SHOTS']}/person-{i}.png", full_page=True)
+        context.close()

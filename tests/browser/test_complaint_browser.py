@@ -8,13 +8,11 @@ The person complained about opens the case and sees only the recusal notice (P2)
 offers exactly the steps of the person acting; no CSP violation, no console error."""
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from browser.pages import sign_in
 from intranet.core.roles import Role
 
 pytestmark = pytest.mark.browser
@@ -25,40 +23,6 @@ def zh(app, text) -> str:
     from flask_babel import force_locale
     with app.test_request_context(), force_locale("zh_CN"):
         return str(text)
-
-
-@pytest.fixture
-def people(browser, live_server):
-    """open(username): a page in a browser context of its own, signed in with the password
-    (transitions need a fresh login). Console errors, uncaught exceptions and CSP violations
-    of every page are collected in open.errors / open.csp. With SHOTS=<folder> in the
-    environment, each person's last page is saved there as a PNG (for looking at a failure)."""
-    contexts = []
-    errors: list[str] = []
-    csp: list[str] = []
-
-    def on_console(msg):
-        if "Content Security Policy" in msg.text:
-            csp.append(msg.text)
-        elif msg.type == "error":
-            errors.append(msg.text)
-
-    def open_as(username: str):
-        context = browser.new_context(base_url=live_server, locale="zh-CN")
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", on_console)
-        page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-        sign_in(page, username)
-        return page
-
-    open_as.errors, open_as.csp = errors, csp
-    yield open_as
-    for i, context in enumerate(contexts):
-        if os.environ.get("SHOTS"):
-            for page in context.pages:
-                page.screenshot(path=f"{os.environ['SHOTS']}/person-{i}.png", full_page=True)
-        context.close()
 
 
 def events_offered(page) -> list[str]:

@@ -9,6 +9,7 @@ from intranet.blueprints.sales import (  # noqa: E402,F401
     orders,
     pool,
     pool_claims,
+    reclaims,
     transfers,
     widgets,
 )

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.resource_forms import ClaimForm
@@ -15,7 +16,7 @@ from intranet.core.pagination import paginate
 from intranet.core.querystring import text_arg
 from intranet.extensions import db
 from intranet.models import Customer, CustomerPool, Order, OwnershipRecord, User
-from intranet.resources import requests
+from intranet.resources import reclaim, requests
 
 
 def _user():
@@ -29,18 +30,23 @@ def pool_facts(customer_ids: list[int]) -> dict[int, dict]:
              for cid in customer_ids}
     if not customer_ids:
         return facts
+    giver, taker = aliased(User), aliased(User)
     records = db.session.execute(
         select(OwnershipRecord.customer_id, OwnershipRecord.to_user_id, OwnershipRecord.kind,
-               OwnershipRecord.at, User.display_name)
-        .outerjoin(User, User.id == OwnershipRecord.to_user_id)
+               OwnershipRecord.at, OwnershipRecord.reason, giver.display_name,
+               taker.display_name)
+        .outerjoin(giver, giver.id == OwnershipRecord.from_user_id)
+        .outerjoin(taker, taker.id == OwnershipRecord.to_user_id)
         .where(OwnershipRecord.customer_id.in_(customer_ids))
         .order_by(OwnershipRecord.at, OwnershipRecord.id))
-    for customer_id, to_user_id, kind, at, name in records:
+    rules = {f"reclaim_rule:{rule.id}": rule.kind for rule in reclaim.all_rules()}
+    for customer_id, to_user_id, kind, at, reason, from_name, to_name in records:
         entry = facts[customer_id]
         if to_user_id is None:
-            entry["returned"] = (kind, at)
-        elif name not in entry["owners"]:
-            entry["owners"].append(name)
+            entry["returned"] = (kind, at, rules.get(reason))
+        for name in (from_name, to_name):
+            if name and name not in entry["owners"]:
+                entry["owners"].append(name)
     orders = db.session.execute(
         select(Order.customer_id, func.count(), func.coalesce(func.sum(Order.amount), 0))
         .where(Order.customer_id.in_(customer_ids), Order.status != "cancelled")
@@ -62,7 +68,9 @@ def pool():
     ids = [c.id for c in page.items]
     audit.record(audit.Action.VIEW, "customer_list", "", details={
         "list": "pool", "page": page.page, "rows": ids})
-    return render_template("sales/pool.html", page=page, q=q, facts=pool_facts(ids))
+    pools = dict(db.session.execute(select(CustomerPool.id, CustomerPool.name)).all())
+    return render_template("sales/pool.html", page=page, q=q, facts=pool_facts(ids),
+                           pools=pools)
 
 
 @bp.route("/pool/<int:customer_id>/claim", methods=["GET", "POST"])

@@ -1,0 +1,65 @@
+"""Reclaim batches (rules R2, R5, R6): each run of a rule that returned customers to the pool,
+with its signed record 客户资源调配记录 — which customers, from whom, why and when."""
+from __future__ import annotations
+
+from flask import abort, render_template
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from intranet.blueprints.sales import bp
+from intranet.core import audit
+from intranet.core.access import customer_scope
+from intranet.core.pagination import paginate
+from intranet.extensions import db
+from intranet.models import Customer, OwnershipRecord, ReclaimRule
+from intranet.pdf import render_record
+
+BATCH = (OwnershipRecord.kind == "reclaim", OwnershipRecord.object_type == "reclaim_rule")
+
+
+def _in_scope():
+    return OwnershipRecord.customer_id.in_(
+        select(Customer.id).where(customer_scope(current_user._get_current_object())))
+
+
+@bp.route("/reclaims")
+def reclaim_batches():
+    query = (select(func.min(OwnershipRecord.id)).where(*BATCH, _in_scope())
+             .group_by(OwnershipRecord.object_id, OwnershipRecord.at)
+             .order_by(func.max(OwnershipRecord.at).desc()))
+    page = paginate(query)
+    firsts = {r.id: r for r in db.session.scalars(
+        select(OwnershipRecord).where(OwnershipRecord.id.in_(page.items)))}
+    counts = dict(((rule_id, at), n) for rule_id, at, n in db.session.execute(
+        select(OwnershipRecord.object_id, OwnershipRecord.at, func.count())
+        .where(*BATCH, _in_scope(), OwnershipRecord.at.in_({r.at for r in firsts.values()}))
+        .group_by(OwnershipRecord.object_id, OwnershipRecord.at)))
+    rules = {rule.id: rule for rule in db.session.scalars(select(ReclaimRule))}
+    rows = [(firsts[i], rules.get(firsts[i].object_id), counts.get(
+        (firsts[i].object_id, firsts[i].at), 0)) for i in page.items if i in firsts]
+    audit.record(audit.Action.VIEW, "reclaim_rule", "", details={
+        "list": "reclaim_batches", "page": page.page, "rows": list(page.items)})
+    return render_template("sales/reclaim_batches.html", page=page, rows=rows)
+
+
+@bp.route("/reclaims/<int:record_id>/pdf")
+def reclaim_batch_pdf(record_id: int):
+    first = db.session.scalar(select(OwnershipRecord).where(
+        OwnershipRecord.id == record_id, *BATCH, _in_scope())) or abort(404)
+    records = db.session.scalars(
+        select(OwnershipRecord).join(Customer, Customer.id == OwnershipRecord.customer_id)
+        .options(selectinload(OwnershipRecord.from_user))
+        .where(*BATCH, _in_scope(), OwnershipRecord.object_id == first.object_id,
+               OwnershipRecord.at == first.at)
+        .order_by(Customer.name)).all()
+    names = dict(db.session.execute(select(Customer.id, Customer.name).where(
+        Customer.id.in_([r.customer_id for r in records]))).all())
+    number = f"HS-{first.at:%Y%m%d%H%M}-{first.object_id}"
+    pdf = render_record("pdf/reclaim_batch.html", number, first=first, records=records,
+                        names=names, rule=db.session.get(ReclaimRule, first.object_id),
+                        number=number)
+    audit.record(audit.Action.EXPORT, "reclaim_rule", first.object_id, details={
+        "format": "pdf", "batch": number, "customers": [r.customer_id for r in records]})
+    return pdf, 200, {"Content-Type": "application/pdf",
+                      "Content-Disposition": f"attachment; filename=reclaim-{number}.pdf"}
