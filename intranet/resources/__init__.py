@@ -8,7 +8,8 @@ from flask_babel import lazy_gettext as _l
 KIND_LABELS = {"registered": _l("Registered"), "import": _l("Imported"),
                "allocation": _l("Allocated"), "claim": _l("Claimed from the pool"),
                "transfer": _l("Transferred"), "reclaim": _l("Returned to the pool"),
-               "reassignment": _l("Reassigned by the director")}
+               "reassignment": _l("Reassigned by the director"),
+               "conflict": _l("Conflict claim decided, owner kept")}
 RECLAIM_LABELS = {"no_activity": _l("No sales activity"),
                   "prospect": _l("Prospect not converted"),
                   "former": _l("Former customer without orders")}
@@ -17,8 +18,10 @@ RECLAIM_LABELS = {"no_activity": _l("No sales activity"),
 def init_app(app) -> None:
     import intranet.resources.jobs  # noqa: F401  (registers the reclaim jobs)
     from intranet.core import audit, notifications
+    from intranet.resources import requests as resource_requests
     from intranet.resources.notices import KINDS
 
     notifications.register_kinds(KINDS)
     audit.register_object_labels({"reclaim_rule": _l("Reclaim rule")})
     app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS)
+    resource_requests.init_app(app)  # rules C2, C4: conflict claims, re-classification

@@ -8,4 +8,5 @@ from intranet.blueprints.sales import (  # noqa: E402,F401
     customers,
     orders,
     pool,
+    requests,
 )
