@@ -224,6 +224,7 @@ def seed() -> tuple[dict, dict]:
     ledger.refresh([main])
     cases = seed_cases(main, users)
     resources = seed_resources(users)
+    cases.update(seed_requests(main, users))
     ids = {"customer_id": main.id, "prospect_id": prospect.id, "contact_id": contact.id,
            "attachment_id": attachment.id, "order_id": order.id, "draft_id": draft.id,
            "submitted_id": submitted.id, "received_id": received.id,
@@ -273,6 +274,29 @@ def seed_resources(users) -> dict:
     db.session.flush()
     return {"pool_customer_id": pool_customer.id, "transfer_id": asked.id,
             "transfer_confirmed_id": agreed.id, "claim_id": claim.id, "batch_id": batch.id}
+def seed_requests(main, users) -> dict:
+    """A lead classed by the desk and owned by the rep, an open re-classification of another
+    and a conflict claim of rep B on the main customer (rules C2, C4)."""
+    from intranet.models import ConflictClaim, Customer, Reclassification
+
+    rep, desk = users[Role.SALES_REP], users[Role.SERVICE_DESK]
+    leads = [Customer(name=name, region="上海", owner_id=rep.id, department_id=rep.department_id,
+                      created_by_id=desk.id, deal_class="B", deal_value=Decimal("500000"),
+                      classified_by_id=desk.id, classified_at=clock.now())
+             for name in ("无锡分级电子有限公司", "常州待改分级有限公司")]
+    db.session.add_all(leads)
+    db.session.flush()
+    reclassification = Reclassification(
+        customer_id=leads[1].id, department_id=rep.department_id, requested_by_id=rep.id,
+        from_user_id=rep.id, proposed_class="A", reason="年采购额超百万",
+        classified_by_id=desk.id)
+    conflict = ConflictClaim(customer_id=main.id, department_id=main.department_id,
+                             requested_by_id=users["rep_b"].id, from_user_id=rep.id,
+                             to_user_id=users["rep_b"].id, reason="去年已跟进")
+    db.session.add_all([reclassification, conflict])
+    db.session.flush()
+    return {"classified_id": leads[0].id, "reclassification_id": reclassification.id,
+            "conflict_id": conflict.id}
 
 
 def seed_cases(customer, users) -> dict:

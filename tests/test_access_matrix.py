@@ -15,11 +15,13 @@ from intranet.extensions import db
 from intranet.models import (
     Attachment,
     CaseAttachment,
+    ConflictClaim,
     Contact,
     CorrectiveAction,
     CreditApplication,
     Delegation,
     Order,
+    Reclassification,
 )
 
 APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -114,6 +116,16 @@ def world(app, staff, make_customer, make_case):
                                 from_user_id=staff[Role.SALES_REP].id, pool_id=1,
                                 object_type="reclaim_rule", object_id=1, at=now)
         db.session.add(batch)
+        # Rules C2, C4: a re-classification the rep filed on their lead (classed by the
+        # desk), and rep B's conflict claim on the rep's customer.
+        reclassification = Reclassification(
+            customer_id=customer, department_id=staff[Role.SALES_REP].department_id,
+            requested_by_id=staff[Role.SALES_REP].id, from_user_id=staff[Role.SALES_REP].id,
+            proposed_class="A", classified_by_id=staff[Role.SERVICE_DESK].id)
+        conflict = ConflictClaim(
+            customer_id=customer, department_id=staff[Role.SALES_REP].department_id,
+            requested_by_id=staff["rep_b"].id, from_user_id=staff[Role.SALES_REP].id)
+        db.session.add_all([reclassification, conflict])
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -123,7 +135,8 @@ def world(app, staff, make_customer, make_case):
                 "application_id": application.id, "order_id": order.id,
                 "attachment_id": attachment.id, "case_id": case_id, "action_id": action.id,
                 "rule_id": 1, "request_id": transfer.id, "pool_customer_id": in_pool.id,
-                "record_id": batch.id,
+                "record_id": batch.id, "reclassification_id": reclassification.id,
+                "conflict_id": conflict.id,
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
 
@@ -211,6 +224,7 @@ MUST_BE_FRESH = {
     ("auth.password", "POST"), ("admin.audit", "GET"),
     ("sales.customers_export", "GET"), ("sales.customer_delete", "POST"),
     ("sales.credit_transition", "POST"), ("sales.credit_pdf", "GET"),
+    ("sales.reclassification_transition", "POST"), ("sales.conflict_transition", "POST"),
     ("management.credit_decide", "POST"), ("management.credit_bulk", "POST"),
     ("finance.order_release", "POST"),
 } | {(e, m) for e, m in ROUTES if e.startswith("admin.")}

@@ -37,12 +37,18 @@ from intranet.blueprints.sales.forms import (
     TierOverrideForm,
     TransitionForm,
 )
+from intranet.blueprints.sales.requests import (
+    ConflictClaimForm,
+    ReclassificationForm,
+    RequestTransitionForm,
+)
 from intranet.blueprints.service.forms import (
     CaseTransitionForm,
     ContactLogForm,
     CorrectiveActionForm,
     IntakeForm,
 )
+from intranet.blueprints.service.intake import LeadForm
 from intranet.complaints import CHANNEL_LABELS, CONTACT_LABELS, KIND_LABELS, SEVERITY_LABELS
 from intranet.core import settings as company_settings
 from intranet.core.access import MATRIX
@@ -277,6 +283,30 @@ FORMS += [
     FormCase("sales.handover", R.SALES_MANAGER, "/sales/handover",
              ("from_user_id", "to_user_id", "reason"),
              {"from_user_id": ("0", *IDS), "to_user_id": ("0", *IDS), "reason": ("离职",)}),
+]
+
+# Rules C2, C4: lead intake, re-classification and conflict claims.
+REQUEST_STEP_VALUES = {"version": VERSIONS, "comment": ("意见",)}
+FORMS += [
+    FormCase("service.lead_new", R.SERVICE_DESK, "/service/leads/new", fields_of(LeadForm), {
+        "name": ("常州新资源有限公司", "上海测试机械有限公司"), "deal_value": MONEY,
+        "deal_class": ("", "A", "D", "E"), "contact_phone": ("13800000000", "12"),
+        "credit_code": ("91310000MA1FL8TQ3X", "x")}),
+    FormCase("sales.reclassification_new", R.SALES_REP,
+             "/sales/customers/{classified_id}/reclassification", fields_of(ReclassificationForm),
+             {"proposed_class": ("A", "B", "E"), "reason": ("年采购额超百万",)}),
+    FormCase("sales.reclassification_transition", R.SALES_MANAGER,
+             "/sales/reclassifications/{reclassification_id}/transition",
+             fields_of(RequestTransitionForm),
+             {"event": ("approve", "reject", "withdraw", "keep"), **REQUEST_STEP_VALUES}),
+    FormCase("sales.conflict_new", R.SALES_REP, "/sales/conflicts/new",
+             fields_of(ConflictClaimForm), {"name": ("上海测试机械有限公司", "广州外部门有限公司"),
+                                            "contact_phone": ("13800000000",),
+                                            "reason": ("去年已跟进",)}),
+    FormCase("sales.conflict_transition", R.SALES_MANAGER,
+             "/sales/conflicts/{conflict_id}/transition", fields_of(RequestTransitionForm),
+             {"event": ("keep", "transfer", "share", "withdraw", "approve"),
+              **REQUEST_STEP_VALUES}),
 ]
 
 # POST routes of the matrix that are not fuzzed, each with its reason.

@@ -79,6 +79,14 @@ LISTS = [
                                                             "page": PAGES}),
     ListCase("finance.over_limit", R.FINANCE, "/finance/over-limit", {"page": PAGES}),
     ListCase("finance.over_limit", R.SALES_MANAGER, "/finance/over-limit", {"page": PAGES}),
+    ListCase("sales.reclassification_list", R.SALES_MANAGER, "/sales/reclassifications",
+             {"state": ("requested", "approved", "confirmed", "x"), "page": PAGES}),
+    ListCase("sales.conflict_list", R.SALES_REP, "/sales/conflicts",
+             {"state": ("requested", "rejected", "x"), "page": PAGES}),
+    ListCase("sales.conflict_new", R.SALES_REP, "/sales/conflicts/new",
+             {"name": ("上海测试机械有限公司", "x"), "credit_code": ("1",),
+              "contact_phone": ("13800000000", "%")}),
+    ListCase("service.leads", R.SERVICE_DESK, "/service/leads", {"page": PAGES}),
     ListCase("admin.users", R.ADMIN, "/admin/users", {
         "q": ("rep", "管理"), "status": ("active", "disabled"), "page": PAGES}, "user-rows"),
     ListCase("admin.audit", R.ADMIN, "/admin/audit", {
@@ -152,6 +160,12 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("service.customer_lookup", R.SERVICE_DESK, "/service/customer-lookup",
              {"q": ("上海", "测", "%", "_")}),
     ListCase("service.case", R.COMPLAINT_HANDLER, "/service/cases/{case_open_id}"),
+    ListCase("service.lead_new", R.SERVICE_DESK, "/service/leads/new"),
+    ListCase("sales.reclassification_new", R.SALES_REP,
+             "/sales/customers/{classified_id}/reclassification"),
+    ListCase("sales.reclassification", R.SERVICE_DESK,
+             "/sales/reclassifications/{reclassification_id}"),
+    ListCase("sales.conflict", R.SALES_REP, "/sales/conflicts/{conflict_id}"),
     ListCase("service.case_attachment_download", R.SERVICE_DESK,
              "/service/cases/{case_decided_id}/attachments/{case_material_id}"),
 ]

@@ -34,16 +34,18 @@ from intranet.credit.scope import scoped_credit_application_or_404
 from intranet.demo import USERS
 from intranet.extensions import db
 from intranet.models import (
+    ConflictClaim,
     CreditApplication,
     Customer,
     Delegation,
     Notification,
     Order,
     ReclaimRule,
+    Reclassification,
     User,
 )
 from intranet.resources.requests import pool_customer_or_none
-from intranet.resources.scope import scoped_request_or_404
+from intranet.resources.scope import request_scope, scoped_request_or_404
 from intranet.workflows.credit_states import OPEN
 
 MAX_PAGES = 100  # pages requested per user
@@ -219,6 +221,16 @@ def _own_note(args):
         abort(404)
 
 
+def _request(model, key: str):
+    """Rules C2, C4: what sales/requests.py asks of a re-classification or conflict claim."""
+    def check(args):
+        row = db.session.scalar(select(model).where(
+            model.id == args[key], request_scope(current_user, model)))
+        if row is None:
+            abort(404)
+    return check
+
+
 # Keep in step with the views: each entry is the scoped_*_or_404 call its view makes.
 RECORD_CHECKS = {
     "sales.customer_access": _exists(Customer, "customer_id"),
@@ -236,6 +248,8 @@ RECORD_CHECKS = {
     "sales.reclaim_batch_pdf": _reclaim_batch,
     "sales.pool_claim": lambda args: pool_customer_or_none(
         args["customer_id"], current_user) or abort(404),
+    "sales.reclassification_transition": _request(Reclassification, "reclassification_id"),
+    "sales.conflict_transition": _request(ConflictClaim, "conflict_id"),
     "service.case_transition": _case("view"),
     "service.case_attachment_download": _case("view", notes=True),
     "service.case_pdf": _case("archive", notes=True),

@@ -1,177 +1,39 @@
-"""Access control: the declared permission matrix and record-level scoping, in one place.
+"""Access control: the declared permission matrix (permissions.py) enforced on every request,
+and record-level scoping, in one place.
 
 Every endpoint × method is declared in MATRIX. Anything undeclared is denied (403), and
-tests/test_access_matrix.py fails if a route of app.url_map is missing here (SECURITY.md 1-2).
+tests/test_access_matrix.py fails if a route of app.url_map is missing there (SECURITY.md 1-2).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from flask import abort, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user, login_fresh
 from sqlalchemy import false, or_, select, true
 
 from intranet.core import clock
+from intranet.core.permissions import (  # noqa: F401  (the matrix, re-exported)
+    ADMIN,
+    ALL_ROLES,
+    CASE_DESK,
+    CASE_READERS,
+    CUSTOMER_READERS,
+    EVERYONE,
+    MATRIX,
+    PUBLIC,
+    REASON_GRANT_MINUTES,
+    REASON_READERS,
+    Grant,
+    Permission,
+    R,
+    allow,
+    valid_delegations,
+)
 from intranet.core.roles import Role
 from intranet.extensions import login_manager
 
 security_log = logging.getLogger("intranet.security")
-
-R = Role
-ALL_ROLES = frozenset(Role)
-
-
-@dataclass(frozen=True)
-class Grant:
-    """Why a request is allowed: the role used and, for a deputy, the principal acted for."""
-
-    role: Role | None
-    on_behalf_of: object | None = None  # a User
-
-
-@dataclass(frozen=True)
-class Permission:
-    roles: frozenset[Role] = frozenset()
-    public: bool = False
-    fresh: bool = False  # needs a fresh login, not a remember-me session (SECURITY.md 14)
-
-    def grant_for(self, user) -> Grant | None:
-        if self.public:
-            return Grant(None)
-        own = user.roles & self.roles
-        if own:
-            return Grant(sorted(own)[0])
-        for delegation in valid_delegations(user):
-            role = Role(delegation.role)
-            if role in self.roles:
-                return Grant(role, delegation.principal)
-        return None
-
-
-def valid_delegations(user) -> list:
-    """Delegations in force whose principal is still active and still holds the role."""
-    return [d for d in user.active_delegations()
-            if d.principal.active and Role(d.role) in d.principal.roles]
-
-
-PUBLIC = Permission(public=True)
-
-
-def allow(*roles: Role, fresh: bool = False) -> Permission:
-    return Permission(roles=frozenset(roles), fresh=fresh)
-
-
-EVERYONE = allow(*ALL_ROLES)
-ADMIN = allow(R.ADMIN, fresh=True)
-CUSTOMER_READERS = (R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)
-# Rule C6: staff outside sales may open a customer file only after stating why.
-REASON_READERS = (R.SERVICE_DESK, R.COMPLAINT_HANDLER, R.FINANCE, R.ARCHIVIST)
-REASON_GRANT_MINUTES = 30
-CASE_DESK = (R.SERVICE_DESK, R.COMPLAINT_HANDLER)
-CASE_READERS = (*CASE_DESK, R.SALES_MANAGER, R.GENERAL_MANAGER)
-
-MATRIX: dict[str, dict[str, Permission]] = {
-    "static": {"GET": PUBLIC},
-    "home.healthz": {"GET": PUBLIC},
-    "auth.login": {"GET": PUBLIC, "POST": PUBLIC},
-    "auth.language": {"POST": PUBLIC},
-    "auth.logout": {"POST": EVERYONE},
-    "auth.password": {"GET": EVERYONE, "POST": allow(*ALL_ROLES, fresh=True)},
-    "home.index": {"GET": EVERYONE},
-    "home.notifications": {"GET": EVERYONE},
-    "home.notification_bell": {"GET": EVERYONE},
-    "home.notification_read": {"POST": EVERYONE},
-    "home.notifications_read_all": {"POST": EVERYONE},
-    "admin.users": {"GET": ADMIN},
-    "admin.user_new": {"GET": ADMIN, "POST": ADMIN},
-    "admin.user_edit": {"GET": ADMIN, "POST": ADMIN},
-    "admin.user_password": {"POST": ADMIN},
-    "admin.user_disable": {"POST": ADMIN},
-    "admin.user_enable": {"POST": ADMIN},
-    "admin.delegations": {"GET": ADMIN, "POST": ADMIN},
-    "admin.delegation_revoke": {"POST": ADMIN},
-    "admin.settings": {"GET": ADMIN, "POST": ADMIN},
-    "admin.audit": {"GET": allow(R.ADMIN, R.GENERAL_MANAGER, fresh=True)},
-    "sales.customers": {"GET": allow(*CUSTOMER_READERS, *REASON_READERS)},
-    "sales.customers_export": {"GET": allow(*CUSTOMER_READERS, fresh=True)},
-    "sales.customer": {"GET": allow(*CUSTOMER_READERS, *REASON_READERS)},
-    "sales.customers_import": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
-                               "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "finance.transactions_import": {"GET": allow(R.FINANCE), "POST": allow(R.FINANCE)},
-    "sales.customer_access": {"GET": allow(*REASON_READERS), "POST": allow(*REASON_READERS)},
-    "sales.customer_new": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
-                           "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "sales.customer_edit": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
-                            "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "sales.customer_delete": {"POST": allow(R.SALES_MANAGER, fresh=True)},
-    "sales.customer_blacklist": {"POST": allow(R.SALES_MANAGER)},
-    "sales.customer_tier": {"POST": allow(R.SALES_MANAGER)},
-    "sales.attachment_add": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "sales.attachment_download": {"GET": allow(*CUSTOMER_READERS, *REASON_READERS)},
-    "sales.attachment_delete": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "sales.contact_add": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "sales.contact_delete": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "sales.activity_add": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    # Credit management (rules K1-K7). Who may fire which transition is the machine's
-    # PERMISSIONS (workflows/credit.py); approvals need a fresh login (SECURITY.md 14).
-    "sales.credit_applications": {"GET": allow(*CUSTOMER_READERS)},
-    "sales.credit_new": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
-                         "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "sales.credit_edit": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
-                          "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "sales.credit_application": {"GET": allow(*CUSTOMER_READERS)},
-    "sales.credit_transition": {"POST": allow(*CUSTOMER_READERS, fresh=True)},
-    "sales.credit_pdf": {"GET": allow(*CUSTOMER_READERS, R.ARCHIVIST, fresh=True)},
-    "sales.credit_review": {"GET": allow(R.SALES_MANAGER), "POST": allow(R.SALES_MANAGER)},
-    "sales.order_new": {"GET": allow(R.SALES_REP, R.SALES_MANAGER),
-                        "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
-    # Customer resources (rules R1-R9): the director's reclaim rules and due list.
-    "sales.reclaim_rules": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER)},
-    "sales.reclaim_rule": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER),
-                           "POST": allow(R.SALES_MANAGER)},
-    "sales.reclaim_due": {"GET": allow(R.SALES_REP, R.SALES_MANAGER)},
-    "sales.reclaim_batches": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER)},
-    "sales.reclaim_batch_pdf": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER, fresh=True)},
-    # Transfers and pool claims (rules R1, R4-R6): who may act on a request is its machine's
-    # (workflows/transfer.py); which requests a user sees is resources/scope.py.
-    "sales.pool": {"GET": allow(R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)},
-    "sales.pool_claim": {"GET": allow(R.SALES_REP), "POST": allow(R.SALES_REP)},
-    "sales.resource_requests": {"GET": allow(R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)},
-    "sales.resource_request": {"GET": allow(R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)},
-    "sales.resource_request_transition": {"POST": allow(R.SALES_REP, R.SALES_MANAGER,
-                                                        fresh=True)},
-    "sales.resource_request_pdf": {"GET": allow(R.SALES_REP, R.SALES_MANAGER,
-                                                R.GENERAL_MANAGER, fresh=True)},
-    "sales.transfer_new": {"GET": allow(R.SALES_REP), "POST": allow(R.SALES_REP)},
-    "sales.transfer_take_over": {"GET": allow(R.SALES_REP), "POST": allow(R.SALES_REP)},
-    "sales.customer_reassign": {"GET": allow(R.SALES_MANAGER),
-                                "POST": allow(R.SALES_MANAGER, fresh=True)},
-    "sales.handover": {"GET": allow(R.SALES_MANAGER), "POST": allow(R.SALES_MANAGER, fresh=True)},
-    "management.credit_queue": {"GET": allow(R.GENERAL_MANAGER)},
-    "management.credit_decide": {"POST": allow(R.GENERAL_MANAGER, fresh=True)},
-    "management.credit_bulk": {"POST": allow(R.GENERAL_MANAGER, fresh=True)},
-    # Service cases (rules P1-P8). Who may fire which step, recusal included, is the machine's
-    # (workflows/complaint.py); which cases a user sees is complaints/scope.py.
-    "service.queue": {"GET": allow(*CASE_READERS)},
-    "service.ledger": {"GET": allow(*CASE_READERS)},
-    "service.ledger_figures": {"GET": allow(*CASE_READERS)},
-    "service.ledger_export": {"GET": allow(*CASE_READERS, fresh=True)},
-    "service.ledger_pdf": {"GET": allow(*CASE_READERS, fresh=True)},
-    "service.case_new": {"GET": allow(*CASE_DESK), "POST": allow(*CASE_DESK)},
-    "service.customer_lookup": {"GET": allow(*CASE_DESK)},
-    "service.case": {"GET": allow(*CASE_READERS)},
-    "service.case_transition": {"POST": allow(*CASE_READERS, fresh=True)},
-    "service.case_contact_add": {"POST": allow(*CASE_READERS)},
-    "service.case_action_add": {"POST": allow(*CASE_READERS)},
-    "service.case_action_verify": {"POST": allow(*CASE_READERS)},
-    "service.case_attachment_add": {"POST": allow(*CASE_READERS)},
-    "service.case_attachment_download": {"GET": allow(*CASE_READERS)},
-    "service.case_pdf": {"GET": allow(*CASE_READERS, R.ARCHIVIST, fresh=True)},
-    "finance.orders": {"GET": allow(R.FINANCE, R.GENERAL_MANAGER)},
-    "finance.order_release": {"POST": allow(R.FINANCE, R.GENERAL_MANAGER, fresh=True)},
-    "finance.over_limit": {"GET": allow(R.FINANCE, R.SALES_MANAGER, R.GENERAL_MANAGER)},
-}
 
 
 def permission_for(endpoint: str | None, method: str) -> Permission | None:

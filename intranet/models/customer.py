@@ -35,6 +35,7 @@ class Customer(db.Model):
         Index("ix_customer_owner_name", "owner_id", "name"),
         CheckConstraint("deal_class IS NULL OR deal_class IN ('A', 'B', 'C', 'D')",
                         name="deal_class_known"),
+        Index("ix_customer_created_by", "created_by_id", "created_at"),  # the desk's leads
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -79,6 +80,7 @@ class Customer(db.Model):
     deal_class: Mapped[str | None] = mapped_column(String(1))
     classified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deal_value: Mapped[Decimal | None] = mapped_column(MONEY)  # rule C4: expected, in yuan
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])

@@ -16,7 +16,7 @@ from intranet.workflows.resource_states import (
 )
 
 OWNERSHIP_KINDS = ("registered", "import", "allocation", "claim", "transfer", "reclaim",
-                   "reassignment")
+                   "reassignment", "conflict")  # conflict: a C2 claim decided, owner kept
 RECLAIM_KINDS = ("no_activity", "prospect", "former")  # rules R2, R5, R6
 
 
@@ -105,6 +105,7 @@ class ResourceRequest(db.Model):
         Index("ix_resource_request_queue", "kind", "state", "department_id", "created_at"),
         Index("ix_resource_request_customer", "customer_id", "created_at"),
         Index("ix_resource_request_requester", "requested_by_id", "created_at"),
+        Index("ix_resource_request_classified_by", "classified_by_id", "state", "decided_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -127,6 +128,9 @@ class ResourceRequest(db.Model):
     ownership_record_id: Mapped[int | None] = mapped_column(ForeignKey("ownership_record.id"))
     # rule R1: the open records that followed the customer ("credit_application 12, ...")
     handed_over: Mapped[str] = mapped_column(Text, default="")
+    # rule C4: the desk agent whose class a re-classification questions (the "wrong
+    # classification" mark when it is approved)
+    classified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     customer: Mapped[Customer] = relationship()
@@ -138,6 +142,7 @@ class ResourceRequest(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     pool: Mapped[CustomerPool | None] = relationship()
     ownership_record: Mapped[OwnershipRecord | None] = relationship()
+    classified_by: Mapped[User | None] = relationship(foreign_keys=[classified_by_id])
 
     __mapper_args__ = {"version_id_col": version, "polymorphic_on": kind}
 

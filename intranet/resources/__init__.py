@@ -8,7 +8,8 @@ from flask_babel import lazy_gettext as _l
 KIND_LABELS = {"registered": _l("Registered"), "import": _l("Imported"),
                "allocation": _l("Allocated"), "claim": _l("Claimed from the pool"),
                "transfer": _l("Transferred"), "reclaim": _l("Returned to the pool"),
-               "reassignment": _l("Reassigned by the director")}
+               "reassignment": _l("Reassigned by the director"),
+               "conflict": _l("Conflict claim decided, owner kept")}
 REQUEST_KIND_LABELS = {"transfer": _l("Transfer between reps"), "claim": _l("Pool claim"),
                        "conflict": _l("Conflict claim"),
                        "reclassification": _l("Re-classification request")}
@@ -21,6 +22,7 @@ def init_app(app) -> None:
     import intranet.resources.jobs  # noqa: F401  (registers the reclaim jobs)
     import intranet.resources.pool_settings  # noqa: F401  (registers the settings)
     from intranet.core import audit, notifications
+    from intranet.resources import disputes as resource_requests
     from intranet.resources.notices import KINDS
     from intranet.workflows.transfer import ClaimFlow, TransferFlow
 
@@ -33,3 +35,4 @@ def init_app(app) -> None:
         notifications.register_link(flow.object_type, "sales.resource_request", "request_id")
     app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS,
                                  request_kinds=REQUEST_KIND_LABELS)
+    resource_requests.init_app(app)  # rules C2, C4: conflict claims, re-classification

@@ -13,27 +13,41 @@ from intranet.extensions import db
 from intranet.models import ResourceRequest
 
 
-def request_scope(user):
+def decider_departments(user) -> list[int]:
+    """The departments whose requests `user` decides: their own as sales manager, and their
+    principal's as a deputy in force."""
+    departments = {user.department_id} if R.SALES_MANAGER in user.roles else set()
+    departments |= {d.principal.department_id for d in valid_delegations(user)
+                    if R(d.role) == R.SALES_MANAGER}
+    departments.discard(None)
+    return sorted(departments)
+
+
+def request_scope(user, model=ResourceRequest):
+    """SQL: the requests `user` may read — as a party (who asked, the owner, the rep taking
+    over, the desk agent a re-classification marks), as the director of the request's
+    department (or their deputy), or as the GM, read-only. Fails closed."""
     try:
-        if R.GENERAL_MANAGER in user.roles:
+        if R.GENERAL_MANAGER in user.roles or any(
+                R(d.role) == R.GENERAL_MANAGER for d in valid_delegations(user)):
             return true()
-        departments = {user.department_id} if R.SALES_MANAGER in user.roles else set()
-        departments |= {d.principal.department_id for d in valid_delegations(user)
-                        if d.role == R.SALES_MANAGER}
-        departments.discard(None)
-        return or_(ResourceRequest.requested_by_id == user.id,
-                   ResourceRequest.from_user_id == user.id,
-                   ResourceRequest.to_user_id == user.id,
-                   ResourceRequest.department_id.in_(departments))
+        clauses = [model.requested_by_id == user.id, model.from_user_id == user.id,
+                   model.to_user_id == user.id, model.classified_by_id == user.id]
+        departments = decider_departments(user)
+        if departments:
+            clauses.append(model.department_id.in_(departments))
+        return or_(*clauses)
     except Exception:  # fail closed
         security_log.exception("request scope failed")
         return false()
 
 
 def scoped_request_or_404(request_id: int) -> ResourceRequest:
+    """A transfer or pool claim the current user may see, else 404."""
     try:
         found = db.session.scalar(select(ResourceRequest).where(
-            ResourceRequest.id == request_id, request_scope(current_user)))
+            ResourceRequest.id == request_id, ResourceRequest.kind.in_(OWN_KINDS),
+            request_scope(current_user)))
     except Exception:  # fail closed
         security_log.exception("request scope failed")
         found = None
@@ -42,9 +56,10 @@ def scoped_request_or_404(request_id: int) -> ResourceRequest:
     return found
 
 
-# The step each kind waits on the director for (transfers: once the other rep agreed).
-DIRECTOR_STEPS = {"transfer": "confirmed", "claim": "requested", "conflict": "requested",
-                  "reclassification": "requested"}
+# The step each kind of the transfers-and-claims pages waits on the director for (transfers:
+# once the other rep agreed). Re-classifications and conflict claims have their own pages.
+DIRECTOR_STEPS = {"transfer": "confirmed", "claim": "requested"}
+OWN_KINDS = tuple(DIRECTOR_STEPS)
 
 
 def waiting_on(user):
@@ -58,10 +73,7 @@ def waiting_on(user):
                          ResourceRequest.requested_by_id != user.id,
                          or_(ResourceRequest.from_user_id == user.id,
                              ResourceRequest.to_user_id == user.id))
-        departments = {user.department_id} if R.SALES_MANAGER in user.roles else set()
-        departments |= {d.principal.department_id for d in valid_delegations(user)
-                        if d.role == R.SALES_MANAGER}
-        departments.discard(None)
+        departments = decider_departments(user)
         director = and_(
             ResourceRequest.department_id.in_(departments),
             or_(*(and_(ResourceRequest.kind == kind, ResourceRequest.state == state)

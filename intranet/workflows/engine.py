@@ -164,7 +164,7 @@ class NoticeWriter:
 START = "created"  # the history's event for a record created in its machine's initial state
 
 
-def start(row, *, user, role=None, comment: str = "") -> None:
+def start(row, *, user, role=None, comment: str = "", details: dict | None = None) -> None:
     """Record that `row`, new, starts in its machine's initial state: the first history row
     (event "created"), an audit entry and the notices declared for that state — a request is
     announced the way every later step is."""
@@ -178,7 +178,7 @@ def start(row, *, user, role=None, comment: str = "") -> None:
         role=str(role or "") if user else SYSTEM,
         at=clock.now(), comment=comment or ""))
     audit.record(audit.Action.CREATE, cls.object_type, row.id, user=user,
-                 details={"state": row.state})
+                 details={"state": row.state, **(details or {})})
     NoticeWriter(cls, row).post(START, row.state)
 
 

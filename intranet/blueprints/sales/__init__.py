@@ -10,6 +10,7 @@ from intranet.blueprints.sales import (  # noqa: E402,F401
     pool,
     pool_claims,
     reclaims,
+    requests,
     transfers,
     widgets,
 )

@@ -21,6 +21,7 @@ from intranet.blueprints.sales.forms import (
     NewCustomerForm,
     TierOverrideForm,
 )
+from intranet.blueprints.sales.requests import ConflictClaimForm
 from intranet.core import audit
 from intranet.core.access import (
     customer_scope,
@@ -197,7 +198,7 @@ def customer_access(customer_id: int):
 @bp.route("/customers/new", methods=["GET", "POST"])
 def customer_new():
     form = NewCustomerForm()
-    duplicate = None
+    duplicate = claim_form = None
     if form.validate_on_submit():
         code = credit_code.normalise(form.credit_code.data or "") or None
         phones = [form.contact_phone.data] if form.contact_phone.data else []
@@ -206,6 +207,10 @@ def customer_new():
             duplicate = {"customer": found[0], "reason": found[1]}
             audit.record(audit.Action.VIEW, "customer_duplicate", found[0].id,
                          details={"attempted": form.name.data, "matched_on": found[1]})
+            if found[0].owner_id != current_user.id:  # rule C2: the manager may decide
+                claim_form = ConflictClaimForm(formdata=None, name=form.name.data,
+                                               credit_code=form.credit_code.data,
+                                               contact_phone=form.contact_phone.data)
         else:
             user = current_user._get_current_object()
             record = Customer(owner_id=user.id, department_id=user.department_id,
@@ -221,8 +226,8 @@ def customer_new():
                          details={"name": record.name, "credit_code": code})
             flash(_("Customer registered."), "success")
             return redirect(url_for("sales.customer", customer_id=record.id))
-    return render_template("sales/customer_new.html", form=form, duplicate=duplicate), (
-        409 if duplicate else 200)
+    return render_template("sales/customer_new.html", form=form, duplicate=duplicate,
+                           claim_form=claim_form), 409 if duplicate else 200
 
 
 @bp.route("/customers/<int:customer_id>")

@@ -27,7 +27,12 @@ from intranet.extensions import db
 from intranet.models import Customer, ResourceRequest
 from intranet.pdf import render_record
 from intranet.resources import handover, requests
-from intranet.resources.scope import request_scope, scoped_request_or_404, waiting_on
+from intranet.resources.scope import (
+    OWN_KINDS,
+    request_scope,
+    scoped_request_or_404,
+    waiting_on,
+)
 from intranet.workflows import engine
 from intranet.workflows.resource_states import OPEN_STATES, RequestKind
 
@@ -46,10 +51,11 @@ def resource_requests():
     """Transfers and claims the user is a party to or decides, newest first."""
     kind = request.args.get("kind", "")
     status = request.args.get("status", "open")
-    query = select(ResourceRequest).where(request_scope(_user())).options(
+    query = select(ResourceRequest).where(
+        request_scope(_user()), ResourceRequest.kind.in_(OWN_KINDS)).options(
         selectinload(ResourceRequest.customer), selectinload(ResourceRequest.from_user),
         selectinload(ResourceRequest.to_user), selectinload(ResourceRequest.requested_by))
-    if kind in {k.value for k in RequestKind}:
+    if kind in OWN_KINDS:
         query = query.where(ResourceRequest.kind == kind)
     if status == "open":
         query = query.where(ResourceRequest.state.in_(OPEN_STATES))
@@ -71,7 +77,8 @@ def resource_requests():
 def _labels() -> dict:
     return {cls.model_class.__mapper__.polymorphic_identity: cls
             for cls in engine.REGISTRY.values()
-            if issubclass(cls.model_class, ResourceRequest)}
+            if issubclass(cls.model_class, ResourceRequest)
+            and cls.model_class.__mapper__.polymorphic_identity in OWN_KINDS}
 
 
 def request_context(row: ResourceRequest, form: TransitionForm | None = None) -> dict:

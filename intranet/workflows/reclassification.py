@@ -1,0 +1,82 @@
+"""Re-classification of a lead's deal-size class (rule C4, 资源重新申请表).
+
+requested (by the rep who owns the customer) → approved (the class changes; the desk agent
+who classified it gets a wrong-classification mark) / rejected (with a comment) by the sales
+manager of the customer's department or their deputy, never the requester; or withdrawn by
+the requester while it waits.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from statemachine import State
+
+from intranet.core import audit, clock
+from intranet.core.notifications import role_holders
+from intranet.core.roles import Role
+from intranet.models import Reclassification
+from intranet.workflows.engine import Notice, Workflow, permitted
+from intranet.workflows.request_rules import (
+    comment_required,
+    department_manager,
+    is_requester,
+    not_requester,
+    requester_owns,
+)
+from intranet.workflows.resource_states import RequestState
+
+S = RequestState
+DECIDERS = [permitted, not_requester, department_manager]
+
+
+class ReclassificationFlow(Workflow):
+    object_type = "reclassification"
+    model_class = Reclassification
+
+    requested = State(value=S.REQUESTED.value, initial=True)
+    approved = State(value=S.APPROVED.value, final=True)
+    rejected = State(value=S.REJECTED.value, final=True)
+    withdrawn = State(value=S.WITHDRAWN.value, final=True)
+
+    approve = requested.to(approved, cond=[*DECIDERS, requester_owns])
+    reject = requested.to(rejected, cond=DECIDERS, validators=[comment_required])
+    withdraw = requested.to(withdrawn, cond=[permitted, is_requester])
+
+    STATE_LABELS = {S.REQUESTED: _l("Awaiting the sales manager"),
+                    S.APPROVED: _l("Approved: class changed"), S.REJECTED: _l("Rejected"),
+                    S.WITHDRAWN: _l("Withdrawn")}
+    OWNERS = frozenset({Role.SALES_REP, Role.SALES_MANAGER})
+    PERMISSIONS = {"approve": frozenset({Role.SALES_MANAGER}),
+                   "reject": frozenset({Role.SALES_MANAGER}), "withdraw": OWNERS}
+    EVENT_LABELS = {"approve": _l("Approve the new class"), "reject": _l("Reject"),
+                    "withdraw": _l("Withdraw")}
+    NOTICES = (
+        Notice(S.REQUESTED, "reclassification_requested",
+               lambda row: role_holders(Role.SALES_MANAGER, row.department_id)
+               - {row.requested_by_id}),
+        *(Notice(state, "reclassification_decided", lambda row: {row.requested_by_id})
+          for state in (S.APPROVED, S.REJECTED)),
+        Notice(S.APPROVED, "classification_marked", lambda row: {row.classified_by_id}),
+    )
+
+    @classmethod
+    def notice_params(cls, row) -> dict:
+        return {"number": row.number, "customer": row.customer.name,
+                "proposed": row.proposed_class or "", "current": row.customer.deal_class or ""}
+
+    def on_approve(self, model, user=None, comment: str = "", **kwargs):
+        customer, now = model.customer, clock.now()
+        old = customer.deal_class
+        customer.deal_class = model.proposed_class
+        customer.classified_by_id, customer.classified_at = user.id, now
+        self._decided(model, user, comment, now)
+        audit.record(audit.Action.UPDATE, "customer", customer.id, user=user, details={
+            "deal_class": {"old": old, "new": model.proposed_class},
+            "reclassification": model.id, "marked": model.classified_by_id})
+
+    def on_reject(self, model, user=None, comment: str = "", **kwargs):
+        self._decided(model, user, comment, clock.now())
+
+    @staticmethod
+    def _decided(model, user, comment, now):
+        model.decided_by_id, model.decided_at = user.id, now
+        model.decision_comment = comment or ""
