@@ -18,8 +18,10 @@ from intranet.models import (
     Contact,
     CorrectiveAction,
     CreditApplication,
+    Customer,
     Delegation,
     Order,
+    Penalty,
 )
 
 APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -97,6 +99,12 @@ def world(app, staff, make_customer, make_case):
                                   owner_id=staff[Role.COMPLAINT_HANDLER].id,
                                   created_by_id=staff[Role.COMPLAINT_HANDLER].id)
         db.session.add_all([case_material, action])
+        # rules R7, R9: a lead without an owner to allocate, a penalty on the rep to lift
+        lead = Customer(name="总台登记线索有限公司", region="上海")
+        penalty = Penalty(user_id=staff[Role.SALES_REP].id, number=1, reason="违规",
+                          recorded_by_id=staff[Role.SALES_MANAGER].id, starts_at=now,
+                          ends_at=now + timedelta(days=7), lift_reason="")
+        db.session.add_all([lead, penalty])
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -105,7 +113,8 @@ def world(app, staff, make_customer, make_case):
         return {"customer_id": customer, "user_id": staff["rep_b"].id, "contact_id": contact.id,
                 "application_id": application.id, "order_id": order.id,
                 "attachment_id": attachment.id, "case_id": case_id, "action_id": action.id,
-                "rule_id": 1,
+                "rule_id": 1, "lead_id": lead.id, "rep_id": staff[Role.SALES_REP].id,
+                "penalty_id": penalty.id,
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
 

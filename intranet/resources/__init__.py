@@ -5,20 +5,27 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+import intranet.resources.settings  # noqa: F401  (registers the settings)
+
 KIND_LABELS = {"registered": _l("Registered"), "import": _l("Imported"),
                "allocation": _l("Allocated"), "claim": _l("Claimed from the pool"),
                "transfer": _l("Transferred"), "reclaim": _l("Returned to the pool"),
                "reassignment": _l("Reassigned by the director")}
+EXPERIENCE_LABELS = {"new": _l("New hire"), "intermediate": _l("Intermediate rep"),
+                     "senior": _l("Senior rep")}  # rule R7
 RECLAIM_LABELS = {"no_activity": _l("No sales activity"),
                   "prospect": _l("Prospect not converted"),
                   "former": _l("Former customer without orders")}
 
 
 def init_app(app) -> None:
+    import intranet.resources.allocation_jobs  # noqa: F401  (the first-contact job)
     import intranet.resources.jobs  # noqa: F401  (registers the reclaim jobs)
     from intranet.core import audit, notifications
     from intranet.resources.notices import KINDS
 
     notifications.register_kinds(KINDS)
-    audit.register_object_labels({"reclaim_rule": _l("Reclaim rule")})
-    app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS)
+    audit.register_object_labels({"reclaim_rule": _l("Reclaim rule"),
+                                  "penalty": _l("Penalty"), "rep": _l("Sales rep record")})
+    app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS,
+                                  experience_labels=EXPERIENCE_LABELS)
