@@ -101,15 +101,15 @@ def record_misses(now: datetime) -> list[ContactMiss]:
              .join(Customer, Customer.id == rec.customer_id)
              .where(_running(), wd.due_at < now, Customer.owner_id == rec.to_user_id,
                     ~exists().where(ContactMiss.deadline_id == wd.id)))
-    added = db.session.execute(insert(ContactMiss).from_select(
+    added = list(db.session.scalars(insert(ContactMiss).from_select(
         ["deadline_id", "ownership_record_id", "customer_id", "user_id", "department_id",
-         "missed_at"], found)).rowcount
+         "missed_at"], found).returning(ContactMiss.id)))
     if not added:
         return []
-    new = select(ContactMiss.deadline_id).where(ContactMiss.missed_at == now)
-    db.session.execute(update(wd).where(wd.id.in_(new)).values(escalation=1)
-                       .execution_options(synchronize_session=False))
-    return list(db.session.scalars(select(ContactMiss).where(ContactMiss.missed_at == now)
+    db.session.execute(update(wd).where(wd.id.in_(
+        select(ContactMiss.deadline_id).where(ContactMiss.id.in_(added)))).values(escalation=1)
+        .execution_options(synchronize_session=False))
+    return list(db.session.scalars(select(ContactMiss).where(ContactMiss.id.in_(added))
                                    .order_by(ContactMiss.id)))
 
 
