@@ -225,6 +225,7 @@ def seed() -> tuple[dict, dict]:
     cases = seed_cases(main, users)
     resources = seed_resources(users)
     cases.update(seed_requests(main, users))
+    allocation = seed_allocation(users)
     ids = {"customer_id": main.id, "prospect_id": prospect.id, "contact_id": contact.id,
            "attachment_id": attachment.id, "order_id": order.id, "draft_id": draft.id,
            "submitted_id": submitted.id, "received_id": received.id,
@@ -234,7 +235,7 @@ def seed() -> tuple[dict, dict]:
            **{f"review_{n}": c.id for n, c in enumerate((main, submitted_for, received_for))},
            "department_ids": sorted(d.id for d in departments.values()),
            **{f"note_{key}": note.id for key, note in notes.items()}, **cases,
-           **resources}
+           **resources, **allocation}
     db.session.commit()
     return ids, {key: U(user.id, user.username, user.department_id)
                  for key, user in users.items()}
@@ -297,6 +298,22 @@ def seed_requests(main, users) -> dict:
     db.session.flush()
     return {"classified_id": leads[0].id, "reclassification_id": reclassification.id,
             "conflict_id": conflict.id}
+def seed_allocation(users) -> dict:
+    """A lead without an owner to allocate and a penalty on the rep (rules R7, R9)."""
+    from intranet.models import Customer, Penalty
+
+    rep, manager = users[Role.SALES_REP], users[Role.SALES_MANAGER]
+    now = clock.now()
+    rep.last_login_at = now
+    users["rep_b"].last_login_at = now
+    lead = Customer(name="总台登记线索有限公司", region="上海", deal_class="B",
+                    created_by_id=users[Role.SERVICE_DESK].id)
+    penalty = Penalty(user_id=rep.id, number=1, reason="违规私下交换客户",
+                      recorded_by_id=manager.id, starts_at=now, ends_at=now + timedelta(days=7),
+                      lift_reason="")
+    db.session.add_all([lead, penalty])
+    db.session.flush()
+    return {"lead_id": lead.id, "rep_id": rep.id, "penalty_id": penalty.id}
 
 
 def seed_cases(customer, users) -> dict:

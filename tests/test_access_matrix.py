@@ -21,6 +21,7 @@ from intranet.models import (
     CreditApplication,
     Delegation,
     Order,
+    Penalty,
     Reclassification,
 )
 
@@ -126,6 +127,12 @@ def world(app, staff, make_customer, make_case):
             customer_id=customer, department_id=staff[Role.SALES_REP].department_id,
             requested_by_id=staff["rep_b"].id, from_user_id=staff[Role.SALES_REP].id)
         db.session.add_all([reclassification, conflict])
+        # rules R7, R9: a lead without an owner to allocate, a penalty on the rep to lift
+        lead = Customer(name="总台登记线索有限公司", region="上海")
+        penalty = Penalty(user_id=staff[Role.SALES_REP].id, number=1, reason="违规",
+                          recorded_by_id=staff[Role.SALES_MANAGER].id, starts_at=now,
+                          ends_at=now + timedelta(days=7), lift_reason="")
+        db.session.add_all([lead, penalty])
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -136,7 +143,8 @@ def world(app, staff, make_customer, make_case):
                 "attachment_id": attachment.id, "case_id": case_id, "action_id": action.id,
                 "rule_id": 1, "request_id": transfer.id, "pool_customer_id": in_pool.id,
                 "record_id": batch.id, "reclassification_id": reclassification.id,
-                "conflict_id": conflict.id,
+                "conflict_id": conflict.id, "lead_id": lead.id, "rep_id": staff[Role.SALES_REP].id,
+                "penalty_id": penalty.id,
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
 

@@ -308,6 +308,20 @@ FORMS += [
              {"event": ("keep", "transfer", "share", "withdraw", "approve"),
               **REQUEST_STEP_VALUES}),
 ]
+FORMS += [  # rules R7, R8, R9
+    FormCase("sales.allocate", R.SALES_MANAGER, "/sales/allocation/{lead_id}",
+             ("rep_id", "note"), {"rep_id": (Fill("{user_id}"), Fill("{rep_id}"), *IDS),
+                                  "note": ("首次分配",)}),
+    FormCase("sales.rep_profile", R.SALES_MANAGER, "/sales/reps/{rep_id}/profile",
+             ("experience", "away"), {"experience": ("senior", "intermediate", "new", "x"),
+                                      "away": ("y",)}),
+    FormCase("sales.penalty_add", R.SALES_MANAGER, "/sales/reps/{rep_id}/penalties",
+             ("reason",), {"reason": ("违规私下交换客户", "x")}),
+    # A lifted penalty answers 409 when lifted again.
+    FormCase("sales.penalty_lift", R.SALES_MANAGER,
+             "/sales/reps/{rep_id}/penalties/{penalty_id}/lift", ("reason",),
+             {"reason": ("申诉成立", "")}),
+]
 
 # POST routes of the matrix that are not fuzzed, each with its reason.
 EXEMPT = {

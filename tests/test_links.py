@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from intranet import create_app
+from intranet.blueprints.sales.allocation import allocatable_or_404
 from intranet.complaints.scope import reads_notes, scoped_case_or_404
 from intranet.core import clock
 from intranet.core.access import permission_for, scoped_customer_or_404
@@ -44,6 +45,7 @@ from intranet.models import (
     Reclassification,
     User,
 )
+from intranet.resources import allocation, reps
 from intranet.resources.requests import pool_customer_or_none
 from intranet.resources.scope import request_scope, scoped_request_or_404
 from intranet.workflows.credit_states import OPEN
@@ -250,6 +252,11 @@ RECORD_CHECKS = {
         args["customer_id"], current_user) or abort(404),
     "sales.reclassification_transition": _request(Reclassification, "reclassification_id"),
     "sales.conflict_transition": _request(ConflictClaim, "conflict_id"),
+    "sales.allocate": lambda args: allocatable_or_404(
+        args["lead_id"], allocation.department_of(current_user)),
+    "sales.rep": lambda args: reps.rep_or_404(args["rep_id"], current_user),
+    **{f"sales.{name}": lambda args: reps.rep_or_404(args["rep_id"], current_user, "manage")
+       for name in ("rep_profile", "penalty_add", "penalty_lift")},
     "service.case_transition": _case("view"),
     "service.case_attachment_download": _case("view", notes=True),
     "service.case_pdf": _case("archive", notes=True),

@@ -405,3 +405,22 @@ def test_r2_each_reclaim_run_is_a_batch_with_its_pdf_record(app, staff, make_cus
     assert "外部门沉睡客户有限公司" not in text
     outsider = make_user("manager2", Role.SALES_MANAGER, department="sales2")
     assert _client(app, outsider).get(f"/sales/reclaims/{link}").status_code == 404
+
+
+def test_r4_r7_a_handover_spread_by_the_ranking_skips_suspended_reps(app, staff, make_customer,
+                                                                     make_user):
+    from intranet.resources import suspensions
+
+    rep, rep_b, manager = staff[Role.SALES_REP], staff["rep_b"], staff[Role.SALES_MANAGER]
+    rep_c = make_user("repc", Role.SALES_REP)
+    ids = [make_customer(f"分配交接客户{i}有限公司", rep) for i in range(3)]
+    from intranet.models import User
+
+    with app.test_request_context():
+        suspensions.record(db.session.get(User, rep_c.id), "违规私下交换客户",
+                           db.session.get(User, manager.id))
+        db.session.commit()
+    response = post(_client(app, manager), "/sales/handover", {
+        "from_user_id": str(rep.id), "to_user_id": "-1", "reason": "业务员离职"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert [_owner(app, cid) for cid in ids] == [rep_b.id] * 3  # rep_c is suspended

@@ -120,6 +120,15 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "sales.reclaim_rule": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER),
                            "POST": allow(R.SALES_MANAGER)},
     "sales.reclaim_due": {"GET": allow(R.SALES_REP, R.SALES_MANAGER)},
+    # Allocation (rules R7, R8, R9): the director allocates; a rep's record is seen by the rep,
+    # the department's manager and the GM (which one: resources/reps.py); managers act on it.
+    "sales.allocation_list": {"GET": allow(R.SALES_MANAGER)},
+    "sales.allocate": {"GET": allow(R.SALES_MANAGER), "POST": allow(R.SALES_MANAGER)},
+    "sales.reps_list": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    "sales.rep": {"GET": allow(R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    "sales.rep_profile": {"POST": allow(R.SALES_MANAGER)},
+    "sales.penalty_add": {"POST": allow(R.SALES_MANAGER)},
+    "sales.penalty_lift": {"POST": allow(R.SALES_MANAGER)},
     "sales.reclaim_batches": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER)},
     "sales.reclaim_batch_pdf": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER, fresh=True)},
     # Transfers and pool claims (rules R1, R4-R6): who may act on a request is its machine's

@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and the app see the whole schema."""
+from intranet.models.allocation import ContactMiss, Penalty
 from intranet.models.audit import AuditEntry
 from intranet.models.complaint import (
                                        CaseAttachment,
@@ -34,9 +35,9 @@ from intranet.models.user import Delegation, Department, User, UserRole
 from intranet.models.workflow import WorkflowDeadline, WorkflowHistory
 
 __all__ = ["Activity", "Attachment", "AuditEntry", "CaseAttachment", "CaseContact", "CasePerson",
-           "ConflictClaim", "Contact", "CorrectiveAction", "CreditApplication", "CreditBreach",
-           "CreditOverride", "Customer", "CustomerPool", "Delegation", "Department",
-           "LedgerCounter", "Notification", "Order", "OwnershipRecord", "Payment", "PoolClaim",
-           "ReclaimRule", "Reclassification", "ResourceRequest", "ServiceCase", "Setting",
-           "Shipment", "TransferRequest", "User", "UserRole", "WorkflowDeadline",
-           "WorkflowHistory"]
+           "ConflictClaim", "Contact", "ContactMiss", "CorrectiveAction", "CreditApplication",
+           "CreditBreach", "CreditOverride", "Customer", "CustomerPool", "Delegation",
+           "Department", "LedgerCounter", "Notification", "Order", "OwnershipRecord", "Payment",
+           "Penalty", "PoolClaim", "ReclaimRule", "Reclassification", "ResourceRequest",
+           "ServiceCase", "Setting", "Shipment", "TransferRequest", "User", "UserRole",
+           "WorkflowDeadline", "WorkflowHistory"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+import intranet.resources.settings  # noqa: F401  (registers the settings)
+
 KIND_LABELS = {"registered": _l("Registered"), "import": _l("Imported"),
                "allocation": _l("Allocated"), "claim": _l("Claimed from the pool"),
                "transfer": _l("Transferred"), "reclaim": _l("Returned to the pool"),
@@ -13,14 +15,16 @@ KIND_LABELS = {"registered": _l("Registered"), "import": _l("Imported"),
 REQUEST_KIND_LABELS = {"transfer": _l("Transfer between reps"), "claim": _l("Pool claim"),
                        "conflict": _l("Conflict claim"),
                        "reclassification": _l("Re-classification request")}
+EXPERIENCE_LABELS = {"new": _l("New hire"), "intermediate": _l("Intermediate rep"),
+                     "senior": _l("Senior rep")}  # rule R7
 RECLAIM_LABELS = {"no_activity": _l("No sales activity"),
                   "prospect": _l("Prospect not converted"),
                   "former": _l("Former customer without orders")}
 
 
 def init_app(app) -> None:
+    import intranet.resources.allocation_jobs  # noqa: F401  (the first-contact job)
     import intranet.resources.jobs  # noqa: F401  (registers the reclaim jobs)
-    import intranet.resources.pool_settings  # noqa: F401  (registers the settings)
     from intranet.core import audit, notifications
     from intranet.resources import disputes as resource_requests
     from intranet.resources.notices import KINDS
@@ -30,9 +34,11 @@ def init_app(app) -> None:
     audit.register_object_labels({"reclaim_rule": _l("Reclaim rule"),
                                   "transfer_request": _l("Transfer"),
                                   "pool_claim": _l("Pool claim"),
-                                  "resource_request": _l("Transfers and claims")})
+                                  "resource_request": _l("Transfers and claims"),
+                                  "penalty": _l("Penalty"), "rep": _l("Sales rep record")})
     for flow in (TransferFlow, ClaimFlow):
         notifications.register_link(flow.object_type, "sales.resource_request", "request_id")
     app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS,
-                                 request_kinds=REQUEST_KIND_LABELS)
+                                 request_kinds=REQUEST_KIND_LABELS,
+                                 experience_labels=EXPERIENCE_LABELS)
     resource_requests.init_app(app)  # rules C2, C4: conflict claims, re-classification

@@ -14,4 +14,15 @@ KINDS = {
     "claim_requested": _l("A rep claims %(customer)s from the shared pool (%(number)s): "
                           "please approve or reject."),
     "claim_decided": _l("Your claim %(number)s of %(customer)s is now “%(state)s”. %(why)s"),
+    # rules R7, R8, R9
+    "allocated": _l("%(customer)s was allocated to you. Contact the customer and log it by "
+                    "%(due)s."),
+    "first_contact_missed": _l("%(rep)s did not log the first contact with %(customer)s in "
+                               "time; the rep sits out the next allocation and you may "
+                               "reallocate the customer."),
+    "first_contact_missed_rep": _l("The first contact with %(customer)s was not logged in "
+                                   "time; you sit out your next allocation."),
+    "penalty_recorded": _l("A penalty was recorded on you: %(reason)s. You receive no "
+                           "allocations until %(until)s."),
+    "penalty_lifted": _l("Your penalty of %(on)s was lifted: %(reason)s."),
 }

@@ -22,7 +22,7 @@ from intranet.models import (
     User,
     UserRole,
 )
-from intranet.resources import handover, ownership
+from intranet.resources import allocation, handover, ownership
 from intranet.workflows import engine
 from intranet.workflows.resource_states import OPEN_STATES
 
@@ -167,21 +167,33 @@ def loads(user_ids: list[int]) -> dict[int, int]:
 
 
 def hand_over_all(from_user: User | None, to_user: User | None, *, director: User,
-                  reason: str) -> int:
-    """Rules R1, R4: every customer of a rep who leaves goes to a colleague, each as an
-    ordinary reassignment record with the reason; their open transfers and claims lapse."""
+                  reason: str, spread: bool = False) -> int:
+    """Rules R1, R4: every customer of a rep who leaves goes to a colleague — one chosen, or
+    for each customer the first the allocation ranking suggests (rule R7) — each as an
+    ordinary reassignment record with the reason."""
     reason = _reason(reason)
     department = director_department(director)
     reps = colleagues(department)
     if from_user is None or from_user not in reps:
         raise FieldError("from_user_id", _l("Choose a rep of your department."))
-    if to_user is None or to_user not in reps or to_user.id == from_user.id:
+    if not spread and (to_user is None or to_user not in reps or to_user.id == from_user.id):
         raise FieldError("to_user_id", _l("Choose another rep of your department."))
     customers = db.session.scalars(select(Customer).where(
         Customer.owner_id == from_user.id, Customer.department_id == department)
         .order_by(Customer.id)).all()
     for customer in customers:
-        ownership.change_owner(customer, to_user, "reassignment", actor=director,
+        target = _suggested(customer, department, from_user) if spread else to_user
+        ownership.change_owner(customer, target, "reassignment", actor=director,
                                approved_by=director, reason=reason)
-        handover.follow_owner(customer, from_user.id, to_user, actor=director)
+        handover.follow_owner(customer, from_user.id, target, actor=director)
     return len(customers)
+
+
+def _suggested(customer: Customer, department: int | None, leaving: User) -> User:
+    ranked = [s for s in allocation.suggest(customer, department)
+              if s.rank and s.rep.id != leaving.id]
+    if not ranked:
+        raise FieldError("to_user_id", _l("No colleague can take %(name)s now (all suspended, "
+                                          "away or at the cap): choose one.",
+                                          name=customer.name))
+    return ranked[0].rep

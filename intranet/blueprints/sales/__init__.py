@@ -3,6 +3,8 @@ from flask import Blueprint
 bp = Blueprint("sales", __name__)
 
 from intranet.blueprints.sales import (  # noqa: E402,F401
+    allocation,
+    allocation_widgets,
     credit,
     customer_file,
     customers,
@@ -10,6 +12,7 @@ from intranet.blueprints.sales import (  # noqa: E402,F401
     pool,
     pool_claims,
     reclaims,
+    reps,
     requests,
     transfers,
     widgets,

@@ -30,6 +30,7 @@ from intranet.models import (
     Attachment,
     Contact,
 )
+from intranet.resources import first_contact
 
 
 @bp.route("/customers/<int:customer_id>/contacts", methods=["POST"])
@@ -88,6 +89,7 @@ def activity_add(customer_id: int):
         db.session.flush()
         audit.record(audit.Action.CREATE, "activity", activity.id,
                      details={"customer": record.id, "kind": activity.kind})
+        first_contact.contact_logged(record.id, current_user.id)  # rule R8
         form = None
         status = 200
     else:

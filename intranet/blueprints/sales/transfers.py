@@ -36,6 +36,8 @@ from intranet.resources.scope import (
 from intranet.workflows import engine
 from intranet.workflows.resource_states import OPEN_STATES, RequestKind
 
+SPREAD = -1  # the handover's "to": each customer to the rep the allocation ranking puts first
+
 
 def _user():
     return current_user._get_current_object()
@@ -227,14 +229,16 @@ def handover_page():
     reps = requests.colleagues(requests.director_department(director))
     form = HandoverForm()
     form.from_user_id.choices = [(0, "—")] + [(u.id, u.display_name) for u in reps]
-    form.to_user_id.choices = [(0, "—")] + [(u.id, u.display_name) for u in reps]
+    form.to_user_id.choices = [(0, "—"), (SPREAD, _("Spread by the allocation ranking"))] + [
+        (u.id, u.display_name) for u in reps]
     counts = requests.loads([u.id for u in reps])
     if form.validate_on_submit():
         try:
             moved = requests.hand_over_all(
                 db.session.get(type(director), form.from_user_id.data),
                 db.session.get(type(director), form.to_user_id.data),
-                director=director, reason=form.reason.data)
+                director=director, reason=form.reason.data,
+                spread=form.to_user_id.data == SPREAD)
         except FieldError as error:
             _refuse(form, error)
         else:
