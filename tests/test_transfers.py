@@ -424,3 +424,21 @@ def test_r4_r7_a_handover_spread_by_the_ranking_skips_suspended_reps(app, staff,
         "from_user_id": str(rep.id), "to_user_id": "-1", "reason": "业务员离职"})
     assert response.status_code == 302, response.get_data(as_text=True)
     assert [_owner(app, cid) for cid in ids] == [rep_b.id] * 3  # rep_c is suspended
+
+
+def test_r1_a_director_who_is_a_party_does_not_approve_their_own_transfer(app, staff,
+                                                                          make_customer,
+                                                                          make_user):
+    """Separation of duties: someone both rep and director of the department gives a customer
+    away; the other director decides, never they."""
+    both = make_user("repdirector", Role.SALES_REP, Role.SALES_MANAGER)
+    rep_b, manager = staff["rep_b"], staff[Role.SALES_MANAGER]
+    cid = make_customer("自批测试有限公司", both)
+    assert post(_client(app, both), f"/sales/customers/{cid}/transfer",
+                {"to_user_id": str(rep_b.id), "reason": "调整分工"}).status_code == 302
+    rid = _last_request(app, TransferRequest)
+    assert _act(app, rep_b, rid, "confirm").status_code == 302
+    assert _act(app, both, rid, "approve").status_code == 409
+    assert _owner(app, cid) == both.id
+    assert _act(app, manager, rid, "approve").status_code == 302
+    assert _owner(app, cid) == rep_b.id

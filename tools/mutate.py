@@ -48,6 +48,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                            "intranet/complaints/jobs.py"],
                           ["tests/test_complaints.py", "tests/test_complaint_deadlines.py",
                            "tests/test_workflow_conventions.py"]),
+    # Rules R1-R9, C2, C4: who may move a customer, and the one recorded path for it.
+    "resources": (["intranet/workflows/resource_rules.py", "intranet/resources/scope.py",
+                   "intranet/resources/requests.py", "intranet/resources/ownership.py",
+                   "intranet/resources/suspensions.py"],
+                  ["tests/test_transfers.py", "tests/test_resources.py",
+                   "tests/test_allocation.py", "tests/test_intake.py"]),
 }
 
 STATUS = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>[\w ]+)$")
