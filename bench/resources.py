@@ -49,6 +49,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -539,7 +540,7 @@ def urls() -> list[tuple[str, str, str, dict]]:
         ("pool, manager", MANAGER, "/sales/pool", {}),
         ("pool, rep", REP, "/sales/pool", {}),
         ("pool, page 100, rep", REP, "/sales/pool?page=100", {}),
-        ("pool ?q=上海, rep", REP, "/sales/pool?q=上海", {}),
+        ("pool ?q=上海, rep", REP, f"/sales/pool?q={quote('上海')}", {}),
         ("requests, manager", MANAGER, "/sales/requests", {}),
         ("requests ?status=all, mgr", MANAGER, "/sales/requests?status=all", {}),
         ("requests, rep", REP, "/sales/requests", {}),
