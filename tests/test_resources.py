@@ -12,6 +12,7 @@ from intranet.core import jobs
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import (
+    AuditEntry,
     Customer,
     Notification,
     Order,
@@ -225,6 +226,23 @@ def test_r2_warnings_already_sent_cost_no_statement_per_customer(app, staff, fro
         warned = db.session.scalar(db.select(db.func.count(Notification.id)).where(
             Notification.kind == "reclaim_warning"))
     assert warned == 32
+
+
+def test_r2_the_reclaim_job_counts_what_it_moved_and_a_second_run_records_nothing(
+        app, staff, frozen, make_customer):
+    frozen(T0)
+    for n in range(3):
+        make_customer(f"回收客户{n:03d}有限公司", staff[Role.SALES_REP])
+    switch_on(app, "no_activity")
+    frozen(T0 + timedelta(days=61))
+    with app.test_request_context():
+        first = jobs.run_all()["reclaim"]
+        audited = db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(
+            AuditEntry.object_type == "reclaim_rule"))
+        second = jobs.run_all()["reclaim"]
+        assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(
+            AuditEntry.object_type == "reclaim_rule")) == audited == 1
+    assert (first, second) == (3, 0)
 
 
 def test_r2_a_rule_is_previewed_before_it_is_switched_on(app, client, staff, frozen,

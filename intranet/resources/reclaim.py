@@ -103,20 +103,19 @@ def preview(rule: ReclaimRule, limit: int = 20) -> tuple[int, list[Customer]]:
 def reclaim(rule: ReclaimRule, now: datetime) -> int:
     """Rule R2/R5/R6 as two set-based statements; returns how many customers moved."""
     reason = f"reclaim_rule:{rule.id}"
-    moved = db.session.execute(insert(OwnershipRecord).from_select(
+    db.session.execute(insert(OwnershipRecord).from_select(
         ["customer_id", "kind", "from_user_id", "to_user_id", "pool_id", "reason",
          "object_type", "object_id", "actor_id", "approved_by_id", "at"],
         select(Customer.id, literal("reclaim"), Customer.owner_id, null(), literal(rule.pool_id),
                literal(reason), literal("reclaim_rule"), literal(rule.id), null(), null(),
-               literal(now, UTCDateTime())).where(due(rule, now)))).rowcount
-    if moved:
-        table = Customer.__table__
-        db.session.execute(
-            update(table).where(table.c.id.in_(
-                select(OwnershipRecord.customer_id).where(
-                    OwnershipRecord.reason == reason, OwnershipRecord.at == now)))
-            .values(owner_id=None, owned_since=None, pool_id=rule.pool_id))
-    return moved
+               literal(now, UTCDateTime())).where(due(rule, now))))
+    # The count is the UPDATE's: the INSERT … SELECT's rowcount is -1 on PostgreSQL (psycopg)
+    table = Customer.__table__
+    return db.session.execute(
+        update(table).where(table.c.owner_id.is_not(None), table.c.id.in_(
+            select(OwnershipRecord.customer_id).where(
+                OwnershipRecord.reason == reason, OwnershipRecord.at == now)))
+        .values(owner_id=None, owned_since=None, pool_id=rule.pool_id)).rowcount
 
 
 @dataclass(frozen=True)
