@@ -7,6 +7,9 @@
 #                              WeasyPrint alone (bench/pdf_render.py)
 #   bash bench/run.sh cases    the case ledger and queues on that data plus 50,000 service
 #                              cases, and the monthly ledger PDF of 2,000 (bench/cases.py)
+#   bash bench/run.sh resources  `flask jobs run` with the reclaim rules on over that data
+#                              (owners, pool, requests), then the pool page, the requests
+#                              list and the reclaim batches (bench/resources.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -17,6 +20,8 @@ case "${1:-}" in
           exec "$VENV/bin/python" bench/credit_queue.py "$@" ;;
   cases) shift; "$VENV/bin/python" bench/seed.py
          exec "$VENV/bin/python" bench/cases.py "$@" ;;
+  resources) shift; "$VENV/bin/python" bench/seed.py
+             exec "$VENV/bin/python" bench/resources.py "$@" ;;
   pdf) shift; exec "$VENV/bin/python" bench/pdf_render.py "$@" ;;
 esac
 "$VENV/bin/python" bench/seed.py "$@"

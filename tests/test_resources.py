@@ -12,6 +12,7 @@ from intranet.core import jobs
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import (
+    AuditEntry,
     Customer,
     Notification,
     Order,
@@ -201,6 +202,47 @@ def test_r2_reclaim_is_set_based(app, staff, frozen, make_customer):
         reclaimed = db.session.scalar(db.select(db.func.count(OwnershipRecord.id)).where(
             OwnershipRecord.kind == "reclaim"))
     assert reclaimed == 42
+
+
+def test_r2_warnings_already_sent_cost_no_statement_per_customer(app, staff, frozen,
+                                                                  make_customer):
+    """The warnings job reads the customers in the window, their last orders and the warnings
+    already sent in a few statements: a day's second run costs the same for 2 customers as
+    for 30 (it sent nothing new)."""
+    def second_run_selects(count, start):
+        frozen(start)
+        for n in range(count):
+            make_customer(f"预警客户{start.year}{n:03d}有限公司", staff[Role.SALES_REP])
+        frozen(start + timedelta(days=55))
+        run_jobs(app)
+        with counting_selects(app) as selects:
+            run_jobs(app)
+        return len(selects)
+    switch_on(app, "no_activity")
+    few = second_run_selects(2, T0)
+    many = second_run_selects(30, T0 + timedelta(days=400))
+    assert few == many
+    with app.app_context():
+        warned = db.session.scalar(db.select(db.func.count(Notification.id)).where(
+            Notification.kind == "reclaim_warning"))
+    assert warned == 32
+
+
+def test_r2_the_reclaim_job_counts_what_it_moved_and_a_second_run_records_nothing(
+        app, staff, frozen, make_customer):
+    frozen(T0)
+    for n in range(3):
+        make_customer(f"回收客户{n:03d}有限公司", staff[Role.SALES_REP])
+    switch_on(app, "no_activity")
+    frozen(T0 + timedelta(days=61))
+    with app.test_request_context():
+        first = jobs.run_all()["reclaim"]
+        audited = db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(
+            AuditEntry.object_type == "reclaim_rule"))
+        second = jobs.run_all()["reclaim"]
+        assert db.session.scalar(db.select(db.func.count(AuditEntry.id)).where(
+            AuditEntry.object_type == "reclaim_rule")) == audited == 1
+    assert (first, second) == (3, 0)
 
 
 def test_r2_a_rule_is_previewed_before_it_is_switched_on(app, client, staff, frozen,

@@ -52,3 +52,36 @@ def test_foreign_keys_are_enforced_on_every_database(app):
             db.session.flush()
         db.session.rollback()
         assert db.session.scalar(db.select(db.func.count()).select_from(Contact)) == 0
+
+
+def test_upgrading_sqlite_keeps_the_rows_of_rebuilt_tables(tmp_path):
+    """SQLite rebuilds a table for some migrations (copy, DROP TABLE, rename); with foreign
+    keys on, the DROP would delete the customer's orders and contacts through ON DELETE
+    CASCADE. migrations/env.py turns them off while migrating and checks them after."""
+    import pytest
+    from conftest import PG_URL, TEST_CONFIG
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from intranet import create_app
+
+    if PG_URL:
+        pytest.skip("SQLite's table rebuild; PostgreSQL alters tables in place")
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI":
+                      f"sqlite:///{tmp_path / 'upgrade.sqlite3'}"})
+    with app.app_context():
+        upgrade(revision="0006_service_cases")  # before 0007 rebuilds the customer table
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO customer (id, name, region, created_at) "
+                              "VALUES (1, '上海华东精密机械有限公司', '上海', '2026-01-01')"))
+            conn.execute(text("INSERT INTO sales_order (customer_id, number, ordered_on, "
+                              "amount, status) VALUES (1, 'SO-1', '2026-01-02', 10, 'open')"))
+            conn.execute(text("INSERT INTO contact (customer_id, name, title, phone, "
+                              "phone_digits, email) VALUES (1, '张伟', '', '', '', '')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                      for t in ("customer", "sales_order", "contact")]
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        db.engine.dispose()
+    assert counts == [1, 1, 1]

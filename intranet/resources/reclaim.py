@@ -103,20 +103,19 @@ def preview(rule: ReclaimRule, limit: int = 20) -> tuple[int, list[Customer]]:
 def reclaim(rule: ReclaimRule, now: datetime) -> int:
     """Rule R2/R5/R6 as two set-based statements; returns how many customers moved."""
     reason = f"reclaim_rule:{rule.id}"
-    moved = db.session.execute(insert(OwnershipRecord).from_select(
+    db.session.execute(insert(OwnershipRecord).from_select(
         ["customer_id", "kind", "from_user_id", "to_user_id", "pool_id", "reason",
          "object_type", "object_id", "actor_id", "approved_by_id", "at"],
         select(Customer.id, literal("reclaim"), Customer.owner_id, null(), literal(rule.pool_id),
                literal(reason), literal("reclaim_rule"), literal(rule.id), null(), null(),
-               literal(now, UTCDateTime())).where(due(rule, now)))).rowcount
-    if moved:
-        table = Customer.__table__
-        db.session.execute(
-            update(table).where(table.c.id.in_(
-                select(OwnershipRecord.customer_id).where(
-                    OwnershipRecord.reason == reason, OwnershipRecord.at == now)))
-            .values(owner_id=None, owned_since=None, pool_id=rule.pool_id))
-    return moved
+               literal(now, UTCDateTime())).where(due(rule, now))))
+    # The count is the UPDATE's: the INSERT … SELECT's rowcount is -1 on PostgreSQL (psycopg)
+    table = Customer.__table__
+    return db.session.execute(
+        update(table).where(table.c.owner_id.is_not(None), table.c.id.in_(
+            select(OwnershipRecord.customer_id).where(
+                OwnershipRecord.reason == reason, OwnershipRecord.at == now)))
+        .values(owner_id=None, owned_since=None, pool_id=rule.pool_id)).rowcount
 
 
 @dataclass(frozen=True)
@@ -131,20 +130,33 @@ def returns_on(customer: Customer, rules: list[ReclaimRule] | None = None) -> Re
     if customer.owner_id is None:
         return None
     rules = enabled_rules() if rules is None else rules
-    since = customer.owned_since or customer.created_at
     last_order = db.session.scalar(select(func.max(Order.ordered_on))
                                    .where(Order.customer_id == customer.id))
-    order_moment = datetime.combine(last_order, time(0), settings.tz()) if last_order else None
-    found = []
-    for rule in rules:
-        if not db.session.scalar(select(exists().where(Customer.id == customer.id,
-                                                       applies(rule)))):
-            continue
-        starts = [since]
-        if rule.kind == "no_activity":
-            starts += [customer.last_activity_at, order_moment]
-        elif rule.kind == "former":
-            starts.append(order_moment)
-        start = max(s for s in starts if s is not None)
-        found.append(Return(_local_date(start + timedelta(days=rule.days)), rule))
+    found = [return_by(customer, rule, last_order) for rule in rules
+             if db.session.scalar(select(exists().where(Customer.id == customer.id,
+                                                        applies(rule))))]
     return min(found, key=lambda r: (r.on, r.rule.id)) if found else None
+
+
+def return_by(customer: Customer, rule: ReclaimRule, last_order: date | None) -> Return:
+    """When `rule` returns this customer of its own, given the date of its last order."""
+    since = customer.owned_since or customer.created_at
+    order_moment = datetime.combine(last_order, time(0), settings.tz()) if last_order else None
+    starts = [since]
+    if rule.kind == "no_activity":
+        starts += [customer.last_activity_at, order_moment]
+    elif rule.kind == "former":
+        starts.append(order_moment)
+    start = max(s for s in starts if s is not None)
+    return Return(_local_date(start + timedelta(days=rule.days)), rule)
+
+
+def last_orders(customer_ids: list[int], chunk: int = 500) -> dict[int, date]:
+    """The date of each customer's last order, one query per `chunk` customers."""
+    found: dict[int, date] = {}
+    for i in range(0, len(customer_ids), chunk):
+        found.update(db.session.execute(
+            select(Order.customer_id, func.max(Order.ordered_on))
+            .where(Order.customer_id.in_(customer_ids[i:i + chunk]))
+            .group_by(Order.customer_id)).all())
+    return found
