@@ -276,3 +276,26 @@ def test_r2_a_rule_is_previewed_before_it_is_switched_on(app, client, staff, fro
     assert "上海华东机械有限公司" in client.get("/sales/reclaim-due").get_data(as_text=True)
     login_fast(client, app, staff["rep_b"])  # not theirs: not in their list (C6)
     assert "上海华东机械有限公司" not in client.get("/sales/reclaim-due").get_data(as_text=True)
+
+
+def test_r2_the_due_list_costs_the_same_statements_for_a_page_of_2_or_of_12(app, staff,
+                                                                          make_customer,
+                                                                          frozen):
+    """The manager's list of customers returning to the pool reads each page's returns in
+    one query per rule, not one per customer (nor one per owner)."""
+    switch_on(app, "no_activity")
+    switch_on(app, "former")
+    client = app.test_client()
+    counts = []
+    for batch in (2, 10):
+        frozen(T0)
+        for i in range(batch):
+            make_customer(f"到期客户{len(counts)}-{i}有限公司",
+                          staff[Role.SALES_REP] if i % 2 else staff["rep_b"])
+        frozen(T0 + timedelta(days=50))  # due on day 60: within the list's two weeks
+        login_fast(client, app, staff[Role.SALES_MANAGER])
+        with counting_selects(app) as selects:
+            page = client.get("/sales/reclaim-due").get_data(as_text=True)
+        assert page.count("到期客户") == (2 if not counts else 12)
+        counts.append(len(selects))
+    assert counts[0] == counts[1]

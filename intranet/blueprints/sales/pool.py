@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import ValidationError
 
@@ -112,8 +113,9 @@ def reclaim_due():
     query = select(Customer).where(customer_scope(current_user, "edit"))
     query = query.where(or_(*[reclaim.due(rule, soon) for rule in rules])) if rules \
         else query.where(Customer.id.is_(None))
-    page = paginate(query.order_by(Customer.name))
-    rows = [(c, reclaim.returns_on(c, rules)) for c in page.items]
+    page = paginate(query.options(selectinload(Customer.owner)).order_by(Customer.name))
+    returns = reclaim.returns_on_many(page.items, rules)
+    rows = [(c, returns[c.id]) for c in page.items]
     audit.record(audit.Action.VIEW, "customer_list", "", details={
         "list": "reclaim_due", "page": page.page, "rows": [c.id for c in page.items]})
     return render_template("sales/reclaim_due.html", page=page, rows=rows, days=SOON_DAYS,
