@@ -149,7 +149,7 @@ def register_converters(app: Flask) -> None:
 
 # The domains: each one's init_app registers what the platform needs from it (jobs,
 # notification texts, commands, template labels); the platform never imports a domain.
-DOMAINS = ("intranet.customers", "intranet.credit", "intranet.complaints",
+DOMAINS = ("intranet.archive", "intranet.customers", "intranet.credit", "intranet.complaints",
            "intranet.resources")
 
 
@@ -162,6 +162,7 @@ def register_domains(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from intranet.blueprints.admin import bp as admin_bp
+    from intranet.blueprints.archive import bp as archive_bp
     from intranet.blueprints.auth import bp as auth_bp
     from intranet.blueprints.finance import bp as finance_bp
     from intranet.blueprints.home import bp as home_bp
@@ -176,6 +177,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(finance_bp, url_prefix="/finance")
     app.register_blueprint(service_bp, url_prefix="/service")
     app.register_blueprint(management_bp, url_prefix="/management")
+    app.register_blueprint(archive_bp, url_prefix="/archive")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 from intranet.models.allocation import ContactMiss, Penalty
+from intranet.models.archive import IssuedDocument
 from intranet.models.audit import AuditEntry
 from intranet.models.complaint import (
                                        CaseAttachment,
@@ -37,7 +38,8 @@ from intranet.models.workflow import WorkflowDeadline, WorkflowHistory
 __all__ = ["Activity", "Attachment", "AuditEntry", "CaseAttachment", "CaseContact", "CasePerson",
            "ConflictClaim", "Contact", "ContactMiss", "CorrectiveAction", "CreditApplication",
            "CreditBreach", "CreditOverride", "Customer", "CustomerPool", "Delegation",
-           "Department", "LedgerCounter", "Notification", "Order", "OwnershipRecord", "Payment",
+           "Department", "IssuedDocument", "LedgerCounter", "Notification", "Order",
+           "OwnershipRecord", "Payment",
            "Penalty", "PoolClaim", "ReclaimRule", "Reclassification", "ResourceRequest",
            "ServiceCase", "Setting", "Shipment", "TransferRequest", "User", "UserRole",
            "WorkflowDeadline", "WorkflowHistory"]
