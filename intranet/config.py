@@ -72,6 +72,14 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     PDF_TIMEOUT_SECONDS = float(os.environ.get("PDF_TIMEOUT_SECONDS", "30"))
+    # The task queue (Huey, intranet/core/queue.py): Redis when REDIS_URL is set, else SQLite
+    # in this file. Batch exports are written under EXPORT_DIR by EXPORT_RENDERERS processes;
+    # an export whose heartbeat is older than EXPORT_STALE_SECONDS is restarted.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    HUEY_SQLITE_PATH = os.environ.get("HUEY_SQLITE_PATH", str(INSTANCE_DIR / "huey.sqlite3"))
+    EXPORT_DIR = os.environ.get("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
+    EXPORT_RENDERERS = int(os.environ.get("EXPORT_RENDERERS", "2"))
+    EXPORT_STALE_SECONDS = float(os.environ.get("EXPORT_STALE_SECONDS", "120"))
 
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()

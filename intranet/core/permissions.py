@@ -185,4 +185,11 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "finance.orders": {"GET": allow(R.FINANCE, R.GENERAL_MANAGER)},
     "finance.order_release": {"POST": allow(R.FINANCE, R.GENERAL_MANAGER, fresh=True)},
     "finance.over_limit": {"GET": allow(R.FINANCE, R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    # Batch exports of archive records (issue 11 §5): archivists and the GM; each sees and
+    # downloads only the exports they asked for (archive/export.py `downloadable`).
+    "archive.exports": {"GET": allow(R.ARCHIVIST, R.GENERAL_MANAGER)},
+    "archive.export_new": {"GET": allow(R.ARCHIVIST, R.GENERAL_MANAGER),
+                           "POST": allow(R.ARCHIVIST, R.GENERAL_MANAGER, fresh=True)},
+    "archive.export_status": {"GET": allow(R.ARCHIVIST, R.GENERAL_MANAGER)},
+    "archive.export_download": {"GET": allow(R.ARCHIVIST, R.GENERAL_MANAGER, fresh=True)},
 }

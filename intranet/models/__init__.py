@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 from intranet.models.allocation import ContactMiss, Penalty
 from intranet.models.archive import IssuedDocument
+from intranet.models.archive_export import ArchiveExport
 from intranet.models.audit import AuditEntry
 from intranet.models.complaint import (
                                        CaseAttachment,
@@ -35,7 +36,8 @@ from intranet.models.setting import Setting
 from intranet.models.user import Delegation, Department, User, UserRole
 from intranet.models.workflow import WorkflowDeadline, WorkflowHistory
 
-__all__ = ["Activity", "Attachment", "AuditEntry", "CaseAttachment", "CaseContact", "CasePerson",
+__all__ = ["Activity", "ArchiveExport", "Attachment", "AuditEntry", "CaseAttachment",
+           "CaseContact", "CasePerson",
            "ConflictClaim", "Contact", "ContactMiss", "CorrectiveAction", "CreditApplication",
            "CreditBreach", "CreditOverride", "Customer", "CustomerPool", "Delegation",
            "Department", "IssuedDocument", "LedgerCounter", "Notification", "Order",
