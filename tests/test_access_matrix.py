@@ -13,6 +13,7 @@ from intranet.core.access import MATRIX, REASON_READERS, permission_for
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import (
+    ArchiveExport,
     Attachment,
     CaseAttachment,
     ConflictClaim,
@@ -70,7 +71,7 @@ def test_undeclared_route_is_denied(app, client, staff):
 
 
 @pytest.fixture
-def world(app, staff, make_customer, make_case):
+def world(app, staff, make_customer, make_case, tmp_path):
     customer = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
     case_id = make_case("closed", customer_id=customer)
     with app.app_context():
@@ -133,6 +134,19 @@ def world(app, staff, make_customer, make_case):
                           recorded_by_id=staff[Role.SALES_MANAGER].id, starts_at=now,
                           ends_at=now + timedelta(days=7), lift_reason="")
         db.session.add_all([lead, penalty])
+        # issue 11: a finished batch export of the archivist's and one of the GM's (each
+        # downloads only their own)
+        app.config["EXPORT_DIR"] = str(tmp_path / "exports")
+        (tmp_path / "exports").mkdir()
+        exports = {}
+        for role in (Role.ARCHIVIST, Role.GENERAL_MANAGER):
+            row = ArchiveExport(requested_by_id=staff[role].id, record_types="x", total=0,
+                                period_start=date(2026, 11, 1), period_end=date(2026, 11, 2),
+                                state="done", file_name="f")
+            db.session.add(row)
+            db.session.flush()
+            (tmp_path / "exports" / f"export-{row.id}.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+            exports[role] = row.id
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -145,7 +159,7 @@ def world(app, staff, make_customer, make_case):
                 "record_id": batch.id, "reclassification_id": reclassification.id,
                 "conflict_id": conflict.id, "lead_id": lead.id, "rep_id": staff[Role.SALES_REP].id,
                 "penalty_id": penalty.id,
-                "delegation_id": delegation.id, "note_ids": note_ids}
+                "delegation_id": delegation.id, "note_ids": note_ids, "export_ids": exports}
 
 
 # Routes whose record is a different one of the world's than the argument's name says.
@@ -157,7 +171,10 @@ def url_for_route(app, endpoint: str, world: dict, role) -> str:
     values = {}
     for arg in rule.arguments:
         key = ARGUMENTS.get((endpoint, arg), arg)
-        values[arg] = world["note_ids"].get(role, 0) if arg == "note_id" else world[key]
+        if arg in ("note_id", "export_id"):  # records of one's own
+            values[arg] = world[arg.replace("_id", "_ids")].get(role, 0)
+        else:
+            values[arg] = world[key]
     with app.test_request_context():
         from flask import url_for
         return url_for(endpoint, **values)
@@ -166,7 +183,9 @@ def url_for_route(app, endpoint: str, world: dict, role) -> str:
 def call(client, method: str, url: str, endpoint: str, htmx: bool = False):
     headers = {"HX-Request": "true"} if htmx else {}
     if method == "GET":
-        return client.get(url, headers=headers)
+        response = client.get(url, headers=headers)
+        response.close()  # a streamed file (an export's ZIP) is not left open
+        return response
     token = csrf_token(client)
     body = {"csrf_token": token, **POST_BODIES.get(endpoint, {})}
     return client.post(url, data=body, headers=headers)

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from wtforms import DecimalField, DecimalRangeField, FloatField, IntegerField
 
 from intranet.blueprints.admin.forms import DelegationForm, NewUserForm, SetPasswordForm, UserForm
+from intranet.blueprints.archive.exports import ExportForm
 from intranet.blueprints.auth.forms import LoginForm, PasswordChangeForm
 from intranet.blueprints.finance.forms import ReleaseForm
 from intranet.blueprints.sales.forms import (
@@ -321,6 +322,13 @@ FORMS += [  # rules R7, R8, R9
     FormCase("sales.penalty_lift", R.SALES_MANAGER,
              "/sales/reps/{rep_id}/penalties/{penalty_id}/lift", ("reason",),
              {"reason": ("申诉成立", "")}),
+]
+
+FORMS += [  # issue 11: batch export of archive records (queued after the commit)
+    FormCase("archive.export_new", R.ARCHIVIST, "/archive/exports/new", fields_of(ExportForm),
+             {"start": ("2026-11-01", *DATES), "end": ("2026-11-20", *DATES),
+              "types": ("credit_application", "service_case", "x"),
+              "department_id": ("0", *IDS)}),
 ]
 
 # POST routes of the matrix that are not fuzzed, each with its reason.

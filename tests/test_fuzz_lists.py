@@ -177,6 +177,9 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("sales.conflict", R.SALES_REP, "/sales/conflicts/{conflict_id}"),
     ListCase("service.case_attachment_download", R.SERVICE_DESK,
              "/service/cases/{case_decided_id}/attachments/{case_material_id}"),
+    ListCase("archive.exports", R.ARCHIVIST, "/archive/exports", {"page": PAGES}),
+    ListCase("archive.exports", R.GENERAL_MANAGER, "/archive/exports", {"page": PAGES}),
+    ListCase("archive.export_new", R.ARCHIVIST, "/archive/exports/new"),
 ]
 # GET routes of the matrix that are not fuzzed, each with its reason.
 EXEMPT = {
@@ -185,6 +188,10 @@ EXEMPT = {
     "service.case_pdf": "renders a PDF and reads no query; test_complaint_records covers it.",
     "service.ledger_pdf": "renders a PDF; its one parameter (month) is fuzzed in "
                           "test_complaint_records.",
+    "archive.export_status": "one export of the user who asked, by id; reads no query; "
+                             "test_archive_export covers it.",
+    "archive.export_download": "sends the finished ZIP of the user who asked; reads no query; "
+                               "test_archive_export covers it.",
 }
 
 
