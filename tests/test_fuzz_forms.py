@@ -322,6 +322,9 @@ FORMS += [  # rules R7, R8, R9
              "/sales/reps/{rep_id}/penalties/{penalty_id}/lift", ("reason",),
              {"reason": ("申诉成立", "")}),
 ]
+FORMS += [  # the archive (issue 11)
+    FormCase("archive.verify_document", R.SALES_REP, "/archive/verify", (), files=("file",)),
+]
 
 # POST routes of the matrix that are not fuzzed, each with its reason.
 EXEMPT = {
