@@ -80,6 +80,12 @@ class Config:
     EXPORT_DIR = os.environ.get("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
     EXPORT_RENDERERS = int(os.environ.get("EXPORT_RENDERERS", "2"))
     EXPORT_STALE_SECONDS = float(os.environ.get("EXPORT_STALE_SECONDS", "120"))
+    # The company's signing key and certificate for issued PDFs (`flask archive keys` creates
+    # them; or point these at files issued by the company's CA). Never in the database.
+    ARCHIVE_KEY_FILE = os.environ.get("ARCHIVE_KEY_FILE",
+                                      str(INSTANCE_DIR / "archive-signing-key.pem"))
+    ARCHIVE_CERT_FILE = os.environ.get("ARCHIVE_CERT_FILE",
+                                       str(INSTANCE_DIR / "archive-signing-cert.pem"))
 
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()

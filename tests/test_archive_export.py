@@ -23,7 +23,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from archive_export_types import KEY, register_test_type, unregister_test_type
 from conftest import csrf_token, login_fast
 from sqlalchemy import func, select
 
@@ -34,14 +33,14 @@ from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ArchiveExport, AuditEntry, IssuedDocument, ServiceCase, User
 
-TESTS = Path(__file__).resolve().parent
+KEY = "service_case"  # closed complaints, registered by the complaints domain
 
 
 @pytest.fixture
 def test_type():
-    register_test_type()
-    yield KEY
-    unregister_test_type()
+    from intranet.archive.records import RECORD_TYPES
+    assert KEY in RECORD_TYPES
+    return KEY
 
 
 @pytest.fixture
@@ -84,11 +83,11 @@ class InProcessPool:
 
     def map(self, jobs):
         from intranet.archive.export_render import make_pdf
-        for meta, html, data_json in jobs:
-            yield meta, make_pdf(html, data_json)
+        for meta, *job in jobs:
+            yield meta, make_pdf(*job)
 
-    def render(self, html, data_json=b""):
-        return next(self.map([(None, html, data_json)]))[1]
+    def render(self, *job):
+        return next(self.map([(None, *job)]))[1]
 
 
 def registry_rows(app, export_id: int) -> list[IssuedDocument]:
@@ -188,7 +187,7 @@ def test_export_failed_render_fails_with_record_number(app, staff, make_case, te
 
     class Failing(InProcessPool):
         def map(self, jobs):
-            for n, (meta, _html, _data) in enumerate(jobs):
+            for n, (meta, *_job) in enumerate(jobs):
                 if n == 1:
                     raise RenderFailed(meta, "ValueError: bad CSS")
                 yield meta, b"%PDF-1.7 test"
@@ -366,12 +365,11 @@ def redis_url(tmp_path):
 def _consumer(app, tmp_path, storage: dict, delay: float):
     env = {**os.environ, **storage, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "EXPORT_DIR": app.config["EXPORT_DIR"], "EXPORT_STALE_SECONDS": "2",
-           "ARCHIVE_EXPORT_TEST_DELAY": str(delay), "EXPORT_RENDERERS": "2",
-           "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+           "ARCHIVE_EXPORT_TEST_DELAY": str(delay), "EXPORT_RENDERERS": "2"}
     with (tmp_path / f"consumer-{time.monotonic_ns()}.log").open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "huey.bin.huey_consumer", "export_consumer.huey", "-w", "1",
-             "-k", "process", "-d", "0.1", "-m", "0.5"], env=env, cwd=tmp_path,
+            [sys.executable, "-m", "huey.bin.huey_consumer", "intranet.core.worker.huey", "-w",
+             "1", "-k", "process", "-d", "0.1", "-m", "0.5"], env=env, cwd=tmp_path,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 

@@ -323,6 +323,9 @@ FORMS += [  # rules R7, R8, R9
              "/sales/reps/{rep_id}/penalties/{penalty_id}/lift", ("reason",),
              {"reason": ("申诉成立", "")}),
 ]
+FORMS += [  # the archive (issue 11)
+    FormCase("archive.verify_document", R.SALES_REP, "/archive/verify", (), files=("file",)),
+]
 
 FORMS += [  # issue 11: batch export of archive records (queued after the commit)
     FormCase("archive.export_new", R.ARCHIVIST, "/archive/exports/new", fields_of(ExportForm),

@@ -1,26 +1,15 @@
-"""The batch export's view of the signed-PDF pieces (issue 11 §3-4): the record's HTML and
-data are prepared in the task (it has the database), the PDF is made and signed in a renderer
-process (`renderers.py`), the registry rows are written when the export finishes.
-
-A thin adapter over intranet/archive/issue.py (`record_html`, `pdf_from_html`, `sign`,
-`register`); until that module is present it falls back to the PDF module's renderer and
-writes the registry rows itself, so the export's shape does not change when it lands."""
+"""The batch export's use of the signed-PDF pieces of issue.py (issue 11 §3-5): the record's
+Document, HTML and attached JSON are prepared in the task (it has the database); the PDF is
+laid out and signed in a renderer process (`renderers.py`, `render_worker.py`); the registry
+rows are written when the export finishes, in the transaction of its audit row."""
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import render_template
 
-from intranet.core import clock, settings
-from intranet.extensions import db
-from intranet.models import IssuedDocument
-
-try:  # the lead's module (issue 11 §4)
-    from intranet.archive import issue as _issue
-except ImportError:  # pragma: no cover - until issue.py lands
-    _issue = None
+from intranet.archive import issue
+from intranet.pdf import render_pdf
 
 
 @dataclass
@@ -37,49 +26,39 @@ class Item:
     size: int = 0
 
 
-def record_html(record_type, row) -> tuple[str, bytes]:
-    """The record's full HTML page and its data (JSON bytes) for the attachment."""
-    if _issue is not None and hasattr(_issue, "record_html"):
-        return _issue.record_html(record_type, row)
-    body = render_template(record_type.template, **record_type.context(row))
-    data = json.dumps(record_type.data(row), ensure_ascii=False, sort_keys=True,
-                      default=str).encode("utf-8")
-    return page_html(body, record_type.number(row)), data
+def prepare(record_type, row) -> tuple[issue.Document, str, bytes]:
+    """The record's Document, its full HTML page and the JSON the PDF carries."""
+    doc = issue.document(record_type, row)
+    return doc, issue.record_html(doc), issue.data_bytes(doc)
 
 
-def page_html(body: str, number: str) -> str:
-    """A body in the record frame (title block, footer with number, time and digest)."""
-    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    return render_template("pdf/_record.html", body=body, record_number=number,
-                           generated=clock.now().astimezone(settings.tz()), digest=digest,
-                           company_name=settings.get("company_name"))
+def summary(export, items: list[Item], title: str, **context) -> tuple[issue.Document, str,
+                                                                        bytes]:
+    """The summary PDF of an export, a record of its own (type "archive_export") whose
+    attached JSON lists every file with its SHA-256."""
+    body = render_template("archive/pdf/export_summary.html", export=export, items=items,
+                           **context)
+    doc = issue.Document(
+        key="archive_export", record_id=export.id, number=export.number,
+        version=export.attempt, title=title, body=body, file_prefix="summary",
+        data={"files": [{"number": i.number, "title": i.title, "file": i.filename,
+                         "sha256": i.sha256, "record_type": i.record_type,
+                         "record_id": i.record_id} for i in items]})
+    return doc, issue.record_html(doc), issue.data_bytes(doc)
 
 
-def make_pdf(html: str, data_json: bytes) -> bytes:
-    """In a renderer process (with an app context): the PDF, signed."""
-    if _issue is not None and hasattr(_issue, "pdf_from_html"):
-        return _issue.sign(_issue.pdf_from_html(html, data_json))
-    from intranet.pdf import _render
-
-    return _render(html, current_app.static_folder)
+def make_pdf(html: str, data_json: bytes, number: str) -> bytes:
+    """In a renderer process (app context, in-process rendering): the PDF/A, signed."""
+    return issue.sign(render_pdf(html, data_json), number)
 
 
 def register(items: list[Item], user, export_id: int) -> None:
     """Every PDF of a finished export in the issued-document registry (in the caller's
-    transaction, beside the export's audit row and its "done" state)."""
-    if _issue is not None and hasattr(_issue, "register") and hasattr(_issue, "SignedPdf"):
-        for item in items:
-            _issue.register(_signed(item), user, export_id=export_id)
-        return
-    now = clock.now()
-    db.session.add_all([IssuedDocument(
-        record_type=item.record_type, record_id=item.record_id, record_number=item.number,
-        record_version=item.version, title=item.title[:200], sha256=item.sha256,
-        size=item.size, issued_at=now, issued_to_id=user.id, export_id=export_id)
-        for item in items])
-
-
-def _signed(item: Item):  # pragma: no cover - adapts to issue.SignedPdf when it lands
-    return _issue.SignedPdf(content=b"", sha256=item.sha256, record_type=item.record_type,
-                            record_id=item.record_id, number=item.number,
-                            version=item.version, title=item.title, filename=item.filename)
+    transaction, beside the export's audit row and its "done" state). The PDFs themselves
+    are in the ZIP on disk, not in memory: the size is the item's."""
+    for item in items:
+        row = issue.register(issue.SignedPdf(
+            content=b"", sha256=item.sha256, record_type=item.record_type,
+            record_id=item.record_id, number=item.number, version=item.version,
+            title=item.title, filename=item.filename), user, export_id=export_id)
+        row.size = item.size

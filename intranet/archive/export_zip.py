@@ -14,7 +14,7 @@ import zipfile
 from datetime import datetime, timedelta
 from datetime import time as day_time
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -28,7 +28,7 @@ from intranet.extensions import db
 MANIFEST = "manifest.csv"
 SUMS = "SHA256SUMS"
 SUMMARY = "summary.pdf"
-CHUNK = 50  # records loaded per query
+PREPARE = 10  # records read and prepared per transaction
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -55,25 +55,29 @@ def plan(export) -> list[tuple]:
 
 
 def _jobs(planned):
-    """(Item, html, data_json) per record, prepared here (database, templates) while the
-    renderers work. ARCHIVE_EXPORT_TEST_DELAY (seconds a record) slows it for the tests that
-    kill a consumer mid-way."""
+    """(Item, html, data_json, number) per record, prepared here (database, templates) while
+    the renderers work, PREPARE records per short read transaction (on SQLite every
+    transaction holds the write lock, so the web and the heartbeat must not wait on a long
+    one). ARCHIVE_EXPORT_TEST_DELAY (seconds a record) slows it for the tests that kill a
+    consumer mid-way."""
     delay = float(os.environ.get("ARCHIVE_EXPORT_TEST_DELAY") or 0)
     names: set[str] = set()
     for record_type, ids in planned:
-        for offset in range(0, len(ids), CHUNK):
-            chunk = ids[offset:offset + CHUNK]
+        for offset in range(0, len(ids), PREPARE):
+            chunk = ids[offset:offset + PREPARE]
             rows = {row.id: row for row in db.session.scalars(
                 select(record_type.model).where(record_type.model.id.in_(chunk)))}
+            batch = []
             for record_id in chunk:
-                row = rows.pop(record_id)
-                html, data_json = export_render.record_html(record_type, row)
-                number = record_type.number(row)
-                name = _file_name(f"{record_type.file_prefix}-{number}", names, record_id)
+                doc, html, data_json = export_render.prepare(record_type, rows.pop(record_id))
+                name = _file_name(f"{record_type.file_prefix}-{doc.number}", names, record_id)
+                batch.append((Item(record_type.key, record_id, doc.number, doc.version,
+                                   doc.title, name), html, data_json, doc.number))
+            db.session.commit()  # nothing written: ends the read transaction
+            for job in batch:
                 if delay:
                     time.sleep(delay)
-                yield (Item(record_type.key, record_id, number, record_type.version(row),
-                            str(record_type.label), name), html, data_json)
+                yield job
 
 
 def _file_name(stem: str, taken: set[str], record_id: int) -> str:
@@ -95,12 +99,14 @@ def write(export, part_path, progress) -> tuple[list[Item], Item]:
     """The whole ZIP at part_path; progress(done) after each PDF (it may raise to stop).
     Returns the records' items and the summary's."""
     planned = plan(export)
-    progress(0, total=sum(len(ids) for _, ids in planned))
+    progress(0, total=sum(len(ids) for _, ids in planned))  # commits
     when = clock.now().astimezone(settings.tz())
     items: list[Item] = []
     config = current_app.config
     timeout = config.get("PDF_TIMEOUT_SECONDS") or 300
-    with RendererPool(config.get("EXPORT_RENDERERS", 2), timeout,
+    # the renderers read the company's settings (name on the signature) from this database
+    env = {"DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"]}
+    with RendererPool(config.get("EXPORT_RENDERERS", 2), timeout, env=env,
                       tick=lambda: progress(len(items))) as pool, \
             zipfile.ZipFile(part_path, "w", allowZip64=True) as archive:
         for item, pdf in pool.map(_jobs(planned)):
@@ -108,10 +114,13 @@ def write(export, part_path, progress) -> tuple[list[Item], Item]:
             archive.writestr(_entry(item.filename, when, compress=False), pdf)
             items.append(item)
             progress(len(items))
-        summary_pdf = pool.render(summary_html(export, items, when))
-        summary = Item("archive_export", export.id, export.number, export.attempt,
-                       _("Batch export summary"), SUMMARY,
-                       hashlib.sha256(summary_pdf).hexdigest(), len(summary_pdf))
+        title = _("Batch export summary")
+        doc, html, data_json = export_render.summary(export, items, title, when=when,
+                                                     labels=_labels(export))
+        db.session.commit()  # nothing written: ends the read transaction
+        summary_pdf = pool.render(html, data_json, doc.number)
+        summary = Item("archive_export", export.id, export.number, export.attempt, title,
+                       SUMMARY, hashlib.sha256(summary_pdf).hexdigest(), len(summary_pdf))
         archive.writestr(_entry(SUMMARY, when, compress=False), summary_pdf)
         manifest = manifest_csv(items)
         archive.writestr(_entry(MANIFEST, when, compress=True), manifest)
@@ -138,8 +147,5 @@ def sums(items: list[Item], summary: Item, manifest_sha: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def summary_html(export, items: list[Item], when: datetime) -> str:
-    labels = {key: RECORD_TYPES[key].label for key in export.type_keys if key in RECORD_TYPES}
-    body = render_template("archive/pdf/export_summary.html", export=export, items=items,
-                           labels=labels, when=when)
-    return export_render.page_html(body, export.number)
+def _labels(export) -> dict:
+    return {key: RECORD_TYPES[key].label for key in export.type_keys if key in RECORD_TYPES}

@@ -26,10 +26,10 @@ class RenderFailed(Exception):
 
 
 class _Renderer:
-    def __init__(self):
+    def __init__(self, env: dict):
         self.process = subprocess.Popen(
             [sys.executable, "-m", "intranet.archive.render_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=os.environ.copy())
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, **env})
         self.send = Connection(os.dup(self.process.stdin.fileno()), readable=False)
         self.recv = Connection(os.dup(self.process.stdout.fileno()), writable=False)
         self.process.stdin.close()
@@ -47,12 +47,13 @@ class _Renderer:
 
 
 class RendererPool:
-    """`map(jobs)`: jobs are (meta, html, data_json); yields (meta, pdf) in the jobs' order."""
+    """`map(jobs)`: jobs are (meta, html, data_json, number); yields (meta, pdf) in the jobs'
+    order. `env` adds to the renderers' environment (the database URL)."""
 
-    def __init__(self, size: int = 2, timeout: float = 60, tick=None):
+    def __init__(self, size: int = 2, timeout: float = 60, env: dict | None = None, tick=None):
         self.timeout = timeout
         self.tick = tick  # called about every second while waiting (the task's heartbeat)
-        self.renderers = [_Renderer() for _ in range(max(1, size))]
+        self.renderers = [_Renderer(env or {}) for _ in range(max(1, size))]
 
     def __enter__(self):
         return self
@@ -65,8 +66,8 @@ class RendererPool:
             renderer.stop()
         self.renderers = []
 
-    def render(self, html: str, data_json: bytes = b"") -> bytes:
-        return next(iter(self.map([(None, html, data_json)])))[1]
+    def render(self, html: str, data_json: bytes, number: str) -> bytes:
+        return next(iter(self.map([(None, html, data_json, number)])))[1]
 
     def map(self, jobs):
         jobs = iter(jobs)
@@ -85,9 +86,9 @@ class RendererPool:
                 except StopIteration:
                     exhausted = True
             while idle and prepared:
-                meta, html, data_json = prepared.popleft()
+                meta, *job = prepared.popleft()
                 renderer = idle.popleft()
-                renderer.send.send((sent, html, data_json))
+                renderer.send.send((sent, *job))
                 busy[renderer], metas[sent] = sent, meta
                 sent += 1
             while emitted in ready:

@@ -185,6 +185,9 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "finance.orders": {"GET": allow(R.FINANCE, R.GENERAL_MANAGER)},
     "finance.order_release": {"POST": allow(R.FINANCE, R.GENERAL_MANAGER, fresh=True)},
     "finance.over_limit": {"GET": allow(R.FINANCE, R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    # The archive (issue 11): anyone may check a PDF brought back; the archive itself is
+    # the archivists' and the GM's.
+    "archive.verify_document": {"GET": EVERYONE, "POST": EVERYONE},
     # Batch exports of archive records (issue 11 §5): archivists and the GM; each sees and
     # downloads only the exports they asked for (archive/export.py `downloadable`).
     "archive.exports": {"GET": allow(R.ARCHIVIST, R.GENERAL_MANAGER)},
