@@ -10,6 +10,9 @@
 #   bash bench/run.sh resources  `flask jobs run` with the reclaim rules on over that data
 #                              (owners, pool, requests), then the pool page, the requests
 #                              list and the reclaim batches (bench/resources.py)
+#   bash bench/run.sh export   a batch export of 1,000 archive records on the task's two
+#                              renderer processes against WeasyPrint in one process
+#                              (bench/archive_export.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -23,6 +26,7 @@ case "${1:-}" in
   resources) shift; "$VENV/bin/python" bench/seed.py
              exec "$VENV/bin/python" bench/resources.py "$@" ;;
   pdf) shift; exec "$VENV/bin/python" bench/pdf_render.py "$@" ;;
+  export) shift; exec "$VENV/bin/python" bench/archive_export.py "$@" ;;
 esac
 "$VENV/bin/python" bench/seed.py "$@"
 exec "$VENV/bin/python" bench/run.py
