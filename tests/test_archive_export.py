@@ -275,7 +275,7 @@ def test_retention_days_is_a_setting(app):
 
 # -- pages -----------------------------------------------------------------------------------
 
-def test_download_only_by_requester_and_audited(app, client, staff, export_dir):
+def test_c6_export_download_only_by_requester_and_audited(app, client, staff, export_dir):
     archivist, gm = staff[Role.ARCHIVIST], staff[Role.GENERAL_MANAGER]
     done = make_export(app, archivist, state="done", file_name="z", total=1)
     running = make_export(app, archivist, state="running", total=4, done=1)
