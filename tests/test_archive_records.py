@@ -222,3 +222,33 @@ def test_no_pdf_leaves_except_through_the_registry():
                  if "application/pdf" in path.read_text(encoding="utf-8")
                  or "render_pdf(" in path.read_text(encoding="utf-8")]
     assert offending == []
+
+
+def test_27_private_key_lives_outside_the_database_and_the_repository(
+        app, client, staff, decided, tmp_path):  # noqa: F811
+    """SECURITY.md 27: `flask archive keys` writes the key readable by its owner only, in the
+    instance folder (ignored by git); after a PDF is issued no table holds key material."""
+    import stat
+    import subprocess
+    from pathlib import Path
+
+    from sqlalchemy import String, Text, select
+
+    _download(app, client, staff, decided)
+    key_file = Path(app.config["ARCHIVE_KEY_FILE"])
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    app.config.update(ARCHIVE_KEY_FILE=str(tmp_path / "k.pem"),
+                      ARCHIVE_CERT_FILE=str(tmp_path / "c.pem"))
+    result = app.test_cli_runner().invoke(args=["archive", "keys"])
+    assert result.exit_code == 0 and stat.S_IMODE((tmp_path / "k.pem").stat().st_mode) == 0o600
+    root = Path(__file__).resolve().parent.parent
+    ignored = subprocess.run(["git", "check-ignore", "-q", "instance/archive-signing-key.pem"],
+                             cwd=root)
+    assert ignored.returncode == 0
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            for column in table.columns:
+                if isinstance(column.type, (String, Text)):
+                    found = db.session.scalar(select(column).where(
+                        column.contains("PRIVATE KEY")).limit(1))
+                    assert found is None, f"{table.name}.{column.name}"

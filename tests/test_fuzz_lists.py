@@ -177,6 +177,20 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("sales.conflict", R.SALES_REP, "/sales/conflicts/{conflict_id}"),
     ListCase("service.case_attachment_download", R.SERVICE_DESK,
              "/service/cases/{case_decided_id}/attachments/{case_material_id}"),
+    # the archive (issue 11)
+    ListCase("archive.records", R.ARCHIVIST, "/archive/", {
+        "type": ("credit_application", "service_case", "transfer_request", "pool_claim",
+                 "customer_file", "x"),
+        "from": ("2026-01-01", "2026-02-30", "1999-01-01", "x"),
+        "to": ("2030-12-31", "9999-12-31", "x"), "department": ("1", "0", "x"),
+        "q": ("上海", "%", "_"), "page": PAGES}),
+    ListCase("archive.customer_files", R.ARCHIVIST, "/archive/customers", {
+        "q": ("上海", "%", "_"), "department": ("1", "0", "x"), "page": PAGES}),
+    ListCase("archive.customer_file", R.GENERAL_MANAGER, "/archive/customers/{customer_id}",
+             {"year": ("2025", "2026", "1999", "x", "99999999999")}),
+    ListCase("archive.verify_document", R.SALES_REP, "/archive/verify"),
+    ListCase("archive.record", R.ARCHIVIST, "/archive/records/credit_application/{draft_id}",
+             status=(404,)),
     ListCase("archive.exports", R.ARCHIVIST, "/archive/exports", {"page": PAGES}),
     ListCase("archive.exports", R.GENERAL_MANAGER, "/archive/exports", {"page": PAGES}),
     ListCase("archive.export_new", R.ARCHIVIST, "/archive/exports/new"),
@@ -188,6 +202,9 @@ EXEMPT = {
     "service.case_pdf": "renders a PDF and reads no query; test_complaint_records covers it.",
     "service.ledger_pdf": "renders a PDF; its one parameter (month) is fuzzed in "
                           "test_complaint_records.",
+    "archive.record_pdf": "renders a PDF and reads no query; test_archive_records covers it.",
+    "archive.customer_file_pdf": "renders a PDF; its one parameter (year) is read as on "
+                                 "archive.customer_file, which is fuzzed.",
     "archive.export_status": "one export of the user who asked, by id; reads no query; "
                              "test_archive_export covers it.",
     "archive.export_download": "sends the finished ZIP of the user who asked; reads no query; "

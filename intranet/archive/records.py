@@ -44,6 +44,9 @@ class RecordType:
     # The row as its ordinary readers may see it; None means "not in this user's scope". The
     # archive uses its own scope (archivists and the GM read every closed record).
     load: Callable[[int], Any] | None = None
+    # May this user read this closed record in the archive? (e.g. recusal: a person a
+    # complaint is about never reads its handling); None: every archive reader may.
+    readable: Callable[[Any, Any], bool] | None = None
 
     def get(self, record_id: int):
         """The closed record with this id, or None (open records are not archived yet)."""

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from intranet.archive.records import RecordType, Signer, register
+from intranet.complaints.scope import reads_notes
 from intranet.extensions import db
 from intranet.models import CaseContact, CorrectiveAction, ServiceCase
 from intranet.workflows import deadlines, engine
@@ -33,7 +34,7 @@ RECORD = RecordType(
     template="pdf/service_case.html", number=lambda row: row.number, context=context,
     closed_at=ServiceCase.closed_at, customer_id=ServiceCase.customer_id,
     department_id=ServiceCase.department_id, history_type=ComplaintFlow.object_type,
-    file_prefix="case",
+    file_prefix="case", readable=reads_notes,
     signers=(Signer(_l("Prepared by"), ("give_opinion",)),
              Signer(_l("Reviewed by"), ("decide", "escalate")),
              Signer(_l("Approved by"), ("resolve", "close"))))

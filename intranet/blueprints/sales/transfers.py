@@ -26,7 +26,7 @@ from intranet.core.querystring import parse_int, text_arg
 from intranet.customers.dedupe import find_duplicate
 from intranet.extensions import db
 from intranet.models import Customer, ResourceRequest
-from intranet.resources import handover, requests
+from intranet.resources import allocation, handover, requests
 from intranet.resources.record import record_for
 from intranet.resources.scope import (
     OWN_KINDS,
@@ -223,12 +223,12 @@ def customer_reassign(customer_id: int):
 def handover_page():
     """Rule R1/R4: a rep who leaves — the director hands all their customers over at once."""
     director = _user()
-    reps = requests.colleagues(requests.director_department(director))
+    reps = requests.colleagues(allocation.department_of(director))
     form = HandoverForm()
     form.from_user_id.choices = [(0, "—")] + [(u.id, u.display_name) for u in reps]
     form.to_user_id.choices = [(0, "—"), (SPREAD, _("Spread by the allocation ranking"))] + [
         (u.id, u.display_name) for u in reps]
-    counts = requests.loads([u.id for u in reps])
+    counts = allocation.loads([u.id for u in reps])
     if form.validate_on_submit():
         try:
             moved = requests.hand_over_all(
