@@ -454,3 +454,13 @@ def test_killed_consumer_resumes_without_duplicates_redis(app, client, staff, ma
                                                           test_type, tmp_path, redis_url):
     interrupted_export(app, client, staff, make_case, tmp_path / "exports", tmp_path,
                        {"REDIS_URL": redis_url})
+
+
+def test_home_shows_my_recent_exports(app, client, staff):
+    archivist = staff[Role.ARCHIVIST]
+    mine = make_export(app, archivist, state="running", total=4, done=1)
+    other = make_export(app, staff[Role.GENERAL_MANAGER], state="done")
+    login_fast(client, app, archivist)
+    page = client.get("/").get_data(as_text=True)
+    assert "我的批量导出" in page and f"/archive/exports/{mine}/status" in page
+    assert f"/archive/exports/{other}/status" not in page

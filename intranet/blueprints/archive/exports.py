@@ -18,8 +18,10 @@ from intranet.archive.records import RECORD_TYPES
 from intranet.blueprints.archive import bp
 from intranet.core import audit, clock, settings
 from intranet.core.forms import CheckboxesField, Form, ValueRequired, options
+from intranet.core.home import Widget, home_widget
 from intranet.core.http import is_htmx, redirect_to
 from intranet.core.pagination import paginate
+from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ArchiveExport, Department
 
@@ -108,6 +110,19 @@ def export_download(export_id: int):
         "download": row.file_name, "sha256": row.sha256})
     return send_file(export.final_path(row.id), mimetype="application/zip", as_attachment=True,
                      download_name=f"{row.number}.zip", max_age=0)
+
+
+@home_widget(Role.ARCHIVIST, Role.GENERAL_MANAGER)
+def recent_exports(user):
+    """The home page: one's latest exports with their state (issue 11 §6)."""
+    rows = db.session.scalars(select(ArchiveExport).where(
+        ArchiveExport.requested_by_id == user.id).order_by(ArchiveExport.id.desc())
+        .limit(5)).all()
+    running = sum(row.state in ("queued", "running") for row in rows)
+    items = [(f"{row.number} · {export.STATE_LABELS[row.state]}",
+              url_for("archive.export_status", export_id=row.id)) for row in rows]
+    return Widget(_l("My batch exports"), running, items, url_for("archive.exports"),
+                  _l("No export yet."))
 
 
 def _type_labels() -> dict:
