@@ -1,12 +1,31 @@
 """The archive (issue 11, rule C7): the record types each domain registers (records.py), every
 PDF handed out signed and registered (issue.py, keys.py), the verifier (verify.py), batch
-exports on the task queue and sealed files.
+exports on the task queue and sealed files (sealing.py, access.py).
 
 The archive never imports a domain: the domains register their record types with it."""
 from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
 
 
 def init_app(app) -> None:
     from intranet.core import audit
 
     audit.register_object_labels({})
+    _sealed_files(app)
+
+
+def _sealed_files(app) -> None:
+    """Rule C7: sealed years, access requests, their notices and the expiry job."""
+    from intranet.archive import access  # noqa: F401  (settings, the expiry job)
+    from intranet.core import audit, notifications
+    from intranet.workflows.archive_access import ArchiveAccessFlow
+
+    notifications.register_kinds(access.KINDS)
+    notifications.register_link(ArchiveAccessFlow.object_type, "archive.access_request",
+                                "access_id")
+    audit.register_object_labels({
+        "sealed_period": _l("Sealed year"), "sealed_file": _l("Sealed customer file"),
+        "archive_access_request": _l("Access request to a sealed file"),
+        "archive_access_list": _l("Access requests to sealed files")})
+    app.jinja_env.globals.update(access_states=ArchiveAccessFlow.STATE_LABELS)

@@ -59,6 +59,7 @@ REASON_READERS = (R.SERVICE_DESK, R.COMPLAINT_HANDLER, R.FINANCE, R.ARCHIVIST)
 REASON_GRANT_MINUTES = 30
 CASE_DESK = (R.SERVICE_DESK, R.COMPLAINT_HANDLER)
 CASE_READERS = (*CASE_DESK, R.SALES_MANAGER, R.GENERAL_MANAGER)
+ARCHIVE_KEEPERS = (R.ARCHIVIST, R.GENERAL_MANAGER)  # rule C7: who seals and asks for access
 
 MATRIX: dict[str, dict[str, Permission]] = {
     "static": {"GET": PUBLIC},
@@ -185,4 +186,15 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "finance.orders": {"GET": allow(R.FINANCE, R.GENERAL_MANAGER)},
     "finance.order_release": {"POST": allow(R.FINANCE, R.GENERAL_MANAGER, fresh=True)},
     "finance.over_limit": {"GET": allow(R.FINANCE, R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    # Sealed files (rule C7): the roles that reach the archive — archivists and the GM — seal
+    # closed years and ask for access to a sealed file. Sales managers and reps work on the
+    # live customer page, which sealing never affects, so they neither seal nor ask. Who may
+    # decide is the machine's (workflows/archive_access.py: the GM, never the requester); which
+    # requests a user sees is archive/access.request_scope (the GM all, others their own).
+    "archive.seals": {"GET": allow(*ARCHIVE_KEEPERS),
+                      "POST": allow(*ARCHIVE_KEEPERS, fresh=True)},
+    "archive.access_requests": {"GET": allow(*ARCHIVE_KEEPERS)},
+    "archive.access_new": {"GET": allow(*ARCHIVE_KEEPERS), "POST": allow(*ARCHIVE_KEEPERS)},
+    "archive.access_request": {"GET": allow(*ARCHIVE_KEEPERS)},
+    "archive.access_transition": {"POST": allow(*ARCHIVE_KEEPERS, fresh=True)},
 }

@@ -3,4 +3,4 @@ from flask import Blueprint
 bp = Blueprint("archive", __name__)
 
 # Each page module registers its routes on bp when imported:
-from intranet.blueprints.archive import documents  # noqa: E402,F401
+from intranet.blueprints.archive import documents, sealed  # noqa: E402,F401
