@@ -23,6 +23,7 @@ from intranet.models import (
     Order,
     Penalty,
     Reclassification,
+    User,
 )
 
 APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -133,6 +134,14 @@ def world(app, staff, make_customer, make_case):
                           recorded_by_id=staff[Role.SALES_MANAGER].id, starts_at=now,
                           ends_at=now + timedelta(days=7), lift_reason="")
         db.session.add_all([lead, penalty])
+        # rule C7: last year sealed, and the archivist's request to open the customer's file
+        from intranet.archive import access, sealing
+
+        archivist = db.session.get(User, staff[Role.ARCHIVIST].id)
+        sealed_year = sealing.current_year() - 1
+        sealing.seal(sealed_year, archivist)
+        access_request = access.request_access(archivist, db.session.get(Customer, customer),
+                                               sealed_year, "审计调阅", 3)
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -144,7 +153,7 @@ def world(app, staff, make_customer, make_case):
                 "rule_id": 1, "request_id": transfer.id, "pool_customer_id": in_pool.id,
                 "record_id": batch.id, "reclassification_id": reclassification.id,
                 "conflict_id": conflict.id, "lead_id": lead.id, "rep_id": staff[Role.SALES_REP].id,
-                "penalty_id": penalty.id,
+                "penalty_id": penalty.id, "access_id": access_request.id,
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
 
