@@ -147,6 +147,8 @@ def test_c7_sealing_asks_for_confirmation_and_is_recorded(app, staff, frozen):
         assert entry.username == "archivist" and json.loads(entry.details)["year"] == 2024
     page = client.get("/archive/seals").text
     assert "三年归档" in page and 'value="2024"' not in page  # not offered again
+    again = post(client, "/archive/seals", {"year": "2024"})  # refused before confirming
+    assert again.status_code == 422 and 'data-testid="seal-confirm"' not in again.text
 
 
 def test_c7_only_archive_keepers_seal(app, staff, frozen):
@@ -447,3 +449,16 @@ def test_c7_home_widgets(app, staff, world):
 
         assert my_access_requests(_u(staff[Role.ARCHIVIST])).count == 1
         assert access_to_decide(_u(staff[Role.GENERAL_MANAGER])).count == 1
+
+
+def test_c7_a_year_sealed_twice_at_once_is_refused_not_a_500(app, staff, frozen,
+                                                             monkeypatch):
+    with app.test_request_context():
+        sealing.seal(2024, _u(staff[Role.ARCHIVIST]))
+        db.session.commit()
+        # the race: both saw the year unsealed before either wrote
+        monkeypatch.setattr(sealing, "is_sealed", lambda year: False)
+        with pytest.raises(FieldError):
+            sealing.seal(2024, _u(staff[Role.GENERAL_MANAGER]))
+        db.session.rollback()
+        assert db.session.scalar(select(SealedPeriod.sealed_by_id)) == staff[Role.ARCHIVIST].id

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, not_, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden
 
 from intranet.core import audit, clock, settings
@@ -62,19 +63,27 @@ def sealed_years() -> set[int]:
     return set(db.session.scalars(select(SealedPeriod.year)))
 
 
-def seal(year: int, user, note: str = "") -> SealedPeriod:
-    """Seal a closed year: refused for the current year, a future one or one already sealed.
-    Recorded with who, when and the note, and audited; the application never unseals."""
+def check_sealable(year: int) -> None:
+    """FieldError unless `year` has ended and is not sealed yet (asked before confirming)."""
     if year < FIRST_YEAR:
         raise FieldError("year", _l("Choose a year from %(first)s on.", first=FIRST_YEAR))
     if year >= current_year():
         raise FieldError("year", _l("Only a year that has ended can be sealed."))
     if is_sealed(year):
         raise FieldError("year", _l("%(year)s is already sealed.", year=year))
+
+
+def seal(year: int, user, note: str = "") -> SealedPeriod:
+    """Seal a closed year: refused for the current year, a future one or one already sealed.
+    Recorded with who, when and the note, and audited; the application never unseals."""
+    check_sealable(year)
     period = SealedPeriod(year=year, sealed_by_id=user.id, sealed_at=clock.now(),
                           note=(note or "").strip())
-    db.session.add(period)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a colleague sealing it at the same moment
+            db.session.add(period)
+    except IntegrityError:
+        raise FieldError("year", _l("%(year)s is already sealed.", year=year)) from None
     audit.record(audit.Action.CREATE, "sealed_period", period.id, user=user,
                  details={"year": year, "note": period.note})
     return period

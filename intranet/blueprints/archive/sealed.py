@@ -73,9 +73,10 @@ def seals():
     form = SealForm()
     if request.method == "POST" and form.validate_on_submit():
         year = int(form.year.data)
-        if form.confirm.data != "1":
-            return render_template("archive/seal_confirm.html", form=form, year=year)
         try:
+            if form.confirm.data != "1":
+                sealing.check_sealable(year)
+                return render_template("archive/seal_confirm.html", form=form, year=year)
             sealing.seal(year, _user(), form.note.data or "")
         except FieldError as error:
             db.session.rollback()
