@@ -119,8 +119,8 @@ def test_c7_sealing_the_current_or_a_future_year_is_refused(app, staff, frozen):
 
 
 def test_c7_the_last_day_of_a_year_is_still_open(app, staff, frozen):
-    """A year in the company's time zone: at 23:59 on 31 December in Shanghai it has not
-    ended (it has in UTC-less terms only at 16:00 UTC)."""
+    """Years are counted in the company's time zone: at 23:59 on 31 December in Shanghai
+    (15:59 UTC) the year has not ended; at 00:01 on 1 January (16:01 UTC) it has."""
     frozen(datetime(2026, 12, 31, 15, 59, tzinfo=UTC))  # 23:59 in Shanghai
     with app.test_request_context():
         with pytest.raises(FieldError):
