@@ -72,6 +72,12 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     PDF_TIMEOUT_SECONDS = float(os.environ.get("PDF_TIMEOUT_SECONDS", "30"))
+    # The company's signing key and certificate for issued PDFs (`flask archive keys` creates
+    # them; or point these at files issued by the company's CA). Never in the database.
+    ARCHIVE_KEY_FILE = os.environ.get("ARCHIVE_KEY_FILE",
+                                      str(INSTANCE_DIR / "archive-signing-key.pem"))
+    ARCHIVE_CERT_FILE = os.environ.get("ARCHIVE_CERT_FILE",
+                                       str(INSTANCE_DIR / "archive-signing-cert.pem"))
 
     def __init__(self) -> None:
         self.SECRET_KEY = _secret_key()

@@ -60,6 +60,21 @@ def pytest_report_header(config):
     return f"database: {'PostgreSQL ' + PG_URL.split('@')[-1] if PG_URL else 'SQLite'}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def signing_keys():
+    """The company's archive signing key and certificate, made once per test process in its
+    instance folder (where the configuration looks for them)."""
+    from pathlib import Path
+
+    from intranet.archive import keys
+
+    folder = Path(os.environ["INTRANET_INSTANCE"])
+    key_file, cert_file = folder / "archive-signing-key.pem", folder / "archive-signing-cert.pem"
+    if not key_file.exists():
+        keys.create("测试公司", key_file, cert_file)
+    return key_file, cert_file
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory):
     """The schema, built once per run by the migrations (never by create_all)."""

@@ -154,11 +154,14 @@ def world(app, staff, make_customer, make_case):
                 "record_id": batch.id, "reclassification_id": reclassification.id,
                 "conflict_id": conflict.id, "lead_id": lead.id, "rep_id": staff[Role.SALES_REP].id,
                 "penalty_id": penalty.id, "access_id": access_request.id,
+                "kind": "credit_application",
                 "delegation_id": delegation.id, "note_ids": note_ids}
 
 
 # Routes whose record is a different one of the world's than the argument's name says.
-ARGUMENTS = {("sales.pool_claim", "customer_id"): "pool_customer_id"}
+ARGUMENTS = {("sales.pool_claim", "customer_id"): "pool_customer_id",
+             ("archive.record", "record_id"): "application_id",
+             ("archive.record_pdf", "record_id"): "application_id"}
 
 
 def url_for_route(app, endpoint: str, world: dict, role) -> str:

@@ -201,7 +201,9 @@ def test_p8_the_case_record_holds_the_whole_case_and_hostile_text_stays_inert(
     response = client.get(f"/service/cases/{case_id}/pdf")
     assert response.status_code == 200 and opened == []
     reader = PdfReader(io.BytesIO(response.data))
-    assert reader.attachments == {} and b"/EmbeddedFile" not in response.data
+    # the one attachment is the record's own data: the hostile link attached no file
+    assert list(reader.attachments) == ["record.json"]
+    assert b"root:" not in reader.attachments["record.json"][0]
     text = pdf_text(response.data)
     for expected in ("客户投诉处理登记表", number(app, case_id), "属实，建议退换货", "同意退换货",
                      "书面答复：已退换", "客户满意", "本案没有被投诉的员工", "SHA-256"):
@@ -209,8 +211,8 @@ def test_p8_the_case_record_holds_the_whole_case_and_hostile_text_stays_inert(
     assert "root:" not in text and "file:///etc/passwd" in text.replace("\n", "")
     monthly = client.get("/service/ledger/monthly.pdf?month=2026-11")
     assert monthly.status_code == 200 and opened == []
-    assert PdfReader(io.BytesIO(monthly.data)).attachments == {}
-    assert b"/EmbeddedFile" not in monthly.data and "恶意<script>" in pdf_text(monthly.data)
+    assert list(PdfReader(io.BytesIO(monthly.data)).attachments) == ["record.json"]
+    assert "恶意<script>" in pdf_text(monthly.data)
 
 
 def test_p3_the_queue_shows_each_person_the_cases_waiting_on_them(app, client, staff,

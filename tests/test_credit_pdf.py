@@ -78,7 +78,9 @@ def test_k6_pdf_with_hostile_fields_has_no_foreign_content_and_opens_no_socket(
     data = client.get(f"/sales/credit/{decided}/pdf").get_data()
     assert opened == []
     reader = PdfReader(io.BytesIO(data))
-    assert reader.attachments == {} and b"/EmbeddedFile" not in data
+    # the one attachment is the record's own data: the hostile link attached no file
+    assert list(reader.attachments) == ["record.json"]
+    assert b"root:" not in reader.attachments["record.json"][0]
     text = pdf_text(data)
     assert "root:" not in text
     assert "file:///etc/passwd" in text.replace("\n", "")  # shown as text, escaped, inert

@@ -343,6 +343,7 @@ FORMS += [  # rule C7: sealing a closed year, access requests to sealed files
     FormCase("archive.access_transition", R.ARCHIVIST,
              "/archive/access/{access_id}/transition", fields_of(AccessTransitionForm),
              {"event": ("withdraw", "approve"), **REQUEST_STEP_VALUES}),
+    FormCase("archive.verify_document", R.SALES_REP, "/archive/verify", (), files=("file",)),
 ]
 
 # POST routes of the matrix that are not fuzzed, each with its reason.

@@ -190,6 +190,20 @@ LISTS += [  # rule C7
         "state": ("requested", "expired"), "page": PAGES}),
     ListCase("archive.access_new", R.ARCHIVIST, "/archive/access/new", {
         "customer": ("1", "0", "上海测试机械有限公司", "x"), "year": ("2025", "x", "0")}),
+    # the archive (issue 11)
+    ListCase("archive.records", R.ARCHIVIST, "/archive/", {
+        "type": ("credit_application", "service_case", "transfer_request", "pool_claim",
+                 "customer_file", "x"),
+        "from": ("2026-01-01", "2026-02-30", "1999-01-01", "x"),
+        "to": ("2030-12-31", "9999-12-31", "x"), "department": ("1", "0", "x"),
+        "q": ("上海", "%", "_"), "page": PAGES}),
+    ListCase("archive.customer_files", R.ARCHIVIST, "/archive/customers", {
+        "q": ("上海", "%", "_"), "department": ("1", "0", "x"), "page": PAGES}),
+    ListCase("archive.customer_file", R.GENERAL_MANAGER, "/archive/customers/{customer_id}",
+             {"year": ("2025", "2026", "1999", "x", "99999999999")}),
+    ListCase("archive.verify_document", R.SALES_REP, "/archive/verify"),
+    ListCase("archive.record", R.ARCHIVIST, "/archive/records/credit_application/{draft_id}",
+             status=(404,)),
 ]
 # GET routes of the matrix that are not fuzzed, each with its reason.
 EXEMPT = {
@@ -198,6 +212,9 @@ EXEMPT = {
     "service.case_pdf": "renders a PDF and reads no query; test_complaint_records covers it.",
     "service.ledger_pdf": "renders a PDF; its one parameter (month) is fuzzed in "
                           "test_complaint_records.",
+    "archive.record_pdf": "renders a PDF and reads no query; test_archive_records covers it.",
+    "archive.customer_file_pdf": "renders a PDF; its one parameter (year) is read as on "
+                                 "archive.customer_file, which is fuzzed.",
 }
 
 

@@ -27,6 +27,7 @@ from werkzeug.routing import RequestRedirect
 
 from intranet import create_app
 from intranet.archive import access
+from intranet.blueprints.archive.browser import readable_or_404
 from intranet.blueprints.sales.allocation import allocatable_or_404
 from intranet.complaints.scope import reads_notes, scoped_case_or_404
 from intranet.core import clock
@@ -261,6 +262,10 @@ RECORD_CHECKS = {
     "archive.access_transition": lambda args: access.request_or_none(
         args["access_id"], current_user) or abort(404),
     "service.case_transition": _case("view"),
+    **{f"archive.{name}": lambda args: readable_or_404(args["kind"], args["record_id"])
+       for name in ("record", "record_pdf")},
+    **{f"archive.{name}": _exists(Customer, "customer_id")
+       for name in ("customer_file", "customer_file_pdf")},
     "service.case_attachment_download": _case("view", notes=True),
     "service.case_pdf": _case("archive", notes=True),
     **{f"service.{name}": _case("view", notes=True)
@@ -443,13 +448,14 @@ def test_links_c6_reason_readers_see_no_credit_application_link_they_cannot_open
     assert all(number in html for number in numbers)  # still shown, as text or a link
     hrefs = {href for method, href, *_ in controls_of(html) if method == "GET"}
     assert not [h for h in hrefs if re.fullmatch(r"/sales/credit/\d+", h)]
-    pdfs = {int(h.split("/")[3]) for h in hrefs if re.fullmatch(r"/sales/credit/\d+/pdf", h)}
-    if username == "archivist":  # the decided ones open as their signed record
-        assert pdfs == {a.id for a in applications if a.state not in {s.value for s in OPEN}}
-        for application_id in pdfs:
-            assert refusal(demo_app, who.id, "sales.credit_pdf",
-                           {"application_id": application_id}, "GET") is None
-        response = client.get(f"/sales/credit/{min(pdfs)}/pdf")  # and one really opens
-        assert response.status_code == 200 and response.mimetype == "application/pdf"
+    archived = {int(h.split("/")[4]) for h in hrefs
+                if re.fullmatch(r"/archive/records/credit_application/\d+", h)}
+    if username == "archivist":  # the decided ones open as the archive's record
+        assert archived == {a.id for a in applications if a.state not in {s.value for s in OPEN}}
+        for application_id in archived:
+            assert refusal(demo_app, who.id, "archive.record", {
+                "kind": "credit_application", "record_id": application_id}, "GET") is None
+        response = client.get(f"/archive/records/credit_application/{min(archived)}")
+        assert response.status_code == 200  # and one really opens
     else:
-        assert pdfs == set()
+        assert archived == set()

@@ -128,7 +128,7 @@ def test_pdf_timeout_is_a_clear_503(app, client, staff, make_customer, make_appl
 
     from intranet.core.roles import Role
 
-    def too_slow(html, static_root, timeout):
+    def too_slow(*args):
         raise pdf.PdfTimeout()
     monkeypatch.setattr(pdf._renderer, "render", too_slow)
     app.config["PDF_TIMEOUT_SECONDS"] = 5

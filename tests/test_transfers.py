@@ -227,6 +227,23 @@ def test_r4_a_leaving_reps_customers_are_handed_over_in_bulk(app, staff, make_cu
                for cid in ids)
 
 
+def test_r4_a_deputy_director_hands_over_the_principals_department(
+        app, staff, make_customer, make_user, make_delegation):
+    """A deputy standing in for the sales manager sees and hands over the principal's reps,
+    not those of the deputy's own department (an empty page before)."""
+    rep, rep_b, manager = staff[Role.SALES_REP], staff["rep_b"], staff[Role.SALES_MANAGER]
+    deputy = make_user("deputy_other", Role.FINANCE, department="finance")
+    make_delegation(manager, deputy, Role.SALES_MANAGER)
+    ids = [make_customer(f"代理交接客户{i}有限公司", rep) for i in range(2)]
+    client = _client(app, deputy)
+    page = client.get("/sales/handover").get_data(as_text=True)
+    assert f'value="{rep.id}"' in page and f'value="{rep_b.id}"' in page
+    response = post(client, "/sales/handover", {
+        "from_user_id": str(rep.id), "to_user_id": str(rep_b.id), "reason": "业务员离职"})
+    assert response.status_code == 302
+    assert [_owner(app, cid) for cid in ids] == [rep_b.id] * 2
+
+
 def test_r5_a_claim_from_the_pool_is_approved_by_the_director(app, staff):
     rep, rep_b, manager = staff[Role.SALES_REP], staff["rep_b"], staff[Role.SALES_MANAGER]
     cid = _in_pool(app, "公海客户甲有限公司")

@@ -5,14 +5,26 @@ exports on the task queue and sealed files (sealing.py, access.py).
 The archive never imports a domain: the domains register their record types with it."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 
 def init_app(app) -> None:
+    from intranet.archive import commands
+    from intranet.archive.keys import SigningUnavailable
     from intranet.core import audit
+    from intranet.core.errors import render_error
 
-    audit.register_object_labels({})
+    audit.register_object_labels({"issued_document": _l("Issued document"),
+                                  "archive": _l("Archive")})
+    app.cli.add_command(commands.archive_cli)
     _sealed_files(app)
+
+    @app.errorhandler(SigningUnavailable)
+    def signing_unavailable(error):
+        app.logger.error("archive signing key missing: %s (run `flask archive keys`)", error)
+        return render_error(503, _("Records cannot be printed yet: the company's signing "
+                                   "certificate is not set up. Please tell the administrator."))
 
 
 def _sealed_files(app) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from intranet.extensions import db
 from intranet.models import WorkflowHistory
@@ -31,9 +31,11 @@ class RecordType:
     template: str                             # the PDF body template
     number: Callable[[Any], str]              # the record number printed and in file names
     context: Callable[[Any], dict]            # the body template's context
-    data: Callable[[Any], dict]               # the JSON attached to the PDF (plain JSON types)
     closed_at: Any                            # column: when the record closed (NULL while open)
     customer_id: Any                          # column: the customer the record is about
+    # the JSON attached to the PDF; by default every column and the history (record_data)
+    data: Callable[[Any], dict] | None = None
+    where: Any = None                         # a further condition on the closed records
     department_id: Any = None                 # column expression for the department filter
     history_type: str | None = None           # WorkflowHistory.object_type, when it has one
     signers: tuple[Signer, ...] = ()
@@ -42,13 +44,18 @@ class RecordType:
     # The row as its ordinary readers may see it; None means "not in this user's scope". The
     # archive uses its own scope (archivists and the GM read every closed record).
     load: Callable[[int], Any] | None = None
+    # May this user read this closed record in the archive? (e.g. recusal: a person a
+    # complaint is about never reads its handling); None: every archive reader may.
+    readable: Callable[[Any, Any], bool] | None = None
 
     def get(self, record_id: int):
         """The closed record with this id, or None (open records are not archived yet)."""
         if self.load is not None:
             return self.load(record_id)
-        return db.session.scalar(select(self.model).where(
-            self.model.id == record_id, self.closed_at.is_not(None)))
+        return db.session.scalar(closed(self).where(self.model.id == record_id))
+
+    def data_of(self, row) -> dict:
+        return self.data(row) if self.data is not None else record_data(self, row)
 
 
 RECORD_TYPES: dict[str, RecordType] = {}
@@ -67,6 +74,8 @@ def closed(record_type: RecordType, start=None, end=None, department_id=None,
     """A select of the closed records of one type, by the period they closed in
     (start ≤ closed_at < end, both aware datetimes or None), department and customer."""
     query = select(record_type.model).where(record_type.closed_at.is_not(None))
+    if record_type.where is not None:
+        query = query.where(record_type.where)
     if start is not None:
         query = query.where(record_type.closed_at >= start)
     if end is not None:
@@ -81,11 +90,9 @@ def closed(record_type: RecordType, start=None, end=None, department_id=None,
 def signatures(record_type: RecordType, row) -> list[dict]:
     """The signature block from the history: for each signer, the latest event of theirs
     (name, on whose behalf, time), or an empty line."""
-    if record_type.history_type is None or not record_type.signers:
+    if not record_type.signers:
         return []
-    history = db.session.scalars(select(WorkflowHistory).where(
-        WorkflowHistory.object_type == record_type.history_type,
-        WorkflowHistory.object_id == row.id).order_by(WorkflowHistory.id)).all()
+    history = history_rows(record_type, row)
     lines = []
     for signer in record_type.signers:
         step = next((h for h in reversed(history) if h.event in signer.events), None)
@@ -95,3 +102,21 @@ def signatures(record_type: RecordType, row) -> list[dict]:
                                        if step and step.on_behalf_of else ""),
                       "at": step.at if step else None})
     return lines
+
+
+def history_rows(record_type: RecordType, row) -> list:
+    if record_type.history_type is None:
+        return []
+    return db.session.scalars(select(WorkflowHistory).where(
+        WorkflowHistory.object_type == record_type.history_type,
+        WorkflowHistory.object_id == row.id).order_by(WorkflowHistory.id)).all()
+
+
+def record_data(record_type: RecordType, row) -> dict:
+    """Every column of the record and its history, for the next system to read."""
+    columns = {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
+    history = [{"at": h.at, "event": h.event, "from": h.from_state, "to": h.to_state,
+                "user": h.user.display_name if h.user else None, "role": h.role,
+                "on_behalf_of": h.on_behalf_of.display_name if h.on_behalf_of else None,
+                "comment": h.comment} for h in history_rows(record_type, row)]
+    return {"record": columns, "history": history}

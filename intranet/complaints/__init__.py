@@ -21,6 +21,7 @@ DEADLINE_LABELS = {"answer": _l("Answer"), "investigation": _l("Investigation st
 
 def init_app(app) -> None:
     import intranet.complaints.jobs  # noqa: F401  (registers the deadline job)
+    import intranet.complaints.record  # noqa: F401  (registers the archive record type)
     from intranet.complaints.notices import KINDS
     from intranet.complaints.scope import in_archive
     from intranet.core import audit, notifications

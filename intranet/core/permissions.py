@@ -58,6 +58,7 @@ CUSTOMER_READERS = (R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)
 REASON_READERS = (R.SERVICE_DESK, R.COMPLAINT_HANDLER, R.FINANCE, R.ARCHIVIST)
 REASON_GRANT_MINUTES = 30
 CASE_DESK = (R.SERVICE_DESK, R.COMPLAINT_HANDLER)
+ARCHIVE_READERS = (R.ARCHIVIST, R.GENERAL_MANAGER)  # every closed record, company-wide
 CASE_READERS = (*CASE_DESK, R.SALES_MANAGER, R.GENERAL_MANAGER)
 ARCHIVE_KEEPERS = (R.ARCHIVIST, R.GENERAL_MANAGER)  # rule C7: who seals and asks for access
 
@@ -197,4 +198,13 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "archive.access_new": {"GET": allow(*ARCHIVE_KEEPERS), "POST": allow(*ARCHIVE_KEEPERS)},
     "archive.access_request": {"GET": allow(*ARCHIVE_KEEPERS)},
     "archive.access_transition": {"POST": allow(*ARCHIVE_KEEPERS, fresh=True)},
+    # The archive (issue 11): anyone may check a PDF brought back; the archive itself is
+    # the archivists' and the GM's.
+    "archive.verify_document": {"GET": EVERYONE, "POST": EVERYONE},
+    "archive.records": {"GET": allow(*ARCHIVE_READERS)},
+    "archive.record": {"GET": allow(*ARCHIVE_READERS)},
+    "archive.record_pdf": {"GET": allow(*ARCHIVE_READERS, fresh=True)},
+    "archive.customer_files": {"GET": allow(*ARCHIVE_READERS)},
+    "archive.customer_file": {"GET": allow(*ARCHIVE_READERS)},
+    "archive.customer_file_pdf": {"GET": allow(*ARCHIVE_READERS, fresh=True)},
 }

@@ -131,6 +131,7 @@ def init_app(app) -> None:
     """What the platform needs from credit management: its scheduled jobs, notification texts
     and the labels and questions templates use."""
     import intranet.credit.jobs  # noqa: F401  (registers the credit jobs)
+    import intranet.credit.record  # noqa: F401  (registers the archive record type)
     from intranet.core import audit, notifications
     from intranet.credit.notices import KINDS
     from intranet.credit.scope import in_archive

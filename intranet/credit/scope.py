@@ -18,7 +18,8 @@ OPEN_STATES = [s.value for s in OPEN]
 def in_archive(application) -> bool:
     """For templates: would scoped_credit_application_or_404(id, "archive") give the current
     user this application as an archivist's read (its signed record, once decided)?"""
-    return _reads_archive(current_user) and application.state not in OPEN_STATES
+    return (_reads_archive(current_user) and application.state not in OPEN_STATES
+            and application.decided_at is not None)  # a decision: what the archive keeps
 
 
 def _reads_archive(user) -> bool:

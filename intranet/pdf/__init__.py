@@ -14,6 +14,7 @@ import hashlib
 import logging
 import multiprocessing
 import threading
+import warnings
 from pathlib import Path
 
 from flask import current_app, render_template
@@ -39,26 +40,40 @@ class PdfTimeout(Exception):
     """The renderer ran past PDF_TIMEOUT_SECONDS and was stopped."""
 
 
-def render_pdf(html: str) -> bytes:
+ATTACHMENT_NAME = "record.json"
+
+
+def render_pdf(html: str, data: bytes | None = None) -> bytes:
     """HTML (already escaped by Jinja) to PDF bytes, with the locked-down fetcher, in the
-    renderer process under a time limit (or in-process when the limit is 0)."""
+    renderer process under a time limit (or in-process when the limit is 0). With `data`, the
+    PDF is PDF/A-3b carrying it as the attachment record.json (an archive's record)."""
     static_root = current_app.static_folder
     timeout = current_app.config.get("PDF_TIMEOUT_SECONDS", 0)
     if not timeout:
-        return _render(html, static_root)
-    return _renderer.render(html, static_root, timeout)
+        return _render(html, static_root, data)
+    return _renderer.render(html, static_root, timeout, data)
 
 
-def _render(html: str, static_root: str) -> bytes:
-    from weasyprint import HTML
+def _render(html: str, static_root: str, data: bytes | None = None) -> bytes:
+    from weasyprint import HTML, Attachment
 
     from intranet.pdf.fetcher import BASE_URL, LockedDownFetcher
 
     fetcher = LockedDownFetcher(Path(static_root))
-    try:
-        return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf()
-    finally:
-        gc.collect()  # CJK font buffers sit in reference cycles
+    options = {}
+    if data is not None:
+        options = {"pdf_variant": "pdf/a-3b", "attachments": [Attachment(
+            string=data, name=ATTACHMENT_NAME, description="record data (JSON)",
+            relationship="Data")]}
+    # WeasyPrint opens its sRGB profile for PDF/A and never closes it: the file is closed
+    # when the document is collected, below, with a ResourceWarning that says nothing to us.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return HTML(string=html, base_url=BASE_URL,
+                        url_fetcher=fetcher).write_pdf(**options)
+        finally:
+            gc.collect()  # CJK font buffers sit in reference cycles
 
 
 class _Renderer:
@@ -69,11 +84,12 @@ class _Renderer:
         self._pool = None
         self._lock = threading.Lock()
 
-    def render(self, html: str, static_root: str, timeout: float) -> bytes:
+    def render(self, html: str, static_root: str, timeout: float,
+               data: bytes | None = None) -> bytes:
         with self._lock:  # one render at a time per app process, like a print queue
             if self._pool is None:
                 self._pool = multiprocessing.get_context("spawn").Pool(1)
-            job = self._pool.apply_async(_render, (html, static_root))
+            job = self._pool.apply_async(_render, (html, static_root, data))
             try:
                 return job.get(timeout=timeout)
             except multiprocessing.TimeoutError:

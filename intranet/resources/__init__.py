@@ -25,6 +25,7 @@ RECLAIM_LABELS = {"no_activity": _l("No sales activity"),
 def init_app(app) -> None:
     import intranet.resources.allocation_jobs  # noqa: F401  (the first-contact job)
     import intranet.resources.jobs  # noqa: F401  (registers the reclaim jobs)
+    import intranet.resources.record  # noqa: F401  (registers the archive record types)
     from intranet.core import audit, notifications
     from intranet.resources import disputes as resource_requests
     from intranet.resources.notices import KINDS
@@ -35,7 +36,8 @@ def init_app(app) -> None:
                                   "transfer_request": _l("Transfer"),
                                   "pool_claim": _l("Pool claim"),
                                   "resource_request": _l("Transfers and claims"),
-                                  "penalty": _l("Penalty"), "rep": _l("Sales rep record")})
+                                  "penalty": _l("Penalty"), "rep": _l("Sales rep record"),
+                                  "reclaim_batch": _l("Reclaim batch")})
     for flow in (TransferFlow, ClaimFlow):
         notifications.register_link(flow.object_type, "sales.resource_request", "request_id")
     app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS,

@@ -154,25 +154,13 @@ def reassign(customer: Customer, to_user: User | None, *, director: User,
     return record
 
 
-def director_department(director: User) -> int | None:
-    return director.department_id
-
-
-def loads(user_ids: list[int]) -> dict[int, int]:
-    if not user_ids:
-        return {}
-    rows = db.session.execute(select(Customer.owner_id, func.count()).where(
-        Customer.owner_id.in_(user_ids)).group_by(Customer.owner_id))
-    return {user_id: count for user_id, count in rows}
-
-
 def hand_over_all(from_user: User | None, to_user: User | None, *, director: User,
                   reason: str, spread: bool = False) -> int:
     """Rules R1, R4: every customer of a rep who leaves goes to a colleague — one chosen, or
     for each customer the first the allocation ranking suggests (rule R7) — each as an
     ordinary reassignment record with the reason."""
     reason = _reason(reason)
-    department = director_department(director)
+    department = allocation.department_of(director)  # a deputy acts for the principal's
     reps = colleagues(department)
     if from_user is None or from_user not in reps:
         raise FieldError("from_user_id", _l("Choose a rep of your department."))

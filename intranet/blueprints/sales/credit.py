@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from intranet import credit
+from intranet.archive import issue
 from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.forms import CreditApplicationForm, TransitionForm
 from intranet.core import audit, clock, money
@@ -20,11 +21,11 @@ from intranet.core.forms import options
 from intranet.core.http import is_htmx, redirect_to
 from intranet.core.pagination import paginate
 from intranet.core.querystring import parse_int, text_arg
+from intranet.credit import record as credit_record
 from intranet.credit.scope import credit_application_scope, scoped_credit_application_or_404
 from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.models import CreditApplication, Customer
-from intranet.pdf import render_record
 from intranet.workflows import diagram, engine
 from intranet.workflows.credit import CreditFlow, CreditState
 
@@ -224,12 +225,7 @@ def credit_transition(application_id: int):
 def credit_pdf(application_id: int):
     """The signed record 客户资信额度审批表 (application, basis, decision, full history)."""
     application = scoped_credit_application_or_404(application_id, "archive")
-    context = workflow_context(application)
-    pdf = render_record("pdf/credit_application.html", application.number, **context)
-    audit.record(audit.Action.EXPORT, "credit_application", application.id,
-                 details={"format": "pdf"})
-    return pdf, 200, {"Content-Type": "application/pdf", "Content-Disposition":
-                      f"attachment; filename=credit-{application.number}.pdf"}
+    return issue.download(credit_record.RECORD, application)
 
 
 @bp.route("/credit/review", methods=["GET", "POST"])

@@ -3,17 +3,18 @@ with its signed record 客户资源调配记录 — which customers, from whom, 
 from __future__ import annotations
 
 from flask import abort, render_template
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from intranet.archive import issue
 from intranet.blueprints.sales import bp
 from intranet.core import audit
 from intranet.core.access import customer_scope
 from intranet.core.pagination import paginate
 from intranet.extensions import db
 from intranet.models import Customer, OwnershipRecord, ReclaimRule
-from intranet.pdf import render_record
 
 BATCH = (OwnershipRecord.kind == "reclaim", OwnershipRecord.object_type == "reclaim_rule")
 
@@ -56,10 +57,14 @@ def reclaim_batch_pdf(record_id: int):
     names = dict(db.session.execute(select(Customer.id, Customer.name).where(
         Customer.id.in_([r.customer_id for r in records]))).all())
     number = f"HS-{first.at:%Y%m%d%H%M}-{first.object_id}"
-    pdf = render_record("pdf/reclaim_batch.html", number, first=first, records=records,
-                        names=names, rule=db.session.get(ReclaimRule, first.object_id),
-                        number=number)
-    audit.record(audit.Action.EXPORT, "reclaim_rule", first.object_id, details={
-        "format": "pdf", "batch": number, "customers": [r.customer_id for r in records]})
-    return pdf, 200, {"Content-Type": "application/pdf",
-                      "Content-Disposition": f"attachment; filename=reclaim-{number}.pdf"}
+    rule = db.session.get(ReclaimRule, first.object_id)
+    body = render_template("pdf/reclaim_batch.html", first=first, records=records, names=names,
+                           rule=rule, number=number)
+    data = {"rule": first.object_id, "at": first.at, "customers": [
+        {"id": r.customer_id, "name": names.get(r.customer_id), "from_user_id": r.from_user_id}
+        for r in records]}
+    return issue.hand_out(issue.Document(
+        key="reclaim_batch", record_id=first.id, number=number, version=1,
+        title=str(_("Customer resource allocation record")), body=body, data=data,
+        file_prefix="reclaim"), details={"batch": number,
+                                         "customers": [r.customer_id for r in records]})

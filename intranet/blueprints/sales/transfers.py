@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from intranet.archive import issue
 from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.forms import TransitionForm
 from intranet.blueprints.sales.resource_forms import (
@@ -25,8 +26,8 @@ from intranet.core.querystring import parse_int, text_arg
 from intranet.customers.dedupe import find_duplicate
 from intranet.extensions import db
 from intranet.models import Customer, ResourceRequest
-from intranet.pdf import render_record
-from intranet.resources import handover, requests
+from intranet.resources import allocation, handover, requests
+from intranet.resources.record import record_for
 from intranet.resources.scope import (
     OWN_KINDS,
     request_scope,
@@ -142,11 +143,7 @@ def resource_request_transition(request_id: int):
 def resource_request_pdf(request_id: int):
     """The signed record 客户资源调配记录: who, from, to, why, approvals and the history."""
     row = scoped_request_or_404(request_id)
-    pdf = render_record("pdf/resource_request.html", row.number, **request_context(row))
-    audit.record(audit.Action.EXPORT, engine.machine_class(row).object_type, row.id,
-                 details={"format": "pdf"})
-    return pdf, 200, {"Content-Type": "application/pdf",
-                      "Content-Disposition": f"attachment; filename=resources-{row.number}.pdf"}
+    return issue.download(record_for(row), row)
 
 
 @bp.route("/customers/<int:customer_id>/transfer", methods=["GET", "POST"])
@@ -226,12 +223,12 @@ def customer_reassign(customer_id: int):
 def handover_page():
     """Rule R1/R4: a rep who leaves — the director hands all their customers over at once."""
     director = _user()
-    reps = requests.colleagues(requests.director_department(director))
+    reps = requests.colleagues(allocation.department_of(director))
     form = HandoverForm()
     form.from_user_id.choices = [(0, "—")] + [(u.id, u.display_name) for u in reps]
     form.to_user_id.choices = [(0, "—"), (SPREAD, _("Spread by the allocation ranking"))] + [
         (u.id, u.display_name) for u in reps]
-    counts = requests.loads([u.id for u in reps])
+    counts = allocation.loads([u.id for u in reps])
     if form.validate_on_submit():
         try:
             moved = requests.hand_over_all(

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from intranet.archive import issue
 from intranet.blueprints.service import bp
 from intranet.blueprints.service.cases import case_context
 from intranet.blueprints.service.forms import (
@@ -16,6 +17,7 @@ from intranet.blueprints.service.forms import (
     CorrectiveActionForm,
 )
 from intranet.complaints import operations
+from intranet.complaints import record as complaint_record
 from intranet.complaints.scope import reads_notes, scoped_case_or_404
 from intranet.core import audit
 from intranet.core.forms import ConfirmForm
@@ -23,7 +25,6 @@ from intranet.core.http import redirect_to
 from intranet.customers import attachments
 from intranet.extensions import db
 from intranet.models import CaseAttachment, CorrectiveAction, User
-from intranet.pdf import render_record
 from intranet.workflows.engine import InvalidInput
 
 
@@ -126,10 +127,6 @@ def case_pdf(case_id: int):
     case = scoped_case_or_404(case_id, "archive")
     if not reads_notes(case, _user()):
         abort(404)  # rule P2: the record holds the handling notes
-    context = case_context(case)
-    pdf = render_record("pdf/service_case.html", case.number, **context)
-    audit.record(audit.Action.EXPORT, "service_case", case.id, details={"format": "pdf"})
-    return pdf, 200, {"Content-Type": "application/pdf", "Content-Disposition":
-                      f"attachment; filename=case-{case.number}.pdf"}
+    return issue.download(complaint_record.RECORD, case)
 
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func
 
+from intranet.archive import issue
 from intranet.blueprints.service import bp
 from intranet.blueprints.service.forms import departments, people
 from intranet.complaints import CHANNEL_LABELS, KIND_LABELS, SEVERITY_LABELS
@@ -21,7 +22,6 @@ from intranet.core.roles import Role
 from intranet.core.spreadsheets import xlsx_bytes
 from intranet.extensions import db
 from intranet.models import ServiceCase
-from intranet.pdf import render_record
 from intranet.workflows.complaint import ComplaintFlow
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -130,12 +130,14 @@ def ledger_pdf():
                                .offset((part - 1) * MONTHLY_PART).limit(MONTHLY_PART)).all()
     month = f"{first:%Y-%m}"
     number = f"TS-{month}" if parts == 1 else f"TS-{month}-{part}/{parts}"
-    pdf = render_record("pdf/case_ledger.html", number, cases=cases, month=month,
-                        figures=case_ledger.figures(query), part=part, parts=parts,
-                        kinds=KIND_LABELS, channels=CHANNEL_LABELS, severities=SEVERITY_LABELS,
-                        states=ComplaintFlow.STATE_LABELS)
-    audit.record(audit.Action.EXPORT, "case_ledger", month, details={
-        "format": "pdf", "part": part, "rows": [c.id for c in cases]})
-    suffix = "" if parts == 1 else f"-{part}"
-    return pdf, 200, {"Content-Type": "application/pdf", "Content-Disposition":
-                      f"attachment; filename=case-ledger-{month}{suffix}.pdf"}
+    body = render_template("pdf/case_ledger.html", cases=cases, month=month,
+                           figures=case_ledger.figures(query), part=part, parts=parts,
+                           kinds=KIND_LABELS, channels=CHANNEL_LABELS,
+                           severities=SEVERITY_LABELS, states=ComplaintFlow.STATE_LABELS)
+    data = {"month": month, "part": part, "parts": parts, "cases": [
+        {"id": c.id, "number": c.number, "state": c.state, "kind": c.kind,
+         "received_at": c.received_at} for c in cases]}
+    return issue.hand_out(issue.Document(
+        key="case_ledger", record_id=first.year * 100_000 + first.month * 1_000 + part,
+        number=number, version=1, title=str(_("Case ledger")), body=body, data=data,
+        file_prefix="case-ledger"), details={"part": part, "rows": [c.id for c in cases]})

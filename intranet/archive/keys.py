@@ -1,0 +1,88 @@
+"""The company's signing key and self-signed certificate for issued PDFs (issue 11 §4).
+
+The key lives in a file (ARCHIVE_KEY_FILE, mode 0600), never in the database; a company with
+its own CA points ARCHIVE_KEY_FILE / ARCHIVE_CERT_FILE at the files it issued instead."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app
+
+from intranet.core import clock
+
+
+class SigningUnavailable(Exception):
+    """No signing key or certificate is configured (run `flask archive keys`)."""
+
+
+def paths() -> tuple[Path, Path]:
+    return (Path(current_app.config["ARCHIVE_KEY_FILE"]),
+            Path(current_app.config["ARCHIVE_CERT_FILE"]))
+
+
+def create(company_name: str, key_file: Path, cert_file: Path, years: int = 10) -> None:
+    """A new RSA key and a self-signed certificate naming the company, written to the two
+    files (the key readable by its owner only)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, company_name),
+                      x509.NameAttribute(NameOID.COMMON_NAME, f"{company_name} 档案签章")])
+    now = clock.now()
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=True,
+                          key_encipherment=False, data_encipherment=False,
+                          key_agreement=False, key_cert_sign=True, crl_sign=False,
+                          encipher_only=False, decipher_only=False)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365 * years))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .sign(key, hashes.SHA256()))
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(key.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def signer():
+    key_file, cert_file = paths()
+    if not key_file.is_file() or not cert_file.is_file():
+        raise SigningUnavailable(str(key_file))
+    return _load_signer(str(key_file), str(cert_file), _mtime(key_file), _mtime(cert_file))
+
+
+def certificate():
+    """Our certificate (asn1crypto), the trust root of the verifier."""
+    _, cert_file = paths()
+    if not cert_file.is_file():
+        raise SigningUnavailable(str(cert_file))
+    return _load_certificate(str(cert_file), _mtime(cert_file))
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime
+
+
+@lru_cache(maxsize=4)
+def _load_signer(key_file: str, cert_file: str, _key_mtime: float, _cert_mtime: float):
+    from pyhanko.sign import signers
+
+    return signers.SimpleSigner.load(key_file, cert_file)
+
+
+@lru_cache(maxsize=4)
+def _load_certificate(cert_file: str, _mtime: float):
+    from pyhanko.keys import load_cert_from_pemder
+
+    return load_cert_from_pemder(cert_file)
