@@ -263,6 +263,21 @@ def test_c7_requester_never_approves_their_own_request(app, staff, world, make_u
     assert _opens(app, both, world["customer"])
 
 
+def test_c7_a_deputy_never_approves_the_request_of_the_gm_they_stand_in_for(
+        app, staff, world, make_user, make_delegation):
+    gm = staff[Role.GENERAL_MANAGER]
+    deputy = make_user("gm_deputy", Role.SALES_MANAGER, department="sales")
+    make_delegation(gm, deputy, Role.GENERAL_MANAGER)
+    request_id = _request(app, gm, world["customer"])
+    for event in ("approve", "reject"):
+        with app.test_request_context(), pytest.raises(engine.NotAllowed):
+            engine.fire(db.session.get(ArchiveAccessRequest, request_id), event,
+                        user=_u(deputy), comment="代批")
+    archivists_request = _request(app, staff[Role.ARCHIVIST], world["customer"])
+    _fire(app, deputy, archivists_request, "approve")  # another's request: the deputy may
+    assert _opens(app, staff[Role.ARCHIVIST], world["customer"])
+
+
 def test_c7_every_opening_during_a_grant_is_logged(app, staff, world):
     customer = world["customer"]
     request_id = _request(app, staff[Role.ARCHIVIST], customer)

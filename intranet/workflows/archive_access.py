@@ -16,7 +16,15 @@ from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
 from intranet.models import ArchiveAccessRequest
 from intranet.workflows.archive_access_states import AccessState
-from intranet.workflows.engine import START, SYSTEM, InvalidInput, Notice, Workflow, permitted
+from intranet.workflows.engine import (
+    START,
+    SYSTEM,
+    InvalidInput,
+    Notice,
+    Workflow,
+    grant_for,
+    permitted,
+)
 
 S = AccessState
 REQUESTERS = frozenset({Role.ARCHIVIST, Role.GENERAL_MANAGER})
@@ -27,9 +35,14 @@ def is_requester(model, user=None, **kwargs) -> bool:
     return user is not None and model.requested_by_id == user.id
 
 
-def not_the_requester(model, user=None, **kwargs) -> bool:
-    """Separation of duties: whoever asked never decides, whatever roles they hold."""
-    return user is not None and model.requested_by_id != user.id
+def not_the_requester(machine, event, model, user=None, **kwargs) -> bool:
+    """Separation of duties: whoever asked never decides, whatever roles they hold, nor does
+    a deputy standing in for them (the decision would be the requester's own)."""
+    if user is None or model.requested_by_id == user.id:
+        return False
+    grant = grant_for(type(machine), str(event), user)
+    principal = grant.on_behalf_of if grant else None
+    return principal is None or principal.id != model.requested_by_id
 
 
 def has_expired(model, **kwargs) -> bool:
