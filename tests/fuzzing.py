@@ -226,6 +226,7 @@ def seed() -> tuple[dict, dict]:
     resources = seed_resources(users)
     cases.update(seed_requests(main, users))
     allocation = seed_allocation(users)
+    allocation.update(seed_sealing(main, users))
     ids = {"customer_id": main.id, "prospect_id": prospect.id, "contact_id": contact.id,
            "attachment_id": attachment.id, "order_id": order.id, "draft_id": draft.id,
            "submitted_id": submitted.id, "received_id": received.id,
@@ -314,6 +315,18 @@ def seed_allocation(users) -> dict:
     db.session.add_all([lead, penalty])
     db.session.flush()
     return {"lead_id": lead.id, "rep_id": rep.id, "penalty_id": penalty.id}
+
+
+def seed_sealing(main, users) -> dict:
+    """Rule C7: last year sealed and the archivist's request to open the main customer's
+    file of that year, waiting for the GM."""
+    from intranet.archive import access, sealing
+
+    archivist = users[Role.ARCHIVIST]
+    year = sealing.current_year() - 1
+    sealing.seal(year, archivist)
+    row = access.request_access(archivist, main, year, "审计调阅", 3)
+    return {"access_id": row.id, "sealed_year": str(year), "open_year": str(year - 1)}
 
 
 def seed_cases(customer, users) -> dict:

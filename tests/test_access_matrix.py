@@ -24,6 +24,7 @@ from intranet.models import (
     Order,
     Penalty,
     Reclassification,
+    User,
 )
 
 APP = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
@@ -147,6 +148,14 @@ def world(app, staff, make_customer, make_case, tmp_path):
             db.session.flush()
             (tmp_path / "exports" / f"export-{row.id}.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
             exports[role] = row.id
+        # rule C7: last year sealed, and the archivist's request to open the customer's file
+        from intranet.archive import access, sealing
+
+        archivist = db.session.get(User, staff[Role.ARCHIVIST].id)
+        sealed_year = sealing.current_year() - 1
+        sealing.seal(sealed_year, archivist)
+        access_request = access.request_access(archivist, db.session.get(Customer, customer),
+                                               sealed_year, "审计调阅", 3)
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -158,7 +167,8 @@ def world(app, staff, make_customer, make_case, tmp_path):
                 "rule_id": 1, "request_id": transfer.id, "pool_customer_id": in_pool.id,
                 "record_id": batch.id, "reclassification_id": reclassification.id,
                 "conflict_id": conflict.id, "lead_id": lead.id, "rep_id": staff[Role.SALES_REP].id,
-                "penalty_id": penalty.id, "kind": "credit_application",
+                "penalty_id": penalty.id, "access_id": access_request.id,
+                "kind": "credit_application",
                 "delegation_id": delegation.id, "note_ids": note_ids, "export_ids": exports}
 
 

@@ -132,3 +132,54 @@ def test_sales_staff_do_not_reach_the_archive(app, client, staff):
     login_fast(client, app, staff[Role.SALES_REP])
     assert client.get("/archive/").status_code == 403
     assert "/archive/" not in client.get("/").text.replace("/archive/verify", "")
+
+
+def _seal_2025(app, staff):
+    from intranet.archive import sealing
+    from intranet.models import User
+    with app.test_request_context():
+        sealing.seal(2025, db.session.get(User, staff[Role.ARCHIVIST].id), "年度归档")
+        db.session.commit()
+
+
+def test_c7_a_sealed_years_file_card_opens_only_with_a_grant_and_each_opening_is_logged(
+        app, client, staff, make_customer, frozen):
+    from test_sealed_files import _fire, _request
+    clock.freeze(datetime(2025, 3, 1, 2, tzinfo=UTC))
+    cid = make_customer("上海封存档案机械有限公司", staff[Role.SALES_REP])
+    frozen(datetime(2026, 11, 2, 1, tzinfo=UTC))
+    _seal_2025(app, staff)
+    login_fast(client, app, staff[Role.ARCHIVIST])
+    refused = client.get(f"/archive/customers/{cid}?year=2025")
+    assert refused.status_code == 403 and "/archive/access/new" in refused.text
+    assert client.get(f"/archive/customers/{cid}/pdf?year=2025").status_code == 403
+    assert client.get(f"/archive/customers/{cid}").status_code == 200  # this year: open
+    request_id = _request(app, staff[Role.ARCHIVIST], cid, year=2025, days=3)
+    _fire(app, staff[Role.GENERAL_MANAGER], request_id, "approve", "同意")
+    login_fast(client, app, staff[Role.ARCHIVIST])
+    assert client.get(f"/archive/customers/{cid}?year=2025").status_code == 200
+    pdf = client.get(f"/archive/customers/{cid}/pdf?year=2025")
+    assert pdf.status_code == 200 and "上海封存档案机械有限公司" in pdf_text(pdf.data)
+    with app.app_context():
+        openings = db.session.scalars(db.select(AuditEntry).where(
+            AuditEntry.object_type == "sealed_file", AuditEntry.action == "view")).all()
+        assert len(openings) == 2
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])  # the grant is the archivist's
+    assert client.get(f"/archive/customers/{cid}?year=2025").status_code == 403
+
+
+def test_c7_records_of_a_sealed_year_leave_the_archive_lists_and_pages(
+        app, client, staff, make_customer, make_application, frozen):
+    frozen(datetime(2026, 11, 2, 1, tzinfo=UTC))
+    _, sealed_id = _decided(app, make_customer, make_application, staff,
+                            "上海封存年度机械有限公司", datetime(2025, 6, 1, 2, tzinfo=UTC))
+    _, open_id = _decided(app, make_customer, make_application, staff,
+                          "北京未封存电子有限公司", datetime(2026, 6, 1, 2, tzinfo=UTC))
+    _seal_2025(app, staff)
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    page = client.get("/archive/?q=有限公司").text
+    assert "北京未封存电子有限公司" in page and "上海封存年度机械有限公司" not in page
+    assert client.get(f"/archive/records/credit_application/{sealed_id}").status_code == 403
+    assert client.get(
+        f"/archive/records/credit_application/{sealed_id}/pdf").status_code == 403
+    assert client.get(f"/archive/records/credit_application/{open_id}").status_code == 200

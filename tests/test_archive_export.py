@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -464,3 +464,25 @@ def test_home_shows_my_recent_exports(app, client, staff):
     page = client.get("/").get_data(as_text=True)
     assert "我的批量导出" in page and f"/archive/exports/{mine}/status" in page
     assert f"/archive/exports/{other}/status" not in page
+
+
+def test_c7_sealed_year_records_left_out_of_exports(app, staff, make_customer, make_case,
+                                                   test_type):
+    from intranet.archive import sealing
+
+    customer = make_customer("上海测试机械有限公司", staff[Role.SALES_REP])
+    sealed_case = make_case("closed", customer_id=customer)
+    open_case = make_case("closed", customer_id=customer)
+    archivist = staff[Role.ARCHIVIST]
+    with app.app_context():
+        year = sealing.current_year() - 1
+        last_year = datetime(year, 6, 1, 4, 0, tzinfo=UTC)
+        db.session.get(ServiceCase, sealed_case).closed_at = last_year
+        db.session.get(ServiceCase, open_case).closed_at = last_year + timedelta(days=400)
+        db.session.commit()
+        export_id = make_export(app, archivist, start=date(year, 1, 1), end=today(app))
+        row = db.session.get(ArchiveExport, export_id)
+        assert export_zip.plan(row)[0][1] == [sealed_case, open_case]
+        sealing.seal(year, db.session.get(User, archivist.id))
+        db.session.commit()
+        assert export_zip.plan(row)[0][1] == [open_case]  # no grant: left out

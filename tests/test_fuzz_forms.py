@@ -24,6 +24,7 @@ from wtforms import DecimalField, DecimalRangeField, FloatField, IntegerField
 
 from intranet.blueprints.admin.forms import DelegationForm, NewUserForm, SetPasswordForm, UserForm
 from intranet.blueprints.archive.exports import ExportForm
+from intranet.blueprints.archive.sealed import AccessRequestForm, AccessTransitionForm, SealForm
 from intranet.blueprints.auth.forms import LoginForm, PasswordChangeForm
 from intranet.blueprints.finance.forms import ReleaseForm
 from intranet.blueprints.sales.forms import (
@@ -323,7 +324,26 @@ FORMS += [  # rules R7, R8, R9
              "/sales/reps/{rep_id}/penalties/{penalty_id}/lift", ("reason",),
              {"reason": ("申诉成立", "")}),
 ]
-FORMS += [  # the archive (issue 11)
+FORMS += [  # rule C7: sealing a closed year, access requests to sealed files
+    FormCase("archive.seals", R.ARCHIVIST, "/archive/seals", fields_of(SealForm), {
+        "year": (Fill("{open_year}"), Fill("{sealed_year}"), "2026", "2099", "1900", "x"),
+        "note": ("年度归档",), "confirm": ("1", "", "2")}),
+    FormCase("archive.access_new", R.ARCHIVIST, "/archive/access/new",
+             fields_of(AccessRequestForm), {
+                 "customer": (Fill("{customer_id}"), "上海测试机械有限公司", "0", *IDS),
+                 "year": (Fill("{sealed_year}"), Fill("{open_year}"), "0", "x"),
+                 "days": ("5", "0", "31", "365", *IDS), "reason": ("审计调阅",)}),
+    FormCase("archive.access_new", R.GENERAL_MANAGER, "/archive/access/new",
+             fields_of(AccessRequestForm), {
+                 "customer": (Fill("{customer_id}"),), "year": (Fill("{sealed_year}"),),
+                 "days": ("30", "1"), "reason": ("经营分析",)}),
+    FormCase("archive.access_transition", R.GENERAL_MANAGER,
+             "/archive/access/{access_id}/transition", fields_of(AccessTransitionForm),
+             {"event": ("approve", "reject", "withdraw", "expire", "x"),
+              **REQUEST_STEP_VALUES}),
+    FormCase("archive.access_transition", R.ARCHIVIST,
+             "/archive/access/{access_id}/transition", fields_of(AccessTransitionForm),
+             {"event": ("withdraw", "approve"), **REQUEST_STEP_VALUES}),
     FormCase("archive.verify_document", R.SALES_REP, "/archive/verify", (), files=("file",)),
 ]
 

@@ -177,6 +177,19 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("sales.conflict", R.SALES_REP, "/sales/conflicts/{conflict_id}"),
     ListCase("service.case_attachment_download", R.SERVICE_DESK,
              "/service/cases/{case_decided_id}/attachments/{case_material_id}"),
+    # rule C7: sealed years and access requests to sealed files
+    ListCase("archive.seals", R.ARCHIVIST, "/archive/seals"),
+    ListCase("archive.access_request", R.GENERAL_MANAGER, "/archive/access/{access_id}"),
+    ListCase("archive.access_request", R.ARCHIVIST, "/archive/access/{access_id}"),
+]
+LISTS += [  # rule C7
+    ListCase("archive.access_requests", R.ARCHIVIST, "/archive/access", {
+        "state": ("requested", "approved", "expired", "rejected", "withdrawn", "x"),
+        "year": ("2025", "0", "99999"), "page": PAGES}),
+    ListCase("archive.access_requests", R.GENERAL_MANAGER, "/archive/access", {
+        "state": ("requested", "expired"), "page": PAGES}),
+    ListCase("archive.access_new", R.ARCHIVIST, "/archive/access/new", {
+        "customer": ("1", "0", "上海测试机械有限公司", "x"), "year": ("2025", "x", "0")}),
     # the archive (issue 11)
     ListCase("archive.records", R.ARCHIVIST, "/archive/", {
         "type": ("credit_application", "service_case", "transfer_request", "pool_claim",

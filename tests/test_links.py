@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from intranet import create_app
+from intranet.archive import access
 from intranet.blueprints.archive.browser import readable_or_404
 from intranet.blueprints.sales.allocation import allocatable_or_404
 from intranet.complaints.scope import reads_notes, scoped_case_or_404
@@ -258,6 +259,8 @@ RECORD_CHECKS = {
     "sales.rep": lambda args: reps.rep_or_404(args["rep_id"], current_user),
     **{f"sales.{name}": lambda args: reps.rep_or_404(args["rep_id"], current_user, "manage")
        for name in ("rep_profile", "penalty_add", "penalty_lift")},
+    "archive.access_transition": lambda args: access.request_or_none(
+        args["access_id"], current_user) or abort(404),
     "service.case_transition": _case("view"),
     **{f"archive.{name}": lambda args: readable_or_404(args["kind"], args["record_id"])
        for name in ("record", "record_pdf")},

@@ -54,6 +54,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                    "intranet/resources/suspensions.py"],
                   ["tests/test_transfers.py", "tests/test_resources.py",
                    "tests/test_allocation.py", "tests/test_intake.py"]),
+    "sealing": (["intranet/archive/sealing.py", "intranet/archive/access.py",
+                 "intranet/workflows/archive_access.py"], ["tests/test_sealed_files.py"]),
 }
 
 STATUS = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>[\w ]+)$")

@@ -1,7 +1,7 @@
 """The archive (issue 11, rule C7): the record types each domain registers (records.py), every
 PDF handed out signed and registered (issue.py, keys.py), the verifier (verify.py), batch
 exports on the task queue (export.py, export_zip.py, renderers.py, export_jobs.py) and sealed
-files.
+files (sealing.py, access.py).
 
 The archive never imports a domain: the domains register their record types with it."""
 from __future__ import annotations
@@ -21,9 +21,26 @@ def init_app(app) -> None:
                                   "archive": _l("Archive"),
                                   "archive_export": _l("Batch export")})
     app.cli.add_command(commands.archive_cli)
+    _sealed_files(app)
 
     @app.errorhandler(SigningUnavailable)
     def signing_unavailable(error):
         app.logger.error("archive signing key missing: %s (run `flask archive keys`)", error)
         return render_error(503, _("Records cannot be printed yet: the company's signing "
                                    "certificate is not set up. Please tell the administrator."))
+
+
+def _sealed_files(app) -> None:
+    """Rule C7: sealed years, access requests, their notices and the expiry job."""
+    from intranet.archive import access  # noqa: F401  (settings, the expiry job)
+    from intranet.core import audit, notifications
+    from intranet.workflows.archive_access import ArchiveAccessFlow
+
+    notifications.register_kinds(access.KINDS)
+    notifications.register_link(ArchiveAccessFlow.object_type, "archive.access_request",
+                                "access_id")
+    audit.register_object_labels({
+        "sealed_period": _l("Sealed year"), "sealed_file": _l("Sealed customer file"),
+        "archive_access_request": _l("Access request to a sealed file"),
+        "archive_access_list": _l("Access requests to sealed files")})
+    app.jinja_env.globals.update(access_states=ArchiveAccessFlow.STATE_LABELS)

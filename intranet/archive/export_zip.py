@@ -18,12 +18,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from intranet.archive import export_render
+from intranet.archive import export_render, sealing
 from intranet.archive.export_render import Item
 from intranet.archive.records import RECORD_TYPES, closed
 from intranet.archive.renderers import RendererPool
 from intranet.core import clock, settings
 from intranet.extensions import db
+from intranet.models import User
 
 MANIFEST = "manifest.csv"
 SUMS = "SHA256SUMS"
@@ -39,15 +40,27 @@ def bounds(export) -> tuple[datetime, datetime]:
             datetime.combine(export.period_end + timedelta(days=1), day_time(), tz))
 
 
+def exportable() -> dict:
+    """The record types a batch export offers (the customer file card has its own page and
+    is made per customer and year, not closed in a period)."""
+    return {key: rt for key, rt in RECORD_TYPES.items() if key != "customer_file"}
+
+
 def plan(export) -> list[tuple]:
-    """(record type, ids in closing order) per chosen type; only ids are held."""
+    """(record type, ids in closing order) per chosen type; only ids are held. Rule C7: a
+    record closed in a sealed year is part of that year's customer file and is left out
+    unless the one who asked holds a live grant for that file (as in the archive browser)."""
     start, end = bounds(export)
+    requester = db.session.get(User, export.requested_by_id)
     found = []
     for key in export.type_keys:
-        record_type = RECORD_TYPES.get(key)
+        record_type = exportable().get(key)
         if record_type is None:
             continue
-        query = closed(record_type, start, end, export.department_id)
+        query = closed(record_type, start, end, export.department_id).where(
+            record_type.customer_id.is_(None)
+            | sealing.sealed_at_filter(requester, record_type.customer_id,
+                                       record_type.closed_at))
         ids = db.session.scalars(query.with_only_columns(record_type.model.id).order_by(
             record_type.closed_at, record_type.model.id)).all()
         found.append((record_type, ids))

@@ -60,6 +60,7 @@ REASON_GRANT_MINUTES = 30
 CASE_DESK = (R.SERVICE_DESK, R.COMPLAINT_HANDLER)
 ARCHIVE_READERS = (R.ARCHIVIST, R.GENERAL_MANAGER)  # every closed record, company-wide
 CASE_READERS = (*CASE_DESK, R.SALES_MANAGER, R.GENERAL_MANAGER)
+ARCHIVE_KEEPERS = (R.ARCHIVIST, R.GENERAL_MANAGER)  # rule C7: who seals and asks for access
 
 MATRIX: dict[str, dict[str, Permission]] = {
     "static": {"GET": PUBLIC},
@@ -186,6 +187,17 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "finance.orders": {"GET": allow(R.FINANCE, R.GENERAL_MANAGER)},
     "finance.order_release": {"POST": allow(R.FINANCE, R.GENERAL_MANAGER, fresh=True)},
     "finance.over_limit": {"GET": allow(R.FINANCE, R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    # Sealed files (rule C7): the roles that reach the archive — archivists and the GM — seal
+    # closed years and ask for access to a sealed file. Sales managers and reps work on the
+    # live customer page, which sealing never affects, so they neither seal nor ask. Who may
+    # decide is the machine's (workflows/archive_access.py: the GM, never the requester); which
+    # requests a user sees is archive/access.request_scope (the GM all, others their own).
+    "archive.seals": {"GET": allow(*ARCHIVE_KEEPERS),
+                      "POST": allow(*ARCHIVE_KEEPERS, fresh=True)},
+    "archive.access_requests": {"GET": allow(*ARCHIVE_KEEPERS)},
+    "archive.access_new": {"GET": allow(*ARCHIVE_KEEPERS), "POST": allow(*ARCHIVE_KEEPERS)},
+    "archive.access_request": {"GET": allow(*ARCHIVE_KEEPERS)},
+    "archive.access_transition": {"POST": allow(*ARCHIVE_KEEPERS, fresh=True)},
     # The archive (issue 11): anyone may check a PDF brought back; the archive itself is
     # the archivists' and the GM's.
     "archive.verify_document": {"GET": EVERYONE, "POST": EVERYONE},

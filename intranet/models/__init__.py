@@ -32,16 +32,17 @@ from intranet.models.resources import (
     ResourceRequest,
     TransferRequest,
 )
+from intranet.models.sealing import ArchiveAccessRequest, SealedPeriod
 from intranet.models.setting import Setting
 from intranet.models.user import Delegation, Department, User, UserRole
 from intranet.models.workflow import WorkflowDeadline, WorkflowHistory
 
-__all__ = ["Activity", "ArchiveExport", "Attachment", "AuditEntry", "CaseAttachment",
-           "CaseContact", "CasePerson",
-           "ConflictClaim", "Contact", "ContactMiss", "CorrectiveAction", "CreditApplication",
-           "CreditBreach", "CreditOverride", "Customer", "CustomerPool", "Delegation",
-           "Department", "IssuedDocument", "LedgerCounter", "Notification", "Order",
-           "OwnershipRecord", "Payment",
-           "Penalty", "PoolClaim", "ReclaimRule", "Reclassification", "ResourceRequest",
-           "ServiceCase", "Setting", "Shipment", "TransferRequest", "User", "UserRole",
-           "WorkflowDeadline", "WorkflowHistory"]
+__all__ = ["Activity", "ArchiveAccessRequest", "ArchiveExport", "Attachment", "AuditEntry",
+           "CaseAttachment",
+           "CaseContact", "CasePerson", "ConflictClaim", "Contact", "ContactMiss",
+           "CorrectiveAction", "CreditApplication", "CreditBreach", "CreditOverride", "Customer",
+           "CustomerPool", "Delegation", "Department", "IssuedDocument", "LedgerCounter",
+           "Notification", "Order", "OwnershipRecord", "Payment", "Penalty", "PoolClaim",
+           "ReclaimRule", "Reclassification", "ResourceRequest", "SealedPeriod", "ServiceCase",
+           "Setting", "Shipment", "TransferRequest", "User", "UserRole", "WorkflowDeadline",
+           "WorkflowHistory"]

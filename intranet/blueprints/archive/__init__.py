@@ -9,5 +9,6 @@ from intranet.blueprints.archive import (  # noqa: E402,F401
     documents,
     exports,
     file_card,
+    sealed,
     widgets,
 )

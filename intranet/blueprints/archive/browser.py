@@ -9,7 +9,7 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from intranet.archive import issue
+from intranet.archive import issue, sealing
 from intranet.archive.records import RECORD_TYPES, closed, record_type
 from intranet.blueprints.archive import bp
 from intranet.core import audit, settings
@@ -45,6 +45,10 @@ def readable_or_404(kind: str, record_id: int):
     row = rt.get(record_id)
     if row is None or (rt.readable is not None and not rt.readable(row, current_user)):
         abort(404)
+    customer_id = getattr(row, rt.customer_id.key)
+    if customer_id is not None:  # rule C7: a record of a sealed year is part of its file
+        sealing.open_sealed_file(current_user, customer_id,
+                                 sealing.year_of(getattr(row, rt.closed_at.key)))
     return rt, row
 
 
@@ -56,7 +60,9 @@ def records():
     start, end = _day("from"), _day("to")
     department_id, q = int_arg("department"), text_arg("q")
     query = closed(rt, _moment(start), _moment(end + timedelta(days=1)) if end else None,
-                   department_id=department_id)
+                   department_id=department_id).where(
+        rt.customer_id.is_(None)  # rule C7: records of a sealed year are part of its files
+        | sealing.sealed_at_filter(current_user, rt.customer_id, rt.closed_at))
     if q:
         query = query.where(rt.customer_id.in_(
             select(Customer.id).where(Customer.name.contains(q, autoescape=True))))

@@ -3,9 +3,10 @@ stood at the end of a year (or now), print it signed. Every open audited."""
 from __future__ import annotations
 
 from flask import abort, render_template
+from flask_login import current_user
 from sqlalchemy import select
 
-from intranet.archive import issue
+from intranet.archive import issue, sealing
 from intranet.blueprints.archive import bp, file_card
 from intranet.blueprints.archive.browser import _departments
 from intranet.core import audit, clock, settings
@@ -32,10 +33,13 @@ def customer_files():
 
 
 def _customer_and_year(customer_id: int):
+    """The customer and the year asked for; a sealed year's file only with a grant (rule C7:
+    SealedFileRefused explains and links to the request form; an opening is logged)."""
     customer = db.session.get(Customer, customer_id) or abort(404)
     this_year = clock.now().astimezone(settings.tz()).year
     first = customer.created_at.astimezone(settings.tz()).year
     year = int_arg("year", minimum=first, maximum=this_year) or this_year
+    sealing.open_sealed_file(current_user, customer.id, year)
     return customer, year, list(range(this_year, first - 1, -1))
 
 
@@ -46,7 +50,7 @@ def customer_file(customer_id: int):
     audit.record(audit.Action.VIEW, "customer", customer.id, details={
         "archive": True, "file": doc.number})
     return render_template("archive/customer_file.html", customer=customer, year=year,
-                           years=years, doc=doc)
+                           years=years, doc=doc, sealed=sealing.sealed_years())
 
 
 @bp.route("/customers/<int:customer_id>/pdf")

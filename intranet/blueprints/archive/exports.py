@@ -14,6 +14,7 @@ from wtforms import DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from intranet.archive import export
+from intranet.archive.export_zip import exportable
 from intranet.archive.records import RECORD_TYPES
 from intranet.blueprints.archive import bp
 from intranet.core import audit, clock, settings
@@ -33,7 +34,7 @@ class ExportForm(Form):
     start = DateField(_l("Closed from"), validators=[ValueRequired(_l("Enter the first day."))])
     end = DateField(_l("Closed through"), validators=[ValueRequired(_l("Enter the last day."))])
     types = CheckboxesField(_l("Record types"), choices=lambda: options(
-        (key, rt.label) for key, rt in RECORD_TYPES.items()))
+        (key, rt.label) for key, rt in exportable().items()))
     department_id = SelectField(_l("Department"), coerce=int, default=0,
                                 validators=[Optional()])
 
