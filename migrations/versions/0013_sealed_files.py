@@ -1,7 +1,7 @@
 """sealed files (rule C7): sealed years and access requests to sealed customer files
 
 Revision ID: 0013_sealed_files
-Revises: 0011_archive
+Revises: 0012_archive_export
 Create Date: 2026-11-29 10:24:54.759791
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013_sealed_files'
-down_revision = '0011_archive'
+down_revision = '0012_archive_export'
 branch_labels = None
 depends_on = None
 
