@@ -78,7 +78,30 @@ def _mtime(path: Path) -> float:
 def _load_signer(key_file: str, cert_file: str, _key_mtime: float, _cert_mtime: float):
     from pyhanko.sign import signers
 
-    return signers.SimpleSigner.load(key_file, cert_file)
+    class ParsedKeySigner(signers.SimpleSigner):
+        """pyhanko parses the private key again for every raw signature (twice a PDF: a dry
+        run sizes the signature), ~60 ms each for RSA; parse it once."""
+
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+            from cryptography.hazmat.primitives.serialization import load_der_private_key
+            from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+            if mechanism.signature_algo != "rsassa_pkcs1v15":
+                return super().sign_raw(data, digest_algorithm)
+            if getattr(self, "_parsed_key", None) is None:
+                self._parsed_key = load_der_private_key(self.signing_key.dump(), None)
+            return self._parsed_key.sign(data, PKCS1v15(),
+                                         get_pyca_cryptography_hash(digest_algorithm))
+
+    from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    cert = load_cert_from_pemder(cert_file)
+    return ParsedKeySigner(signing_cert=cert,
+                           signing_key=load_private_key_from_pemder(key_file, passphrase=None),
+                           cert_registry=SimpleCertificateStore.from_certs([cert]))
 
 
 @lru_cache(maxsize=4)
