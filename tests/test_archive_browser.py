@@ -117,15 +117,30 @@ def test_customer_file_card_as_it_stood_at_the_end_of_a_year(app, client, staff,
     assert "新年第一访" not in text and f"KH-{cid:06d}-2025" in text
 
 
-def test_archivist_home_lists_records_closed_lately_with_working_links(
+def test_archivist_home_counts_records_closed_since_the_last_export_with_working_links(
         app, client, staff, make_customer, make_application, frozen):
-    _decided(app, make_customer, make_application, staff, "上海首页机械有限公司",
-             clock.now())
+    from datetime import date
+
+    from intranet.models import ArchiveExport
+    _decided(app, make_customer, make_application, staff, "上海已导出机械有限公司",
+             datetime(2026, 10, 15, 2, tzinfo=UTC))
+    _decided(app, make_customer, make_application, staff, "上海未导出机械有限公司",
+             datetime(2026, 11, 1, 2, tzinfo=UTC))
     login_fast(client, app, staff[Role.ARCHIVIST])
     home = client.get("/").text
-    assert "最近 30 天结案的记录" in home
-    assert "/archive/?type=credit_application" in home.replace("&amp;", "&")
-    assert client.get("/archive/?type=credit_application").status_code == 200
+    assert "尚未导出的结案记录" in home and "客户资信额度审批表 2" in home
+    with app.app_context():
+        db.session.add(ArchiveExport(requested_by_id=staff[Role.ARCHIVIST].id,
+                                     record_types="credit_application",
+                                     period_start=date(2026, 10, 1),
+                                     period_end=date(2026, 10, 31), state="done"))
+        db.session.commit()
+    home = client.get("/").text.replace("&amp;", "&")
+    assert "上次导出（2026-10-31）以来结案" in home and "客户资信额度审批表 1" in home
+    link = "/archive/?type=credit_application&from=2026-11-01"
+    assert link in home
+    page = client.get(link).text
+    assert "上海未导出机械有限公司" in page and "上海已导出机械有限公司" not in page
 
 
 def test_sales_staff_do_not_reach_the_archive(app, client, staff):

@@ -1,36 +1,42 @@
-"""The archivist's home (issue 11 §6): records closed lately, by kind, each a link into the
-archive browser; the archive itself for the GM."""
+"""The archivist's home (issue 11 §6): records closed since the last batch export (those not
+yet in any export), by kind, each a link into the archive browser."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
+from sqlalchemy import func, select
 
 from intranet.archive.records import closed
 from intranet.blueprints.archive.browser import browsable
-from intranet.core import clock
+from intranet.core import settings
 from intranet.core.home import Widget, home_widget
 from intranet.core.roles import Role
 from intranet.extensions import db
+from intranet.models import ArchiveExport
 
-RECENT_DAYS = 30
+
+def last_exported_day():
+    """The last day a finished batch export covered (any archivist's), or None."""
+    return db.session.scalar(select(func.max(ArchiveExport.period_end)).where(
+        ArchiveExport.state == "done"))
 
 
 @home_widget(Role.ARCHIVIST, Role.GENERAL_MANAGER)
-def recently_closed(user):
-    since = clock.now() - timedelta(days=RECENT_DAYS)
-    start = (clock.now() - timedelta(days=RECENT_DAYS)).date().isoformat()
+def closed_since_last_export(user):
+    last = last_exported_day()
+    first = last + timedelta(days=1) if last else None
+    since = datetime.combine(first, time(), settings.tz()) if first else None
     items, total = [], 0
     for key, rt in browsable().items():
         n = db.session.scalar(closed(rt, since).with_only_columns(func.count())
                               .order_by(None)) or 0
         total += n
         if n:
-            items.append((f"{rt.label} {n}", url_for("archive.records", type=key, **{
-                "from": start})))
-    return Widget(_l("Records closed in the last %(n)s days", n=RECENT_DAYS), total, items,
-                  url_for("archive.records"), _l("No record closed lately."))
-
-
+            query = {"type": key, **({"from": first.isoformat()} if first else {})}
+            items.append((f"{rt.label} {n}", url_for("archive.records", **query)))
+    title = (_l("Closed since the last export (%(day)s)", day=last.isoformat()) if last
+             else _l("Closed records not yet exported"))
+    return Widget(title, total, items, url_for("archive.exports"),
+                  _l("Every closed record is in an export."))
