@@ -25,19 +25,20 @@ def _department(model):
             .scalar_subquery())
 
 
-def _record(model, flow, signers) -> RecordType:
+def _record(model, flow, label, signers) -> RecordType:
     return RecordType(
-        key=flow.object_type, label=_l("Customer resource allocation record"), model=model,
+        key=flow.object_type, label=label, model=model,
         template="pdf/resource_request.html", number=lambda row: row.number,
         context=context, closed_at=model.decided_at, customer_id=model.customer_id,
         department_id=_department(model), history_type=flow.object_type,
         file_prefix="resources", signers=signers)
 
 
-TRANSFER = _record(TransferRequest, TransferFlow, (
+TRANSFER = _record(TransferRequest, TransferFlow, _l("Customer resource allocation record "
+                                                    "(transfer)"), (
     Signer(_l("Prepared by"), (START,)), Signer(_l("Reviewed by"), ("confirm",)),
     Signer(_l("Approved by"), ("approve", "reject"))))
-CLAIM = _record(PoolClaim, ClaimFlow, (
+CLAIM = _record(PoolClaim, ClaimFlow, _l("Customer resource allocation record (pool claim)"), (
     Signer(_l("Prepared by"), (START,)), Signer(_l("Approved by"), ("approve", "reject"))))
 
 register(TRANSFER)
