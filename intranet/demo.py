@@ -11,7 +11,7 @@ from decimal import Decimal
 import click
 from flask.cli import with_appcontext
 
-from intranet.archive.demo import load_sealing
+from intranet.archive.demo import load_export, load_sealing
 from intranet.complaints.demo import load_cases
 from intranet.core import audit, notifications, passwords
 from intranet.core.roles import Role
@@ -152,6 +152,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     _switch_on_reclaim()
     load_resources(users)
     load_sealing(users)
+    load_export(users)
     return [(u, n, ", ".join(str(r.label) for r in roles)) for u, n, _d, roles in USERS]
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from intranet.archive import access, sealing
-from intranet.core import clock
+from intranet.core import clock, settings
 from intranet.extensions import db
 from intranet.models import Customer, SealedPeriod, User
 from intranet.workflows import engine
@@ -35,3 +35,16 @@ def load_sealing(users: dict[str, User]) -> None:
         engine.fire(granted, "approve", user=gm, comment="同意，限七日内查阅")
     access.request_access(archivist, customers[1], year,
                           "客户申请对账，需要调阅上年度客户档案表", 3)
+
+
+def load_export(users: dict[str, User]) -> None:
+    """One batch export of the last two months' closed complaints and resource records,
+    queued for the archivist: the consumer `./dev start` runs picks it up at once."""
+    from intranet.archive import export
+    from intranet.models import ArchiveExport
+
+    if db.session.scalar(select(ArchiveExport.id).limit(1)) is not None:
+        return
+    today = clock.now().astimezone(settings.tz()).date()
+    export.create(users["archivist"], ["service_case", "transfer_request", "pool_claim"],
+                  today - timedelta(days=60), today, None)
