@@ -252,3 +252,22 @@ def test_27_private_key_lives_outside_the_database_and_the_repository(
                     found = db.session.scalar(select(column).where(
                         column.contains("PRIVATE KEY")).limit(1))
                     assert found is None, f"{table.name}.{column.name}"
+
+
+def test_signing_and_verifying_work_in_a_thread_that_runs_an_event_loop(app):
+    """pyhanko's synchronous calls start an event loop of their own; under an async server
+    (or Playwright's sync API in this suite) one already runs in the thread."""
+    import asyncio
+
+    from intranet.pdf import render_pdf
+
+    async def inside_a_loop():
+        with app.test_request_context():
+            unsigned = render_pdf('<html lang="zh-CN"><body><p>事件循环</p></body></html>')
+            signed = issue.sign(unsigned, "X-1")
+            return verify.verify(signed)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: its loop runs inside_a_loop
+        verdict = pool.submit(asyncio.run, inside_a_loop()).result()
+    assert verdict.outcome == verify.UNREGISTERED

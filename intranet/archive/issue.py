@@ -107,13 +107,15 @@ def sign(pdf: bytes, number: str) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     meta = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD, subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256", reason=f"{settings.get('company_name')} 档案 {number}",
         name=str(settings.get("company_name")))
-    out = signers.PdfSigner(meta, signer=keys.signer()).sign_pdf(writer)
-    return out.getvalue()
+    pdf_signer = signers.PdfSigner(meta, signer=keys.signer())
+
+    def run() -> bytes:
+        return pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))).getvalue()
+    return keys.off_the_event_loop(run)
 
 
 def render_signed(doc: Document) -> SignedPdf:

@@ -18,6 +18,21 @@ class SigningUnavailable(Exception):
     """No signing key or certificate is configured (run `flask archive keys`)."""
 
 
+def off_the_event_loop(func, *args):
+    """pyhanko's synchronous calls run their own event loop (asyncio.run), which fails in a
+    thread that already runs one (an async server, Playwright's sync API in the tests): then
+    call them from a short-lived thread of their own. Flask's context is not needed there."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return func(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(func, *args).result()
+
+
 def paths() -> tuple[Path, Path]:
     return (Path(current_app.config["ARCHIVE_KEY_FILE"]),
             Path(current_app.config["ARCHIVE_CERT_FILE"]))

@@ -77,8 +77,9 @@ def _signature(content: bytes):
     try:
         if signatures[0].signer_cert.dump() != ours.dump():
             return FOREIGN
-        status = validate_pdf_signature(
-            signatures[0], ValidationContext(trust_roots=[ours], allow_fetching=False))
+        status = keys.off_the_event_loop(
+            validate_pdf_signature, signatures[0],
+            ValidationContext(trust_roots=[ours], allow_fetching=False))
     except Exception:  # a malformed signature dictionary is a refusal, not a crash
         log.warning("signature validation failed", exc_info=True)
         return BROKEN
