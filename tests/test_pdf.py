@@ -165,3 +165,22 @@ def test_pdf_fetcher_answers_static_files_and_data_urls_as_weasyprint_expects(ap
     finally:
         logger.removeHandler(caplog.handler)
     assert "PDF resource refused: http://169.254.169.254/x" in caplog.messages
+
+
+def test_renders_collect_their_garbage_with_the_warm_heap_frozen(record_app, frozen):
+    """After the first render the renderer's heap is frozen (gc.freeze), so the collection
+    after each render walks only what the render created (issue 12 item 6), and that is still
+    collected: renders leave no growing heap behind."""
+    import gc
+
+    def render():
+        with record_app.test_request_context():
+            pdf.render_record("pdf/test_body.html", "KX-2026-0002", name="上海华东精密机械有限公司")
+    render()
+    assert gc.get_freeze_count() > 0
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(3):
+        render()
+    grown = len(gc.get_objects()) - before
+    assert grown < 1_000

@@ -2,9 +2,9 @@
 
 `record()` queues an entry on the current database session. Just before that session commits,
 the queued entries are chained onto the tail of the trail under a lock (PostgreSQL advisory
-lock; SQLite transactions are already serialised by BEGIN IMMEDIATE), so the chain never forks
-and the lock is held only for the moment of the commit. A rollback drops the queued entries
-together with the business change they describe.
+lock; on SQLite the write lock, which a read request takes only here, at its end: see
+db_engine.py), so the chain never forks and the lock is held only for the moment of the
+commit. A rollback drops the queued entries together with the business change they describe.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from intranet.core import clock
+from intranet.core.db_engine import take_write_lock
 from intranet.extensions import db
 from intranet.models import AuditEntry
 
@@ -113,6 +114,8 @@ def _seal_pending(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+    else:  # the tail must not move between reading it and appending to it
+        take_write_lock(session)
     tail = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()

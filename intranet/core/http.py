@@ -65,7 +65,8 @@ def reject_nul_bytes():
 
 def commit_or_rollback(response: Response) -> Response:
     """The request boundary commits; views never do. Errors roll back everything, audit rows
-    included, so nothing is half-written."""
+    included, so nothing is half-written. On SQLite a read request takes the write lock only
+    here, for the moment of appending its audit rows (db_engine.py)."""
     if response.status_code < 400:
         db.session.commit()
     else:

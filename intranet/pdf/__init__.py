@@ -73,7 +73,23 @@ def _render(html: str, static_root: str, data: bytes | None = None) -> bytes:
             return HTML(string=html, base_url=BASE_URL,
                         url_fetcher=fetcher).write_pdf(**options)
         finally:
-            gc.collect()  # CJK font buffers sit in reference cycles
+            _collect_render_garbage()
+
+
+_heap_frozen = False
+
+
+def _collect_render_garbage() -> None:
+    """CJK font buffers sit in reference cycles: collect them after each render. A full
+    collection walks every live object of the process, 15-18 % of a render; after the first
+    render (fonts, WeasyPrint and its caches loaded) gc.freeze() moves everything alive into
+    the permanent generation, so later collections walk only what was created since, which is
+    mostly the render's own garbage (README "Benchmark" has the figures)."""
+    global _heap_frozen
+    gc.collect()
+    if not _heap_frozen:
+        gc.freeze()
+        _heap_frozen = True
 
 
 class _Renderer:
