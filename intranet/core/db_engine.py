@@ -2,6 +2,8 @@
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from intranet.core import search
+
 
 def configure_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
@@ -16,6 +18,7 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout = 10000")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
+        search.register_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn):
