@@ -32,6 +32,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     and_,
     bindparam,
     exists,
@@ -167,7 +168,7 @@ def _postgresql(table, target, fields: list[Field], wanted: str):
     """The rows whose field's GIN index holds the term (one or two characters) or all its
     pairs, rechecked: one bitmap scan per field, ORed."""
     exact = len(wanted) <= 2
-    grams_ = bindparam(None, [wanted] if exact else _pairs(wanted), type_=ARRAY(String))
+    grams_ = bindparam(None, [wanted] if exact else _pairs(wanted), type_=ARRAY(Text))
     found = []
     for searched in fields:
         column = table.c[searched.column]
