@@ -15,7 +15,9 @@ A longer term intersects the look-ups of its pairs and rechecks the candidates l
 
 Migration 0014 creates both for the fields registered today (fields are numbered: a number is
 the field's key in `search_gram`, never reused). `matches(document, text)` returns an SQL
-condition that is the same on both databases, so callers never see the difference.
+condition that is the same on both databases, so callers never see the difference. Another
+text (complaints, the ledger) is another document; a pinyin search is a field over a column
+holding the name's pinyin, whose `query` keeps only what was typed in Latin letters.
 """
 from __future__ import annotations
 
@@ -77,7 +79,6 @@ def register_functions(dbapi_connection) -> None:
     dbapi_connection.create_function(
         "search_grams", 1, lambda text: json.dumps(sorted(grams(text)), ensure_ascii=False),
         deterministic=True)
-    dbapi_connection.create_function("search_norm", 1, normalise, deterministic=True)
     dbapi_connection.create_function(
         "search_has", -1, lambda term, *texts: any(term in normalise(t) for t in texts),
         deterministic=True)
