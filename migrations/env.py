@@ -68,8 +68,10 @@ def run_migrations_offline():
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Database-only indexes (PostgreSQL trigram search, migration 0004) have no model."""
-    return not (type_ == "index" and name and name.startswith("trgm_"))
+    """The search index has no model: SQLite's side table search_gram and PostgreSQL's GIN
+    indexes search_* (migration 0014; trgm_* from 0004 before it)."""
+    return not ((type_ == "index" and name and name.startswith(("trgm_", "search_")))
+                or (type_ == "table" and name == "search_gram"))
 
 
 def render_item(type_, obj, autogen_context):

@@ -47,6 +47,8 @@ _NO_WRITE = ("SELECT", "VALUES", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK", 
              "COMMIT", "END")
 _WRITE_WORD = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
+from intranet.core import search
+
 
 def configure_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
@@ -63,6 +65,7 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL" if mode == "wal" else
                        "PRAGMA synchronous = FULL")
         cursor.close()
+        search.register_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection):

@@ -1,6 +1,216 @@
-"""Search helpers: what the user typed is matched literally (% and _ are not wildcards)."""
+"""Search: what the user typed is found as a literal substring (% and _ are not wildcards).
+
+`contains` is the plain LIKE scan, for small tables (users). Large texts are "documents" a
+domain registers (`register`): fields of its tables whose text is indexed by n-grams, every
+character and every pair of characters of the normalised text (NFKC, lower case), so that a
+one- or two-character Chinese term, which trigram indexes cannot serve, is one index look-up.
+A longer term intersects the look-ups of its pairs and rechecks the candidates literally.
+
+- SQLite: the side table `search_gram(gram, field, id)` (WITHOUT ROWID, primary key in that
+  order, so a look-up is one range of the key), kept by triggers in the same transaction as
+  the row; the triggers call `search_grams`, which `register_functions` adds to every
+  connection of the app's engine.
+- PostgreSQL: no side table; a GIN index per field on the IMMUTABLE SQL function
+  `search_grams(column)`, queried with `@>`.
+
+Migration 0014 creates both for the fields registered today (fields are numbered: a number is
+the field's key in `search_gram`, never reused). `matches(document, text)` returns an SQL
+condition that is the same on both databases, so callers never see the difference. Another
+text (complaints, the ledger) is another document; a pinyin search is a field over a column
+holding the name's pinyin, whose `query` keeps only what was typed in Latin letters.
+"""
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+
+from intranet.extensions import db
+
+# Not in the models' metadata: the table exists on SQLite only (migration 0014).
+search_gram = Table("search_gram", MetaData(), Column("gram", String, primary_key=True),
+                    Column("field", Integer, primary_key=True),
+                    Column("id", Integer, primary_key=True))
+MAX_PAIRS = 8  # a long term intersects this many of its pairs; the recheck does the rest
+PROBES = 2  # SQLite: pairs probed besides the rarest one
+COMMON = 20_000  # SQLite: a pair in this many rows is no help
 
 
 def contains(column, text: str):
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def normalise(text: str | None) -> str:
+    """Full-width digits and letters as half-width, Latin in lower case (both sides)."""
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def grams(text: str | None) -> set[str]:
+    """What the index holds for a text: each character and each pair of its normal form."""
+    norm = normalise(text)
+    return {norm[i:i + n] for n in (1, 2) for i in range(len(norm) - n + 1)}
+
+
+def register_functions(dbapi_connection) -> None:
+    """SQLite: the functions the triggers and the recheck call (PostgreSQL has its own)."""
+    dbapi_connection.create_function(
+        "search_grams", 1, lambda text: json.dumps(sorted(grams(text)), ensure_ascii=False),
+        deterministic=True)
+    dbapi_connection.create_function(
+        "search_has", -1, lambda term, *texts: any(term in normalise(t) for t in texts),
+        deterministic=True)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A searched column. `number` is its key in search_gram; `target` names the document's
+    record (a contact's phone finds its customer); `query` turns what was typed into what
+    this field is searched for, or None when the field is not searched for it."""
+
+    number: int
+    table: Table
+    column: str
+    target: str = "id"
+    query: Callable[[str], str | None] = lambda text: text
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    key: object  # the column the condition tests (e.g. Customer.id)
+    fields: dict[str, Field] = field(default_factory=dict)
+
+
+_DOCUMENTS: dict[str, Document] = {}
+
+
+def register(document: Document) -> None:
+    numbers = [f.number for d in _DOCUMENTS.values() if d.name != document.name
+               for f in d.fields.values()]
+    taken = numbers + [f.number for f in document.fields.values()]
+    if len(set(taken)) != len(taken):
+        raise ValueError(f"search field numbers used twice: {sorted(taken)}")
+    _DOCUMENTS[document.name] = document
+
+
+def documents() -> dict[str, Document]:
+    return dict(_DOCUMENTS)
+
+
+def matches(document: str, text: str, fields: Iterable[str] | None = None, on=None):
+    """The condition "`on` (default: the document's key) is a record whose `fields` (default:
+    all) contain `text`" — the literal substring, after normalising both sides.
+
+    The index look-ups go into one `IN (subquery)` however many fields: SQLite then drives
+    the query from the index's ids (with an OR of several IN terms it scanned the caller's
+    other indexes instead). On SQLite a term of three characters or more costs one statement
+    here, which counts its pairs' rows."""
+    doc = _DOCUMENTS[document]
+    on = doc.key if on is None else on
+    searches: dict[str, list[Field]] = {}  # normalised term → the fields searched for it
+    for searched in (doc.fields[name] for name in (fields or doc.fields)):
+        wanted = searched.query(text)
+        if wanted is not None:
+            searches.setdefault(normalise(wanted), []).append(searched)
+    if "" in searches:
+        return true()  # as LIKE '%%': every record
+    selects, conditions = [], []
+    for wanted, group in searches.items():
+        targets: dict[tuple, list[Field]] = {}
+        for searched in group:
+            targets.setdefault((searched.table, searched.target), []).append(searched)
+        for (table, target), fields_ in targets.items():
+            search_ = _postgresql if db.engine.dialect.name == "postgresql" else _sqlite
+            found = search_(table, table.c[target], fields_, wanted)
+            if found is None:
+                continue
+            if isinstance(found, Select):
+                selects.append(found)
+            elif target == "id" and on.compare(table.c.id):  # a test of the row itself
+                conditions.append(found)
+            else:
+                selects.append(select(table.c[target]).where(found))
+    if selects:
+        conditions.append(on.in_(selects[0] if len(selects) == 1 else union_all(*selects)))
+    return or_(*conditions) if conditions else false()
+
+
+def _pairs(wanted: str) -> list[str]:
+    pairs = sorted({wanted[i:i + 2] for i in range(len(wanted) - 1)})
+    if len(pairs) > MAX_PAIRS:  # spread over the term, so a common prefix does not decide
+        pairs = [pairs[round(i * (len(pairs) - 1) / (MAX_PAIRS - 1))] for i in range(MAX_PAIRS)]
+    return pairs
+
+
+def _postgresql(table, target, fields: list[Field], wanted: str):
+    """The rows whose field's GIN index holds the term (one or two characters) or all its
+    pairs, rechecked: one bitmap scan per field, ORed."""
+    exact = len(wanted) <= 2
+    grams_ = bindparam(None, [wanted] if exact else _pairs(wanted), type_=ARRAY(Text))
+    found = []
+    for searched in fields:
+        column = table.c[searched.column]
+        look_up = func.search_grams(column).op("@>")(grams_)
+        found.append(look_up if exact else and_(
+            look_up, func.strpos(func.search_norm(column), wanted) > 0))
+    return select(target).where(or_(*found))
+
+
+def _sqlite(table, target, fields: list[Field], wanted: str):
+    """A select of the targets of the rows whose field contains the term, or a condition on
+    the row when the index would not help, or None when no row can."""
+    numbers = [f.number for f in fields]
+    if len(wanted) <= 2:  # the gram is the term: one range of the key, no recheck
+        ids = select(search_gram.c.id).where(search_gram.c.gram == wanted,
+                                             search_gram.c.field.in_(numbers))
+        return ids if target is table.c.id else select(target).where(table.c.id.in_(ids))
+    # One call per row, whatever the number of fields: the Python function is the cost.
+    recheck = func.search_has(wanted, *(table.c[f.column] for f in fields)) == 1
+    # SQLite keeps no statistics of the index: one statement counts each pair's rows (up to
+    # COMMON), so the rarest pair drives and the next rarest are probed by primary key.
+    pairs = _pairs(wanted)
+    counts = _pair_counts(pairs, numbers)
+    if not min(counts.values()):
+        return None
+    if min(counts.values()) >= COMMON:  # in most records: the index would only add work
+        return recheck
+    driver, *probes = sorted(pairs, key=lambda gram: (counts[gram], gram))[:1 + PROBES]
+    found = search_gram.alias("found")
+    ids = select(found.c.id).where(found.c.gram == driver, found.c.field.in_(numbers))
+    for gram in probes:
+        also = search_gram.alias()
+        ids = ids.where(exists().where(also.c.gram == gram, also.c.field == found.c.field,
+                                       also.c.id == found.c.id))
+    # A row holding the pairs in one field and the term in another holds the pairs there
+    # too, so rechecking every field is exact.
+    return select(target).where(table.c.id.in_(ids), recheck)
+
+
+def _pair_counts(pairs: list[str], numbers: list[int]) -> dict[str, int]:
+    counts = [select(func.count()).select_from(
+        select(literal(1)).where(search_gram.c.gram == gram, search_gram.c.field.in_(numbers))
+        .limit(COMMON).subquery()).scalar_subquery() for gram in pairs]
+    return dict(zip(pairs, db.session.execute(select(*counts)).one(), strict=True))

@@ -15,6 +15,7 @@ from intranet.blueprints.archive import bp
 from intranet.core import audit, settings
 from intranet.core.pagination import paginate
 from intranet.core.querystring import int_arg, text_arg
+from intranet.customers import search_fields
 from intranet.extensions import db
 from intranet.models import Customer, Department
 
@@ -64,8 +65,7 @@ def records():
         rt.customer_id.is_(None)  # rule C7: records of a sealed year are part of its files
         | sealing.sealed_at_filter(current_user, rt.customer_id, rt.closed_at))
     if q:
-        query = query.where(rt.customer_id.in_(
-            select(Customer.id).where(Customer.name.contains(q, autoescape=True))))
+        query = query.where(search_fields.matches(q, search_fields.NAME, on=rt.customer_id))
     page = paginate(query.order_by(rt.closed_at.desc(), rt.model.id.desc()))
     names = dict(db.session.execute(select(Customer.id, Customer.name).where(
         Customer.id.in_({_customer_of(rt, row) for row in page.items} - {None}))).all())

@@ -12,6 +12,7 @@ from intranet.blueprints.archive.browser import _departments
 from intranet.core import audit, clock, settings
 from intranet.core.pagination import paginate
 from intranet.core.querystring import int_arg, text_arg
+from intranet.customers import search_fields
 from intranet.extensions import db
 from intranet.models import Customer
 
@@ -23,7 +24,7 @@ def customer_files():
     if department_id:
         query = query.where(Customer.department_id == department_id)
     if q:
-        query = query.where(Customer.name.contains(q, autoescape=True))
+        query = query.where(search_fields.matches(q, search_fields.NAME))
     page = paginate(query.order_by(Customer.name, Customer.id))
     audit.record(audit.Action.VIEW, "customer_list", "", details={
         "list": "archive_customer_files", "page": page.page,

@@ -18,7 +18,7 @@ from intranet.core.roles import Role
 from intranet.core.search import contains
 from intranet.core.uploads import import_page
 from intranet.credit import breaches, exposure
-from intranet.customers import ledger
+from intranet.customers import ledger, search_fields
 from intranet.customers.importer import import_transactions
 from intranet.extensions import db
 from intranet.models import CreditBreach, Customer, Order, Shipment
@@ -47,7 +47,8 @@ def orders():
              .options(joinedload(Order.customer)).where(Order.status == "open"))
     q = text_arg("q")
     if q:
-        query = query.where(or_(contains(Customer.name, q), contains(Order.number, q)))
+        query = query.where(or_(search_fields.matches(q, search_fields.NAME),
+                                 contains(Order.number, q)))
     page = paginate(query.order_by(Order.ordered_on, Order.id))
     audit.record(audit.Action.VIEW, "order_list", "", details={
         "page": page.page, "rows": [o.id for o in page.items]})

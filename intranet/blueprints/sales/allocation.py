@@ -16,7 +16,7 @@ from intranet.core import audit
 from intranet.core.forms import Form, length
 from intranet.core.pagination import paginate
 from intranet.core.querystring import parse_int, text_arg
-from intranet.core.search import contains
+from intranet.customers import search_fields
 from intranet.extensions import db
 from intranet.models import ContactMiss, Customer, User
 from intranet.resources import allocation, first_contact
@@ -43,7 +43,7 @@ def allocation_list():
     q = text_arg("q")
     query = select(Customer).where(allocation.allocatable(department_id))
     if q:
-        query = query.where(contains(Customer.name, q))
+        query = query.where(search_fields.matches(q, search_fields.NAME))
     page = paginate(query.order_by(Customer.created_at.desc(), Customer.id.desc()))
     missed = db.session.execute(
         select(Customer, ContactMiss).join(ContactMiss, ContactMiss.customer_id == Customer.id)

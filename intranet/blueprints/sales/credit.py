@@ -23,7 +23,7 @@ from intranet.core.pagination import paginate
 from intranet.core.querystring import parse_int, text_arg
 from intranet.credit import record as credit_record
 from intranet.credit.scope import credit_application_scope, scoped_credit_application_or_404
-from intranet.customers import ledger
+from intranet.customers import ledger, search_fields
 from intranet.extensions import db
 from intranet.models import CreditApplication, Customer
 from intranet.workflows import diagram, engine
@@ -53,8 +53,7 @@ def credit_applications():
         query = query.where(CreditApplication.state == state)
     q = text_arg("q")
     if q:
-        from intranet.core.search import contains
-        query = query.where(contains(Customer.name, q))
+        query = query.where(search_fields.matches(q, search_fields.NAME))
     page = paginate(query.order_by(CreditApplication.id.desc()))
     audit.record(audit.Action.VIEW, "credit_list", "", details={
         "page": page.page, "rows": [a.id for a in page.items]})

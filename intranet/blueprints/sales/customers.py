@@ -7,7 +7,7 @@ import io
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import false, func, or_, select, true
+from sqlalchemy import false, func, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from intranet.blueprints.sales import bp
@@ -34,10 +34,9 @@ from intranet.core.http import is_htmx
 from intranet.core.pagination import paginate
 from intranet.core.querystring import int_arg, text_arg
 from intranet.core.roles import Role
-from intranet.core.search import contains
 from intranet.core.spreadsheets import XLSX_MIME, xlsx_bytes
 from intranet.core.uploads import import_page
-from intranet.customers import credit_code, ledger
+from intranet.customers import credit_code, ledger, search_fields
 from intranet.customers.dedupe import find_duplicate
 from intranet.customers.importer import import_customers
 from intranet.customers.labels import (
@@ -48,7 +47,6 @@ from intranet.customers.labels import (
     SOURCE_LABELS,
     TIER_LABELS,
 )
-from intranet.customers.names import phone_digits
 from intranet.extensions import db
 from intranet.models import (
     Activity,
@@ -87,14 +85,8 @@ def _customer_query():
     # selectinload, not joinedload: the pagination count then runs without the user join.
     query = (select(Customer).options(selectinload(Customer.owner).lazyload(User.role_rows))
              .where(scope))
-    if q:
-        matches = [contains(Customer.name, q), contains(Customer.region, q),
-                   contains(Customer.credit_code, q)]
-        digits = phone_digits(q)
-        if len(digits) >= 4:  # a phone number, typed with or without separators
-            matches.append(Customer.id.in_(select(Contact.customer_id).where(
-                contains(Contact.phone_digits, digits))))
-        query = query.where(or_(*matches))
+    if q:  # name, region, credit code, or a contact's phone typed with or without separators
+        query = query.where(search_fields.matches(q))
     if args.get("tier") in TIERS:
         query = query.where(func.coalesce(Customer.tier_override, Customer.tier) == args["tier"])
     if args.get("status") in RELATIONSHIPS:

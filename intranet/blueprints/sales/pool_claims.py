@@ -14,6 +14,7 @@ from intranet.core import audit
 from intranet.core.errors import FieldError
 from intranet.core.pagination import paginate
 from intranet.core.querystring import text_arg
+from intranet.customers import search_fields
 from intranet.extensions import db
 from intranet.models import Customer, CustomerPool, Order, OwnershipRecord, User
 from intranet.resources import reclaim, requests
@@ -63,7 +64,7 @@ def pool():
              .where(Customer.owner_id.is_(None), requests.visible_pools(user)))
     q = text_arg("q")
     if q:
-        query = query.where(Customer.name.contains(q))
+        query = query.where(search_fields.matches(q, search_fields.NAME))
     page = paginate(query.order_by(Customer.name, Customer.id))
     ids = [c.id for c in page.items]
     audit.record(audit.Action.VIEW, "customer_list", "", details={

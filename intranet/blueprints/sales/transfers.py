@@ -23,6 +23,7 @@ from intranet.core.errors import FieldError, abort_with
 from intranet.core.http import is_htmx, redirect_to
 from intranet.core.pagination import paginate
 from intranet.core.querystring import parse_int, text_arg
+from intranet.customers import search_fields
 from intranet.customers.dedupe import find_duplicate
 from intranet.extensions import db
 from intranet.models import Customer, ResourceRequest
@@ -66,7 +67,8 @@ def resource_requests():
         query = query.where(ResourceRequest.state.not_in(OPEN_STATES))
     q = text_arg("q")
     if q:
-        query = query.where(ResourceRequest.customer.has(Customer.name.contains(q)))
+        query = query.where(search_fields.matches(q, search_fields.NAME,
+                                                  on=ResourceRequest.customer_id))
     waiting = request.args.get("waiting") == "1"
     if waiting:
         query = query.where(waiting_on(_user()))

@@ -24,8 +24,7 @@ from intranet.core.errors import abort_with
 from intranet.core.http import is_htmx, redirect_to
 from intranet.core.querystring import parse_int, text_arg
 from intranet.core.roles import Role
-from intranet.core.search import contains
-from intranet.customers import ledger
+from intranet.customers import ledger, search_fields
 from intranet.extensions import db
 from intranet.models import (
     CaseAttachment,
@@ -104,7 +103,7 @@ def customer_lookup():
     rows = []
     if len(q) >= 2:
         query = select(Customer.id, Customer.name, Customer.region).where(
-            contains(Customer.name, q))
+            search_fields.matches(q, search_fields.NAME))
         if not needs_reason(_user()):
             query = query.where(customer_scope(_user()))
         rows = db.session.execute(query.order_by(Customer.name).limit(10)).all()

@@ -1,0 +1,29 @@
+"""What the customer search looks in (core/search.py indexes it): name, region and credit code,
+and the contacts' phone digits when the term has at least four digits (a phone number typed
+with or without separators). Field numbers are keys of the SQLite index: never reuse one."""
+from intranet.core import search
+from intranet.customers.names import phone_digits
+from intranet.models import Contact, Customer
+
+CUSTOMER = "customer"
+NAME = ("name",)  # the look-ups that find a company by its name only
+
+
+def _phone(text: str) -> str | None:
+    digits = phone_digits(text)
+    return digits if len(digits) >= 4 else None
+
+
+def register() -> None:
+    customer, contact = Customer.__table__, Contact.__table__
+    search.register(search.Document(CUSTOMER, Customer.id, {
+        "name": search.Field(1, customer, "name"),
+        "region": search.Field(2, customer, "region"),
+        "credit_code": search.Field(3, customer, "credit_code"),
+        "phone": search.Field(4, contact, "phone_digits", target="customer_id", query=_phone),
+    }))
+
+
+def matches(text: str, fields=None, on=None):
+    """Customers whose fields contain `text` (see core/search.matches)."""
+    return search.matches(CUSTOMER, text, fields, on)
