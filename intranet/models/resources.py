@@ -39,6 +39,9 @@ class OwnershipRecord(db.Model):
     __table_args__ = (
         CheckConstraint(_in("kind", OWNERSHIP_KINDS), name="kind_known"),
         Index("ix_ownership_record_customer", "customer_id", "at"),
+        # the reclaim batches: one group per rule and moment (issue 12)
+        Index("ix_ownership_record_batch", "kind", "object_type", "object_id", "at",
+              "customer_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))

@@ -117,7 +117,8 @@ def _release_refused(order, check, form):
 def over_limit():
     """Rule K3: customers whose receivables exceed their effective limit (open breaches)."""
     query = (select(CreditBreach).options(joinedload(CreditBreach.customer))
-             .where(CreditBreach.ended_at.is_(None)).order_by(CreditBreach.started_at))
+             .where(CreditBreach.ended_at.is_(None))
+             .order_by(CreditBreach.started_at, CreditBreach.id))
     if not current_user.roles & {Role.FINANCE, Role.GENERAL_MANAGER}:
         # a sales manager sees the department's customers only (rule C6)
         query = query.where(CreditBreach.customer_id.in_(
