@@ -45,7 +45,7 @@ OTHERS = [
     ("ix_credit_breach_list", "credit_breach", ["ended_at", "started_at", "id"]),
     ("ix_notification_user_list", "notification", ["user_id", "created_at", "id"]),
     ("ix_ownership_record_batch", "ownership_record",
-     ["kind", "object_type", "object_id", "at", "customer_id"]),
+     ["kind", "object_type", "at", "object_id", "customer_id"]),
 ]
 
 
