@@ -143,7 +143,8 @@ def _after(keyset, values):
     branches = []
     for i, key in enumerate(keyset):
         step = key.column < values[i] if key.descending else key.column > values[i]
-        branches.append(and_(*[k.column == v for k, v in zip(keyset[:i], values)], step))
+        equal = [k.column == v for k, v in zip(keyset[:i], values[:i], strict=True)]
+        branches.append(and_(*equal, step))
     return and_(lead, or_(*branches))
 
 
@@ -167,7 +168,7 @@ def _read_cursor(keyset) -> list | None:
         values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         if not isinstance(values, list) or len(values) != len(keyset):
             return None
-        return [_typed(key, value) for key, value in zip(keyset, values)]
+        return [_typed(key, value) for key, value in zip(keyset, values, strict=True)]
     except (ValueError, TypeError, InvalidOperation, binascii.Error, RecursionError):
         return None
 
