@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -91,7 +91,11 @@ class CreditBreach(db.Model):
     Owner and finance are notified when it opens, once."""
 
     __table_args__ = (Index("ix_credit_breach_open", "customer_id", "ended_at"),
-                      Index("ix_credit_breach_list", "ended_at", "started_at", "id"))
+                      # the over-limit list: open breaches, oldest first (partial: PostgreSQL
+                      # does not take "ended_at IS NULL" as fixing an index's first column)
+                      Index("ix_credit_breach_list", "started_at", "id",
+                            sqlite_where=text("ended_at IS NULL"),
+                            postgresql_where=text("ended_at IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

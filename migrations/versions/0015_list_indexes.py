@@ -1,6 +1,6 @@
 """list indexes (issue 12): one index per list filter and sort, so a page reads its rows in
-index order (customer list per scope × sort; the GM's credit queue, open orders, over-limit
-breaches, notifications, reclaim batches)
+index order (customer list per scope × sort; the GM's credit queue, open orders, open
+over-limit breaches, notifications, reclaim batches)
 
 Revision ID: 0015_list_indexes
 Revises: 0013_sealed_files
@@ -26,13 +26,13 @@ def _sorts():
                                                                        sa.Numeric(14, 2))
     growth = (sales - prev) / sa.func.nullif(prev, sa.literal_column("0"))
 
-    def text(expression):
-        return sa.text(str(expression.compile(dialect=dialect)))
+    def sql(expression):  # PostgreSQL wants an index expression in parentheses
+        return f"({expression.compile(dialect=dialect)})"
     return {
         "name": ["name", "id"],
         "sales": [sa.text("sales_12m DESC"), "id"],
         "newest": [sa.text("created_at DESC"), "id"],
-        "growth": [text(growth.is_(None)), text(growth.desc()), "id"],
+        "growth": [sa.text(sql(growth.is_(None))), sa.text(f"{sql(growth)} DESC"), "id"],
     }
 
 
@@ -42,7 +42,6 @@ REPLACED = {"ix_customer_name": ["name"], "ix_customer_owner_name": ["owner_id",
             "ix_customer_department_id": ["department_id"]}
 OTHERS = [
     ("ix_order_status_date", "sales_order", ["status", "ordered_on", "id"]),
-    ("ix_credit_breach_list", "credit_breach", ["ended_at", "started_at", "id"]),
     ("ix_notification_user_list", "notification", ["user_id", "created_at", "id"]),
     ("ix_ownership_record_batch", "ownership_record",
      ["kind", "object_type", "at", "object_id", "customer_id"]),
@@ -66,9 +65,13 @@ def upgrade():
                     ["state", "due_at", "id"])
     for name, table, columns in OTHERS:
         op.create_index(name, table, columns)
+    open_only = sa.text("ended_at IS NULL")  # the over-limit list reads open breaches only
+    op.create_index("ix_credit_breach_list", "credit_breach", ["started_at", "id"],
+                    sqlite_where=open_only, postgresql_where=open_only)
 
 
 def downgrade():
+    op.drop_index("ix_credit_breach_list", table_name="credit_breach")
     for name, table, _columns in OTHERS:
         op.drop_index(name, table_name=table)
     op.drop_index("ix_credit_application_state_due", table_name="credit_application")
