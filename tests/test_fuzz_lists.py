@@ -32,7 +32,9 @@ PAGES = ("1", "2", "0", "-1", "100001", str(2**64 + 1))
 CUSTOMER_FILTERS = {"q": ("上海", "测试", "1380000", "%", "_"), "tier": tuple(TIER_LABELS),
                     "status": tuple(RELATIONSHIP_LABELS), "blacklisted": ("0", "1"),
                     "owner": ("1", "2", "3"), "sort": ("name", "sales", "growth", "newest"),
-                    "page": PAGES}
+                    "page": PAGES,
+                    # keyset cursors (core/pagination.py): ["a",1], [1e999,1], ["2026-01-01",1]
+                    "after": ("WyJhIiwxXQ", "WzFlOTk5LDFd", "WyIyMDI2LTAxLTAxIiwxXQ", "x")}
 
 CASE_FILTERS = {"q": ("TS-2026-000001", "2026-1", "上海", "%", "2026-99999999999999999999"),
                 "kind": ("complaint", "x"),

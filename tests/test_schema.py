@@ -1,9 +1,17 @@
 """Migrations build the schema from empty, and models and migrations agree."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from intranet.extensions import db
+
+# SQLite cannot reflect the customer list's growth indexes, on an expression (issue 12; see
+# migrations/env.py): its warning is expected whenever this module inspects the schema.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index"),
+    pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based"),
+]
 
 
 def test_migrations_build_every_table(app):
@@ -17,9 +25,11 @@ def test_models_and_migrations_agree(app):
     with app.app_context(), db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={
             "compare_type": True,
-            # the search index has no model (migration 0014), as migrations/env.py skips it
+            # database-only objects, as migrations/env.py skips them: the search index
+            # (migration 0014) and the customer list's expression indexes (0015)
             "include_object": lambda obj, name, type_, *rest: not (
-                (type_ == "index" and name and name.startswith(("trgm_", "search_")))
+                (type_ == "index" and name and (name.startswith(("trgm_", "search_"))
+                                                or name.endswith("_growth")))
                 or (type_ == "table" and name == "search_gram"))})
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models differ from migrations; run `flask db migrate`: {diff}"

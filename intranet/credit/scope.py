@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from intranet.core.access import customer_scope, security_log
 from intranet.core.roles import Role as R
@@ -29,8 +29,11 @@ def _reads_archive(user) -> bool:
 def credit_application_scope(user, purpose: str = "view"):
     """Applications are scoped like their customers (rule C6): reps their own customers',
     managers their department's, the GM and the GM's deputy all."""
-    return CreditApplication.customer_id.in_(
-        select(Customer.id).where(customer_scope(user, purpose)))
+    # EXISTS on the customer's primary key, not IN (SELECT id …): SQLite builds the whole IN
+    # list (a department's 20,000 ids) for every statement, where this looks up only the
+    # customers of the rows the page and its capped count read (issue 12).
+    return exists().where(Customer.id == CreditApplication.customer_id,
+                          customer_scope(user, purpose)).correlate_except(Customer)
 
 
 def scoped_credit_application_or_404(application_id: int, purpose: str = "view"):

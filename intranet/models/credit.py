@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,7 +26,8 @@ class CreditApplication(db.Model):
         CheckConstraint("proposed_limit >= 0", name="proposed_limit_positive"),
         CheckConstraint("approved_limit IS NULL OR approved_limit >= 0",
                         name="approved_limit_positive"),
-        Index("ix_credit_application_state_due", "state", "due_at"),
+        # the GM's queue: pending, by deadline, ties by id (issue 12: no sort per page)
+        Index("ix_credit_application_state_due", "state", "due_at", "id"),
         Index("ix_credit_application_customer_period", "customer_id", "period_start"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,7 +90,12 @@ class CreditBreach(db.Model):
     """Rule K3: a period during which a customer's receivables exceeded its effective limit.
     Owner and finance are notified when it opens, once."""
 
-    __table_args__ = (Index("ix_credit_breach_open", "customer_id", "ended_at"),)
+    __table_args__ = (Index("ix_credit_breach_open", "customer_id", "ended_at"),
+                      # the over-limit list: open breaches, oldest first (partial: PostgreSQL
+                      # does not take "ended_at IS NULL" as fixing an index's first column)
+                      Index("ix_credit_breach_list", "started_at", "id",
+                            sqlite_where=text("ended_at IS NULL"),
+                            postgresql_where=text("ended_at IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

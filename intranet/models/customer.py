@@ -1,7 +1,18 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, LargeBinary, Numeric, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    func,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from intranet.core import clock
@@ -32,13 +43,12 @@ class Customer(db.Model):
         CheckConstraint(f"tier_override IS NULL OR {_in('tier_override', TIERS)}",
                         name="tier_override_known"),
         CheckConstraint(_in("relation", RELATIONSHIPS), name="relation_known"),
-        Index("ix_customer_owner_name", "owner_id", "name"),
         CheckConstraint("deal_class IS NULL OR deal_class IN ('A', 'B', 'C', 'D')",
                         name="deal_class_known"),
         Index("ix_customer_created_by", "created_by_id", "created_at"),  # the desk's leads
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))
     # Rule C2: 上海华东机械有限公司 and 上海华东机械(股份)公司 are the same registration.
     normalized_name: Mapped[str] = mapped_column(String(200), default="", index=True)
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
@@ -69,12 +79,12 @@ class Customer(db.Model):
     credit_grade: Mapped[str | None] = mapped_column(String(1))
     credit_graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # Rules R2, R5: since when the owner has had the customer; the pool it waits in when it
     # has no owner (resources/ownership.py keeps both)
     owned_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pool_id: Mapped[int | None] = mapped_column(ForeignKey("customer_pool.id"), index=True)
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # rule C4: the deal-size class the service desk gave a new lead, and who gave it
     deal_class: Mapped[str | None] = mapped_column(String(1))
@@ -103,6 +113,27 @@ class Customer(db.Model):
     @property
     def effective_tier(self) -> str:
         return self.tier_override or self.tier
+
+
+# Rule C5's ranking, the growth sort of the list. The 0 is a literal, not a bound parameter: a
+# database matches an expression index only on the identical expression.
+GROWTH = ((Customer.sales_12m - Customer.sales_prev_12m)
+          / func.nullif(Customer.sales_prev_12m, literal_column("0")))
+
+# The customer list (issue 12): one index per scope (a rep's owner_id, a manager's department,
+# the GM's everything) and sort, each ending with the id the list breaks ties with, so a page
+# reads its rows in index order instead of sorting every visible customer. They replace the
+# single-column owner, department and name indexes, which are their prefixes.
+_SORT_KEYS = {
+    "name": (Customer.name, Customer.id),
+    "sales": (Customer.sales_12m.desc(), Customer.id),
+    "newest": (Customer.created_at.desc(), Customer.id),
+    "growth": (GROWTH.is_(None), GROWTH.desc(), Customer.id),
+}
+for _sort, _key in _SORT_KEYS.items():
+    Index("ix_customer_name" if _sort == "name" else f"ix_customer_{_sort}", *_key)
+    Index(f"ix_customer_owner_{_sort}", Customer.owner_id, *_key)
+    Index(f"ix_customer_department_{_sort}", Customer.department_id, *_key)
 
 
 class Contact(db.Model):
@@ -144,7 +175,9 @@ class Order(db.Model):
 
     __tablename__ = "sales_order"  # "order" is an SQL keyword
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
-                      Index("ix_order_customer_date", "customer_id", "ordered_on"))
+                      Index("ix_order_customer_date", "customer_id", "ordered_on"),
+                      # finance's open orders, oldest first (issue 12: no sort per page)
+                      Index("ix_order_status_date", "status", "ordered_on", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     number: Mapped[str] = mapped_column(String(40), unique=True)

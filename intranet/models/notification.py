@@ -12,6 +12,7 @@ class Notification(db.Model):
     """An in-app message for one user; the text is rendered in the reader's language from kind."""
 
     __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at"),
+                      Index("ix_notification_user_list", "user_id", "created_at", "id"),
                       UniqueConstraint("user_id", "dedupe_key"))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))

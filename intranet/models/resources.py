@@ -39,6 +39,10 @@ class OwnershipRecord(db.Model):
     __table_args__ = (
         CheckConstraint(_in("kind", OWNERSHIP_KINDS), name="kind_known"),
         Index("ix_ownership_record_customer", "customer_id", "at"),
+        # the reclaim batches, newest first: one group per moment and rule, read in index order
+        # with the customer to check the scope against (issue 12)
+        Index("ix_ownership_record_batch", "kind", "object_type", "at", "object_id",
+              "customer_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))

@@ -3,7 +3,7 @@ over-limit list (K3)."""
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from intranet.blueprints.finance import bp
@@ -118,11 +118,14 @@ def _release_refused(order, check, form):
 def over_limit():
     """Rule K3: customers whose receivables exceed their effective limit (open breaches)."""
     query = (select(CreditBreach).options(joinedload(CreditBreach.customer))
-             .where(CreditBreach.ended_at.is_(None)).order_by(CreditBreach.started_at))
+             .where(CreditBreach.ended_at.is_(None))
+             .order_by(CreditBreach.started_at, CreditBreach.id))
     if not current_user.roles & {Role.FINANCE, Role.GENERAL_MANAGER}:
         # a sales manager sees the department's customers only (rule C6)
-        query = query.where(CreditBreach.customer_id.in_(
-            select(Customer.id).where(customer_scope(current_user))))
+        # EXISTS by primary key: SQLite would build the department's whole id list (issue 12)
+        query = query.where(exists().where(
+            Customer.id == CreditBreach.customer_id,
+            customer_scope(current_user)).correlate_except(Customer))
     page = paginate(query)
     audit.record(audit.Action.VIEW, "over_limit_list", "", details={
         "rows": [b.customer_id for b in page.items]})
