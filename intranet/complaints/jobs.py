@@ -51,10 +51,11 @@ def warn() -> int:
             deadline.next_warning_at = deadlines.warning_time(deadline)
             for user_id in holders(case):
                 digest[user_id].append(case.number)
-        for user_id, numbers in digest.items():
-            unique = sorted(set(numbers))
-            notifications.notify(user_id, "case_deadline_digest", url_for("service.queue"),
-                                 n=len(unique), numbers="、".join(unique[:20]))
+        notifications.notify_many([
+            notifications.Note(user_id, "case_deadline_digest", url_for("service.queue"),
+                               {"n": len(set(numbers)),
+                                "numbers": "、".join(sorted(set(numbers))[:20])})
+            for user_id, numbers in digest.items()])
         done += sum(len(v) for v in digest.values())
     return done
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from intranet.core import clock, notifications
 from intranet.core.jobs import batches, job
-from intranet.core.notifications import role_holders
+from intranet.core.notifications import Note, role_holders
 from intranet.core.roles import Role
 from intranet.credit import breaches, in_last_month_of_quarter, next_quarter_start, quarter_label
 from intranet.customers import ledger
@@ -51,20 +51,21 @@ def remind_and_escalate() -> int:
 
     done = 0
     for ids in batches(pick):
-        escalated, reminded = [], []
+        escalated, reminded, notes = [], [], []
         for app_ in db.session.scalars(select(A).options(selectinload(A.customer))
                                        .where(A.id.in_(ids)).order_by(A.id)):
             params = {"number": app_.number, "customer": app_.customer.name,
                       "due": app_.due_at.isoformat()}
             if app_.due_at <= now:
-                for user_id in (told(Role.GENERAL_MANAGER)
-                                | told(Role.SALES_MANAGER, app_.department_id)):
-                    notifications.notify(user_id, "credit_overdue", _link(app_), **params)
+                notes += [Note(user_id, "credit_overdue", _link(app_), params)
+                          for user_id in (told(Role.GENERAL_MANAGER)
+                                          | told(Role.SALES_MANAGER, app_.department_id))]
                 escalated.append(app_.id)
             else:
-                for user_id in told(Role.GENERAL_MANAGER):
-                    notifications.notify(user_id, "credit_due_soon", _link(app_), **params)
+                notes += [Note(user_id, "credit_due_soon", _link(app_), params)
+                          for user_id in told(Role.GENERAL_MANAGER)]
                 reminded.append(app_.id)
+        notifications.notify_many(notes)
         _mark(escalated, escalated_at=now)
         _mark(reminded, reminded_at=now)
         done += len(escalated) + len(reminded)
@@ -158,9 +159,8 @@ def review_reminders() -> int:
             .order_by(Customer.id).limit(limit)).all()
 
     for rows in batches(pick, key=lambda row: row.id):
-        for customer_id, owner_id, name in rows:
-            notifications.notify(owner_id, "credit_rerating",
-                                 url_for("sales.credit_new", customer_id=customer_id),
-                                 customer=name).dedupe_key = f"credit_rerate:{customer_id}:{half}"
-        sent += len(rows)
+        sent += notifications.notify_many([
+            Note(owner_id, "credit_rerating", url_for("sales.credit_new", customer_id=cid),
+                 {"customer": name}, f"credit_rerate:{cid}:{half}")
+            for cid, owner_id, name in rows])
     return sent

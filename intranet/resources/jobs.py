@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from intranet.core import audit, clock, notifications
 from intranet.core.jobs import batch_size, batches, job
+from intranet.core.notifications import Note
 from intranet.extensions import db
 from intranet.models import Customer, Notification, OwnershipRecord
 from intranet.resources import reclaim
@@ -44,16 +45,11 @@ def _warn(rule, lead: int, soon: list[Customer]) -> int:
     on = {c.id: reclaim.return_by(c, rule, orders.get(c.id)).on for c in soon}
     keys = {c.id: f"reclaim:{rule.id}:{c.id}:{lead}:{on[c.id]}" for c in soon}
     done = _already_sent(list(keys.values()))
-    sent = 0
-    for customer in soon:
-        if (customer.owner_id, keys[customer.id]) in done:
-            continue
-        notifications.notify(customer.owner_id, "reclaim_warning",
-                             url_for("sales.customer", customer_id=customer.id),
-                             customer=customer.name, on=on[customer.id].isoformat()
-                             ).dedupe_key = keys[customer.id]
-        sent += 1
-    return sent
+    return notifications.notify_many([
+        Note(customer.owner_id, "reclaim_warning",
+             url_for("sales.customer", customer_id=customer.id),
+             {"customer": customer.name, "on": on[customer.id].isoformat()}, keys[customer.id])
+        for customer in soon if (customer.owner_id, keys[customer.id]) not in done])
 
 
 def _already_sent(keys: list[str], chunk: int = 500) -> set[tuple[int, str]]:
@@ -100,6 +96,7 @@ def _tell_former_owners(now, customer_ids: list[int]) -> None:
     names = defaultdict(list)
     for user_id, name in rows:
         names[user_id].append(name)
-    for user_id, customers in names.items():
-        notifications.notify(user_id, "reclaimed", url_for("sales.customers"),
-                             n=len(customers), names="、".join(customers[:10]))
+    notifications.notify_many([
+        Note(user_id, "reclaimed", url_for("sales.customers"),
+             {"n": len(customers), "names": "、".join(customers[:10])})
+        for user_id, customers in names.items()])
