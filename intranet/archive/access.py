@@ -9,7 +9,7 @@ from sqlalchemy import insert, literal, null, or_, select, true, update
 from intranet.archive import sealing
 from intranet.core import audit, clock, settings
 from intranet.core.errors import FieldError
-from intranet.core.jobs import job
+from intranet.core.jobs import batch_size, job
 from intranet.core.permissions import Permission
 from intranet.core.roles import Role
 from intranet.core.settings import SettingDef
@@ -103,14 +103,24 @@ def display_state(row, now=None) -> str:
 
 @job("archive_access_expiry")
 def expire() -> int:
-    """Approved grants past their end become "expired", set-based: one history row each
-    (INSERT ... SELECT) and one UPDATE, plus one audit entry naming them. Access never waited
-    for this: grant_for compares now with expires_at."""
+    """Approved grants past their end become "expired", set-based: per batch, one history row
+    each (INSERT ... SELECT), one UPDATE and one audit entry naming them, committed together.
+    Access never waited for this: grant_for compares now with expires_at."""
     now = clock.now()
-    ids = list(db.session.scalars(select(A.id).where(
-        A.state == AccessState.APPROVED.value, A.expires_at <= now)))
-    if not ids:
-        return 0
+    done, size = 0, batch_size()
+    while True:
+        ids = list(db.session.scalars(select(A.id).where(
+            A.state == AccessState.APPROVED.value, A.expires_at <= now)
+            .order_by(A.id).limit(size)))
+        if ids:
+            _expire(ids, now)
+            db.session.commit()
+        done += len(ids)
+        if len(ids) < size:  # an expired grant no longer qualifies: none is left
+            return done
+
+
+def _expire(ids: list[int], now) -> None:
     table = WorkflowHistory.__table__
     db.session.execute(insert(table).from_select(
         ["object_type", "object_id", "event", "from_state", "to_state", "user_id", "role",
@@ -124,4 +134,3 @@ def expire() -> int:
         .values(state=AccessState.EXPIRED.value, version=A.__table__.c.version + 1))
     audit.record(audit.Action.UPDATE, ArchiveAccessFlow.object_type, None, user=None,
                  details={"event": "expire", "ids": ids})
-    return len(ids)

@@ -3,9 +3,10 @@ time in the reader's language from a registered kind, so one message serves both
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from intranet.core import clock, mail
 from intranet.core.roles import Role, role_label
@@ -76,6 +77,35 @@ def notify(user_id: int, kind: str, link: str = "", **params) -> Notification:
     if mail.enabled():
         _mail_copy(note)
     return note
+
+
+class Note(NamedTuple):
+    """One notification of a batch (notify_many)."""
+
+    user_id: int
+    kind: str
+    link: str
+    params: dict
+    dedupe_key: str | None = None
+
+
+def notify_many(notes: list[Note]) -> int:
+    """notify() for a job's batch: one INSERT for all of them (the ORM writes one statement
+    per object it adds), e-mail copies as notify() queues them; returns how many."""
+    rows = []
+    for note in notes:
+        if note.kind not in KINDS:
+            raise KeyError(f"unknown notification kind {note.kind!r}")
+        rows.append({"user_id": note.user_id, "kind": note.kind, "link": note.link,
+                     "params": json.dumps(note.params, ensure_ascii=False, default=str),
+                     "created_at": clock.now(), "dedupe_key": note.dedupe_key})
+    if not rows:
+        return 0
+    db.session.execute(insert(Notification), rows)
+    if mail.enabled():
+        for row in rows:
+            _mail_copy(Notification(**row))
+    return len(rows)
 
 
 def _mail_copy(note: Notification) -> None:

@@ -7,7 +7,7 @@ limit), so a second run of the check notifies nobody again.
 from __future__ import annotations
 
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from intranet.core import clock, notifications
 from intranet.core.roles import Role
@@ -31,7 +31,7 @@ def check(customers: list[Customer]) -> tuple[int, int]:
     figures = ledger.figures(ids)
     current = open_breaches(ids)
     opened = closed = 0
-    finance = None
+    finance, found, notes = None, [], []
     for customer in customers:
         application = limits.get(customer.id)
         receivable = figures[customer.id].receivable
@@ -40,16 +40,18 @@ def check(customers: list[Customer]) -> tuple[int, int]:
         if over and breach is None:
             if finance is None:  # finance staff and their deputies, looked up once
                 finance = notifications.role_holders(Role.FINANCE)
-            db.session.add(CreditBreach(customer_id=customer.id, started_at=clock.now(),
-                                        credit_limit=application.approved_limit,
-                                        receivables=receivable))
+            found.append({"customer_id": customer.id, "started_at": clock.now(),
+                          "credit_limit": application.approved_limit, "receivables": receivable})
             link = url_for("sales.customer", customer_id=customer.id)
-            for user_id in {customer.owner_id, *finance} - {None}:
-                notifications.notify(user_id, "credit_over_limit", link, customer=customer.name,
-                                     receivables=f"{receivable:,.2f}",
-                                     limit=f"{application.approved_limit:,.2f}")
+            params = {"customer": customer.name, "receivables": f"{receivable:,.2f}",
+                      "limit": f"{application.approved_limit:,.2f}"}
+            notes += [notifications.Note(user_id, "credit_over_limit", link, params)
+                      for user_id in sorted({customer.owner_id, *finance} - {None})]
             opened += 1
         elif not over and breach is not None:
             breach.ended_at = clock.now()
             closed += 1
+    if found:  # one INSERT each for the breaches and the notices, however many (issue 12)
+        db.session.execute(insert(CreditBreach), found)
+        notifications.notify_many(notes)
     return opened, closed

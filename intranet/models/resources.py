@@ -43,6 +43,9 @@ class OwnershipRecord(db.Model):
         # with the customer to check the scope against (issue 12)
         Index("ix_ownership_record_batch", "kind", "object_type", "at", "object_id",
               "customer_id"),
+        # The reclaim job finds its batch's records by moment (issue 12): without this each
+        # batch scanned every record ever written
+        Index("ix_ownership_record_at", "at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))

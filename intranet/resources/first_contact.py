@@ -9,15 +9,16 @@ setting every minute counts; on "working", only minutes of working days count, s
 allocation late on a Friday runs on from midnight into Monday (or the next working day), and one
 made on a holiday starts its clock when the next working day begins.
 
-`flask jobs run` finds the misses in one INSERT … SELECT (a ContactMiss per deadline, unique,
-so a second run adds nothing), marks the deadlines and tells the department's managers and the
-rep. A rep with a miss whose skip is not used yet sits out their next allocation (see
-allocation.py); that allocation uses the skip up."""
+`flask jobs run` finds the misses in one INSERT … SELECT per batch (a ContactMiss per
+deadline, unique, so a second run adds nothing), marks the deadlines and tells the department's
+managers and the rep. A rep with a miss whose skip is not used yet sits out their next
+allocation (see allocation.py); that allocation uses the skip up."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import exists, insert, literal, select, update
+from sqlalchemy.orm import selectinload
 
 from intranet.core import clock, settings
 from intranet.extensions import db
@@ -91,26 +92,31 @@ def running_for(user_id: int, limit: int = 10):
         .order_by(WorkflowDeadline.due_at).limit(limit)).all()
 
 
-def record_misses(now: datetime) -> list[ContactMiss]:
+def record_misses(now: datetime, limit: int | None = None) -> list[ContactMiss]:
     """Rule R8, set-based: a ContactMiss for every first-contact clock past due and not met
-    whose customer the rep still owns; returns the new ones."""
+    whose customer the rep still owns (at most `limit` of them, oldest deadline first); returns
+    the new ones, with their rep and customer loaded."""
     wd, rec = WorkflowDeadline, OwnershipRecord
     found = (select(wd.id, rec.id, rec.customer_id, rec.to_user_id, User.department_id,
                     literal(now, UTCDateTime()))
              .join(rec, rec.id == wd.object_id).join(User, User.id == rec.to_user_id)
              .join(Customer, Customer.id == rec.customer_id)
              .where(_running(), wd.due_at < now, Customer.owner_id == rec.to_user_id,
-                    ~exists().where(ContactMiss.deadline_id == wd.id)))
+                    ~exists().where(ContactMiss.deadline_id == wd.id))
+             .order_by(wd.id))
     added = list(db.session.scalars(insert(ContactMiss).from_select(
         ["deadline_id", "ownership_record_id", "customer_id", "user_id", "department_id",
-         "missed_at"], found).returning(ContactMiss.id)))
+         "missed_at"], found if limit is None else found.limit(limit))
+        .returning(ContactMiss.id)))
     if not added:
         return []
     db.session.execute(update(wd).where(wd.id.in_(
         select(ContactMiss.deadline_id).where(ContactMiss.id.in_(added)))).values(escalation=1)
         .execution_options(synchronize_session=False))
-    return list(db.session.scalars(select(ContactMiss).where(ContactMiss.id.in_(added))
-                                   .order_by(ContactMiss.id)))
+    return list(db.session.scalars(select(ContactMiss)
+                                   .options(selectinload(ContactMiss.user),
+                                            selectinload(ContactMiss.customer))
+                                   .where(ContactMiss.id.in_(added)).order_by(ContactMiss.id)))
 
 
 def pending_skips(user_ids) -> dict[int, ContactMiss]:

@@ -9,9 +9,10 @@ in the database, so it reads the same on SQLite and PostgreSQL):
 - prospect (R5): a prospect not converted within `days` of ownership;
 - former (R6): a former customer with no order for `days` (and owned that long).
 
-`flask jobs run` reclaims what is due in two statements per rule (an INSERT … SELECT of the
-ownership records, an UPDATE … WHERE id IN (SELECT …)), so a second run finds nothing. The
-customer page and the owner's warnings read the same conditions: `due(rule, moment)`.
+`flask jobs run` reclaims what is due in two statements per rule and batch (an INSERT … SELECT
+… LIMIT of the ownership records, an UPDATE … WHERE id IN (SELECT …)), so a second run finds
+nothing. The customer page and the owner's warnings read the same conditions:
+`due(rule, moment)`.
 """
 from __future__ import annotations
 
@@ -100,22 +101,27 @@ def preview(rule: ReclaimRule, limit: int = 20) -> tuple[int, list[Customer]]:
     return count, sample
 
 
-def reclaim(rule: ReclaimRule, now: datetime) -> int:
-    """Rule R2/R5/R6 as two set-based statements; returns how many customers moved."""
+def reclaim(rule: ReclaimRule, now: datetime, limit: int | None = None) -> list[int]:
+    """Rule R2/R5/R6 as two set-based statements for at most `limit` customers (by id);
+    returns the ids of the customers moved."""
     reason = f"reclaim_rule:{rule.id}"
+    chosen = select(Customer.id, literal("reclaim"), Customer.owner_id, null(),
+                    literal(rule.pool_id), literal(reason), literal("reclaim_rule"),
+                    literal(rule.id), null(), null(),
+                    literal(now, UTCDateTime())).where(due(rule, now)).order_by(Customer.id)
     db.session.execute(insert(OwnershipRecord).from_select(
         ["customer_id", "kind", "from_user_id", "to_user_id", "pool_id", "reason",
          "object_type", "object_id", "actor_id", "approved_by_id", "at"],
-        select(Customer.id, literal("reclaim"), Customer.owner_id, null(), literal(rule.pool_id),
-               literal(reason), literal("reclaim_rule"), literal(rule.id), null(), null(),
-               literal(now, UTCDateTime())).where(due(rule, now))))
-    # The count is the UPDATE's: the INSERT … SELECT's rowcount is -1 on PostgreSQL (psycopg)
+        chosen if limit is None else chosen.limit(limit)))
+    # The ids are the UPDATE's: the INSERT … SELECT's rowcount is -1 on PostgreSQL (psycopg).
+    # Customers this run moved in an earlier batch have no owner any more.
     table = Customer.__table__
-    return db.session.execute(
+    return list(db.session.scalars(
         update(table).where(table.c.owner_id.is_not(None), table.c.id.in_(
             select(OwnershipRecord.customer_id).where(
                 OwnershipRecord.reason == reason, OwnershipRecord.at == now)))
-        .values(owner_id=None, owned_since=None, pool_id=rule.pool_id)).rowcount
+        .values(owner_id=None, owned_since=None, pool_id=rule.pool_id)
+        .returning(table.c.id)))
 
 
 @dataclass(frozen=True)
