@@ -6,10 +6,10 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
 
-from intranet.core.access import customer_scope, security_log
+from intranet.core.access import customer_id_scope, security_log
 from intranet.core.roles import Role as R
 from intranet.extensions import db
-from intranet.models import CreditApplication, Customer
+from intranet.models import CreditApplication
 from intranet.workflows.credit_states import OPEN
 
 OPEN_STATES = [s.value for s in OPEN]
@@ -29,8 +29,7 @@ def _reads_archive(user) -> bool:
 def credit_application_scope(user, purpose: str = "view"):
     """Applications are scoped like their customers (rule C6): reps their own customers',
     managers their department's, the GM and the GM's deputy all."""
-    return CreditApplication.customer_id.in_(
-        select(Customer.id).where(customer_scope(user, purpose)))
+    return customer_id_scope(CreditApplication.customer_id, user, purpose)
 
 
 def scoped_credit_application_or_404(application_id: int, purpose: str = "view"):

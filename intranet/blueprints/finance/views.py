@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from intranet.blueprints.finance import bp
 from intranet.blueprints.finance.forms import ReleaseForm
 from intranet.core import audit, notifications
-from intranet.core.access import customer_scope
+from intranet.core.access import customer_id_scope
 from intranet.core.errors import abort_with
 from intranet.core.http import is_htmx, toast
 from intranet.core.pagination import paginate
@@ -120,8 +120,7 @@ def over_limit():
              .where(CreditBreach.ended_at.is_(None)).order_by(CreditBreach.started_at))
     if not current_user.roles & {Role.FINANCE, Role.GENERAL_MANAGER}:
         # a sales manager sees the department's customers only (rule C6)
-        query = query.where(CreditBreach.customer_id.in_(
-            select(Customer.id).where(customer_scope(current_user))))
+        query = query.where(customer_id_scope(CreditBreach.customer_id, current_user))
     page = paginate(query)
     audit.record(audit.Action.VIEW, "over_limit_list", "", details={
         "rows": [b.customer_id for b in page.items]})

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from intranet.archive import issue
 from intranet.blueprints.sales import bp
 from intranet.core import audit
-from intranet.core.access import customer_scope
+from intranet.core.access import customer_id_scope
 from intranet.core.pagination import paginate
 from intranet.extensions import db
 from intranet.models import Customer, OwnershipRecord, ReclaimRule
@@ -20,8 +20,7 @@ BATCH = (OwnershipRecord.kind == "reclaim", OwnershipRecord.object_type == "recl
 
 
 def _in_scope():
-    return OwnershipRecord.customer_id.in_(
-        select(Customer.id).where(customer_scope(current_user._get_current_object())))
+    return customer_id_scope(OwnershipRecord.customer_id, current_user._get_current_object())
 
 
 @bp.route("/reclaims")
