@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import g, has_app_context
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select
 
@@ -155,7 +155,7 @@ _UNREAD = (select(func.count()).select_from(Notification)
 def unread_count(user_id: int) -> int:
     """Asked by the page (the bell in every page's header) and by the home page's widget:
     counted once per request."""
-    counted = g.setdefault("_unread", {}) if has_app_context() else {}
+    counted = g.setdefault("_unread", {}) if has_request_context() else {}
     if user_id not in counted:
         counted[user_id] = db.session.scalar(_UNREAD, {"user_id": user_id}) or 0
     return counted[user_id]
@@ -163,5 +163,5 @@ def unread_count(user_id: int) -> int:
 
 def forget_unread(user_id: int) -> None:
     """After a change to the user's notifications in this request, count them again."""
-    if has_app_context():
+    if has_request_context():
         g.get("_unread", {}).pop(user_id, None)
