@@ -62,6 +62,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    from intranet.core import i18n
+
+    i18n.install(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -77,13 +80,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def _load_user(user_id: str):
-    """Cookie → user, only while the cookie's session token is the user's current one."""
+    """Cookie → user, only while the cookie's session token is the user's current one.
+
+    Read afresh at every request (a removed role or a disabled account counts at the next
+    one), but once: the user, their roles and whether they are anyone's deputy now come in one
+    statement; most users are nobody's deputy, and then no delegation query follows."""
     from intranet.models import User
 
     raw_id, _, token = user_id.partition(":")
-    if not raw_id.isdigit() or not token:
+    if not raw_id.isdigit() or not token or int(raw_id) > 2**31 - 1:
         return None
-    user = db.session.get(User, int(raw_id))
+    user = User.load_for_request(int(raw_id))
     if user is None or not user.active or not hmac.compare_digest(user.session_token, token):
         return None
     return user
@@ -207,14 +214,16 @@ def register_hooks(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        from intranet.core import settings
+        from intranet.core import i18n, settings
         from intranet.core.access import can
         from intranet.core.roles import Role
 
         if g.get("database_suspect"):
             return {"current_locale": Config.BABEL_DEFAULT_LOCALE, "languages": Config.LANGUAGES,
-                    "company_name": settings.SETTINGS["company_name"].default, "unread": 0}
+                    "company_name": settings.SETTINGS["company_name"].default, "unread": 0,
+                    **i18n.for_render()}
         return {
+            **i18n.for_render(),
             "current_locale": str(get_locale()),
             "languages": Config.LANGUAGES,
             "company_name": settings.get("company_name"),

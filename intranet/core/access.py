@@ -10,7 +10,8 @@ import logging
 
 from flask import abort, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user, login_fresh
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import exists, false, or_, select, true
+from sqlalchemy.sql.elements import True_
 
 from intranet.core import clock
 from intranet.core.permissions import (  # noqa: F401  (the matrix, re-exported)
@@ -91,10 +92,32 @@ def customer_scope(user, purpose: str = "view", roles=None):
         roles = _request_roles() if roles is None else roles
         clauses = [_own_customer_scope(user, purpose, roles)]
         clauses += [clause for clause, _ in delegated_customer_scopes(user, purpose, roles)]
+        if any(sees_everything(clause) for clause in clauses):
+            return true()  # the bare constant, so that callers can leave the filter out
         return or_(*clauses)
     except Exception:  # fail closed
         security_log.exception("customer scope failed")
         return false()
+
+
+def sees_everything(scope) -> bool:
+    """Is this scope condition the constant "every row" (the GM's, rule C6)?"""
+    return isinstance(scope, True_)
+
+
+def customer_id_scope(column, user, purpose: str = "view", roles=None):
+    """SQL condition on a column holding a customer id (an application's, a breach's): in the
+    user's customer scope. For whom sees every customer it is no condition at all — never
+    `IN (SELECT id FROM customer)`, which made the database collect 100,000 ids (issue 12).
+    Otherwise EXISTS on the customer's primary key, not IN (SELECT id …): SQLite builds the
+    whole IN list (a department's 20,000 ids) for every statement, where EXISTS looks up only
+    the customers of the rows the page and its capped count read."""
+    scope = customer_scope(user, purpose, roles)
+    if sees_everything(scope):
+        return true()
+    from intranet.models import Customer
+
+    return exists().where(Customer.id == column, scope).correlate_except(Customer)
 
 
 def _request_roles() -> frozenset | None:

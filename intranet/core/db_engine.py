@@ -38,6 +38,8 @@ from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from intranet.core import search
+
 log = logging.getLogger("intranet.db")
 
 _MODE = "sqlite_transaction"  # in the pooled connection's info: "read" or "write"
@@ -46,8 +48,6 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 _NO_WRITE = ("SELECT", "VALUES", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN",
              "COMMIT", "END")
 _WRITE_WORD = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
-
-from intranet.core import search
 
 
 def configure_engine(engine: Engine) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from intranet.core import clock, mail
 from intranet.core.roles import Role, role_label
@@ -74,6 +75,7 @@ def notify(user_id: int, kind: str, link: str = "", **params) -> Notification:
                         params=json.dumps(params, ensure_ascii=False, default=str),
                         created_at=clock.now())
     db.session.add(note)
+    forget_unread(user_id)
     if mail.enabled():
         _mail_copy(note)
     return note
@@ -176,8 +178,20 @@ def text_of(note: Notification) -> str:
 
 
 
+_UNREAD = (select(func.count()).select_from(Notification)
+           .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)))
+
+
 def unread_count(user_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    ) or 0
+    """Asked by the page (the bell in every page's header) and by the home page's widget:
+    counted once per request."""
+    counted = g.setdefault("_unread", {}) if has_request_context() else {}
+    if user_id not in counted:
+        counted[user_id] = db.session.scalar(_UNREAD, {"user_id": user_id}) or 0
+    return counted[user_id]
+
+
+def forget_unread(user_id: int) -> None:
+    """After a change to the user's notifications in this request, count them again."""
+    if has_request_context():
+        g.get("_unread", {}).pop(user_id, None)

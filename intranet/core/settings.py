@@ -6,17 +6,19 @@ to SETTINGS). Every change goes through `update()` and is audited.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo, available_timezones
 
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from intranet.core import audit, clock
 from intranet.core.forms import strip_bidi
 from intranet.extensions import db
-from intranet.models import Setting
+from intranet.models import Setting, SettingsVersion
 
 
 class SettingError(ValueError):
@@ -132,18 +134,55 @@ def register(*definitions: SettingDef) -> None:
         SETTINGS[definition.key] = definition
 
 
+# The settings are kept in memory per app (one per worker process) together with the version
+# they were read at; each request asks the database for the current version once, with one
+# tiny query, and re-reads the table only when it changed (issue 12). A change made in any
+# worker therefore applies at the next request in every worker.
+_VERSION = SettingsVersion.__table__
+_READ_VERSION = select(_VERSION.c.version).where(_VERSION.c.id == 1)
+_CACHE = "intranet.settings"
+
+
 def _stored() -> dict[str, object]:
-    cache = g.get("_settings") if has_app_context() else None
+    if not has_app_context():
+        return _read_table()
+    cache = g.get("_settings")
     if cache is None:
-        cache = {row.key: json.loads(row.value) for row in db.session.scalars(db.select(Setting))}
-        if has_app_context():
-            g._settings = cache
+        cache = g._settings = _current_values()
     return cache
+
+
+def _current_values() -> dict[str, object]:
+    # The version first, then the table: a change committed between the two reads leaves
+    # newer values under the older version, which the next request reads again; the reverse
+    # order could keep old values under the new version for good.
+    version = db.session.connection().scalar(_READ_VERSION)
+    kept = current_app.extensions.get(_CACHE)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    values = _read_table()
+    current_app.extensions[_CACHE] = (version, values)
+    return values
+
+
+def _read_table() -> dict[str, object]:
+    return {row.key: json.loads(row.value) for row in db.session.scalars(db.select(Setting))}
+
+
+def _bump_version() -> None:
+    """In the transaction of the change: rolled back with it, seen by others with it."""
+    version = secrets.token_hex(16)
+    changed = db.session.execute(
+        _VERSION.update().where(_VERSION.c.id == 1).values(version=version)).rowcount
+    if not changed:  # the row is gone (an emptied database): put it back
+        db.session.execute(_VERSION.insert().values(id=1, version=version))
 
 
 def get(key: str):
     definition = SETTINGS[key]
-    return _stored().get(key, definition.default)
+    value = _stored().get(key, definition.default)
+    # The stored values are shared by every request of the worker: a caller gets its own list
+    return list(value) if isinstance(value, list) else value
 
 
 def tz() -> ZoneInfo:
@@ -161,6 +200,7 @@ def update(changes: dict[str, str]) -> dict[str, SettingError]:
             errors[key] = exc
     if errors:
         return errors
+    changed = False
     for key, value in parsed.items():
         old = get(key)
         if old == value:
@@ -170,5 +210,8 @@ def update(changes: dict[str, str]) -> dict[str, SettingError]:
         row.updated_at = clock.now()
         db.session.add(row)
         audit.record(audit.Action.UPDATE, "setting", key, details={"old": old, "new": value})
+        changed = True
+    if changed:
+        _bump_version()
     g.pop("_settings", None)
     return {}

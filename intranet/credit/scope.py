@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
-from intranet.core.access import customer_scope, security_log
+from intranet.core.access import customer_id_scope, security_log
 from intranet.core.roles import Role as R
 from intranet.extensions import db
-from intranet.models import CreditApplication, Customer
+from intranet.models import CreditApplication
 from intranet.workflows.credit_states import OPEN
 
 OPEN_STATES = [s.value for s in OPEN]
@@ -29,11 +29,7 @@ def _reads_archive(user) -> bool:
 def credit_application_scope(user, purpose: str = "view"):
     """Applications are scoped like their customers (rule C6): reps their own customers',
     managers their department's, the GM and the GM's deputy all."""
-    # EXISTS on the customer's primary key, not IN (SELECT id …): SQLite builds the whole IN
-    # list (a department's 20,000 ids) for every statement, where this looks up only the
-    # customers of the rows the page and its capped count read (issue 12).
-    return exists().where(Customer.id == CreditApplication.customer_id,
-                          customer_scope(user, purpose)).correlate_except(Customer)
+    return customer_id_scope(CreditApplication.customer_id, user, purpose)
 
 
 def scoped_credit_application_or_404(application_id: int, purpose: str = "view"):

@@ -33,7 +33,7 @@ from intranet.models.resources import (
     TransferRequest,
 )
 from intranet.models.sealing import ArchiveAccessRequest, SealedPeriod
-from intranet.models.setting import Setting
+from intranet.models.setting import Setting, SettingsVersion
 from intranet.models.user import Delegation, Department, User, UserRole
 from intranet.models.workflow import WorkflowDeadline, WorkflowHistory
 
@@ -44,5 +44,5 @@ __all__ = ["Activity", "ArchiveAccessRequest", "ArchiveExport", "Attachment", "A
            "CustomerPool", "Delegation", "Department", "IssuedDocument", "LedgerCounter",
            "Notification", "Order", "OwnershipRecord", "Payment", "Penalty", "PoolClaim",
            "ReclaimRule", "Reclassification", "ResourceRequest", "SealedPeriod", "ServiceCase",
-           "Setting", "Shipment", "TransferRequest", "User", "UserRole", "WorkflowDeadline",
-           "WorkflowHistory"]
+           "Setting", "SettingsVersion", "Shipment", "TransferRequest", "User", "UserRole",
+           "WorkflowDeadline", "WorkflowHistory"]

@@ -1,10 +1,19 @@
 import secrets
 from datetime import datetime
+from functools import cache
 
 from flask import g, has_request_context
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    bindparam,
+    exists,
+    select,
+)
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from intranet.core import clock
 from intranet.core.roles import Role
@@ -35,6 +44,7 @@ class UserRole(db.Model):
 
 
 EXPERIENCE_LEVELS = ("new", "intermediate", "senior")  # rule R7
+_ROLE_SETS: dict[tuple[str, ...], frozenset[Role]] = {}
 
 
 class User(UserMixin, db.Model):
@@ -71,9 +81,31 @@ class User(UserMixin, db.Model):
     def rotate_session_token(self) -> None:
         self.session_token = secrets.token_hex(16)
 
+    @classmethod
+    def load_for_request(cls, user_id: int) -> "User | None":
+        """The signed-in user with their roles, and whether they act as anyone's deputy now, in
+        one statement; when they do not, the request's delegation look-up is answered with it
+        (active_delegations), so the common request asks nothing more about who may do what."""
+        row = db.session.execute(_request_user_statement(), {"user_id": user_id,
+                                                             "now": clock.now()}).unique().first()
+        if row is None:
+            return None
+        user, acting = row
+        if not acting and has_request_context():
+            g.setdefault("_delegations", {})[user.id] = []
+        return user
+
     @property
     def roles(self) -> frozenset[Role]:
-        return frozenset(Role(r.role) for r in self.role_rows)
+        # Asked by every permission check (a page's menu alone asks ~20 times): the set for a
+        # given list of role codes is built once per process.
+        codes = tuple(r.role for r in self.role_rows)
+        known = _ROLE_SETS.get(codes)
+        if known is None:
+            known = frozenset(Role(code) for code in codes)
+            if len(_ROLE_SETS) < 1024:
+                _ROLE_SETS[codes] = known
+        return known
 
     def set_roles(self, roles) -> None:
         wanted = {Role(r) for r in roles}
@@ -130,3 +162,13 @@ class Delegation(db.Model):
 
     principal: Mapped[User] = relationship(foreign_keys=[principal_id])
     deputy: Mapped[User] = relationship(foreign_keys=[deputy_id])
+
+
+@cache
+def _request_user_statement():
+    """Built once: constructing it anew cost as much as running it."""
+    now = bindparam("now", type_=UTCDateTime)
+    acting = exists().where(Delegation.deputy_id == User.id, Delegation.starts_at <= now,
+                            Delegation.ends_at > now, Delegation.revoked_at.is_(None))
+    return (select(User, acting).options(joinedload(User.role_rows))
+            .where(User.id == bindparam("user_id")))

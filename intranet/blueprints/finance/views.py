@@ -3,13 +3,13 @@ over-limit list (K3)."""
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import exists, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from intranet.blueprints.finance import bp
 from intranet.blueprints.finance.forms import ReleaseForm
 from intranet.core import audit, notifications
-from intranet.core.access import customer_scope
+from intranet.core.access import customer_id_scope
 from intranet.core.errors import abort_with
 from intranet.core.http import is_htmx, toast
 from intranet.core.pagination import paginate
@@ -122,10 +122,7 @@ def over_limit():
              .order_by(CreditBreach.started_at, CreditBreach.id))
     if not current_user.roles & {Role.FINANCE, Role.GENERAL_MANAGER}:
         # a sales manager sees the department's customers only (rule C6)
-        # EXISTS by primary key: SQLite would build the department's whole id list (issue 12)
-        query = query.where(exists().where(
-            Customer.id == CreditBreach.customer_id,
-            customer_scope(current_user)).correlate_except(Customer))
+        query = query.where(customer_id_scope(CreditBreach.customer_id, current_user))
     page = paginate(query)
     audit.record(audit.Action.VIEW, "over_limit_list", "", details={
         "rows": [b.customer_id for b in page.items]})

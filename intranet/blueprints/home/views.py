@@ -46,6 +46,7 @@ def notification_read(note_id: int):
         abort(404)
     if note.read_at is None:
         note.read_at = clock.now()
+        notifications.forget_unread(current_user.id)
     target = local_path(note.link) if request.form.get("follow") else None
     return redirect_to(target or "/notifications")
 
@@ -57,5 +58,6 @@ def notifications_read_all():
         .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
         .values(read_at=clock.now())
     )
+    notifications.forget_unread(current_user.id)
     flash(_("All notifications marked as read."), "success")
     return redirect_to(url_for("home.notifications"))

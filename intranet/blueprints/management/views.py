@@ -12,7 +12,7 @@ from intranet import credit
 from intranet.blueprints.management import bp
 from intranet.blueprints.sales.credit import apply_transition
 from intranet.blueprints.sales.forms import TransitionForm
-from intranet.core import audit, clock, money
+from intranet.core import audit, clock, i18n, money
 from intranet.core.errors import abort_with
 from intranet.core.forms import ConfirmForm
 from intranet.core.http import is_htmx, toast
@@ -73,7 +73,8 @@ def credit_queue():
         .order_by(Department.code)).all()
     filtered = any(request.args.get(k) for k in ("department", "grade", "min", "max",
                                                  "overdue"))
-    return render_template(template, page=page, rows=rows, grades=credit.GRADE_LABELS,
+    return render_template(template, page=page, rows=rows,
+                           grades=i18n.resolved(credit.GRADE_LABELS),
                            departments=departments, filtered=filtered,
                            form=TransitionForm(formdata=None),
                            bulk_form=ConfirmForm(), event_labels=CreditFlow.EVENT_LABELS)

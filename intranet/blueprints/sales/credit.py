@@ -14,7 +14,7 @@ from intranet import credit
 from intranet.archive import issue
 from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.forms import CreditApplicationForm, TransitionForm
-from intranet.core import audit, clock, money
+from intranet.core import audit, clock, i18n, money
 from intranet.core.access import customer_scope, scoped_customer_or_404
 from intranet.core.errors import abort_with
 from intranet.core.forms import options
@@ -58,7 +58,7 @@ def credit_applications():
     audit.record(audit.Action.VIEW, "credit_list", "", details={
         "page": page.page, "rows": [a.id for a in page.items]})
     return render_template("credit/applications.html", page=page, q=q, state=state,
-                           state_labels=CreditFlow.STATE_LABELS)
+                           state_labels=i18n.resolved(CreditFlow.STATE_LABELS))
 
 
 @bp.route("/customers/<int:customer_id>/credit/new", methods=["GET", "POST"])

@@ -22,7 +22,7 @@ from intranet.blueprints.sales.forms import (
     TierOverrideForm,
 )
 from intranet.blueprints.sales.requests import ConflictClaimForm
-from intranet.core import audit
+from intranet.core import audit, i18n
 from intranet.core.access import (
     customer_scope,
     grant_reason_access,
@@ -117,9 +117,9 @@ def customers():
         "q": q, "page": page.page, "rows": [c.id for c in page.items]})
     template = "sales/_customer_rows.html" if is_htmx() and request.headers.get(
         "HX-Target") == "customer-rows" else "sales/customers.html"
-    return render_template(template, page=page, q=q, tiers=TIER_LABELS,
+    return render_template(template, page=page, q=q, tiers=i18n.resolved(TIER_LABELS),
                            owners=_owner_choices(), lookup=needs_reason(current_user),
-                           statuses=RELATIONSHIP_LABELS)
+                           statuses=i18n.resolved(RELATIONSHIP_LABELS))
 
 
 def _owner_choices():

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import abort, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from intranet.archive import issue
 from intranet.blueprints.sales import bp
 from intranet.core import audit
-from intranet.core.access import customer_scope
+from intranet.core.access import customer_id_scope
 from intranet.core.pagination import paginate
 from intranet.extensions import db
 from intranet.models import Customer, OwnershipRecord, ReclaimRule
@@ -20,10 +20,7 @@ BATCH = (OwnershipRecord.kind == "reclaim", OwnershipRecord.object_type == "recl
 
 
 def _in_scope():
-    # EXISTS by primary key, not IN (SELECT id …), which SQLite builds in full for every
-    # statement (issue 12: /sales/reclaims at 100,000 customers)
-    return exists().where(Customer.id == OwnershipRecord.customer_id, customer_scope(
-        current_user._get_current_object())).correlate_except(Customer)
+    return customer_id_scope(OwnershipRecord.customer_id, current_user._get_current_object())
 
 
 @bp.route("/reclaims")
