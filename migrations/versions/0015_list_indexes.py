@@ -3,7 +3,7 @@ index order (customer list per scope × sort; the GM's credit queue, open orders
 over-limit breaches, notifications, reclaim batches)
 
 Revision ID: 0015_list_indexes
-Revises: 0013_sealed_files
+Revises: 0014_ngram_search
 Create Date: 2026-11-29 14:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0015_list_indexes'
-down_revision = '0013_sealed_files'
+down_revision = '0014_ngram_search'
 branch_labels = None
 depends_on = None
 

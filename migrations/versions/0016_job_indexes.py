@@ -1,7 +1,7 @@
 """set-based jobs (issue 12 §5): ownership records by moment, for the reclaim job's batches
 
 Revision ID: 0016_job_indexes
-Revises: 0013_sealed_files
+Revises: 0015_list_indexes
 Create Date: 2026-11-29 14:00:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0016_job_indexes'
-down_revision = '0013_sealed_files'
+down_revision = '0015_list_indexes'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 notice a change at the next request (issue 12)
 
 Revision ID: 0017_settings_version
-Revises: 0013_sealed_files
+Revises: 0016_job_indexes
 Create Date: 2026-11-29 13:40:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017_settings_version'
-down_revision = '0013_sealed_files'
+down_revision = '0016_job_indexes'
 branch_labels = None
 depends_on = None
 
