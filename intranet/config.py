@@ -62,6 +62,8 @@ class Config:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     DEMO_MODE = _bool("DEMO_MODE", False)
     PAGE_SIZE = 25
+    # List counts stop here and show "1,000+" (core/pagination.py: why 1,000, not 10,000)
+    PAGE_COUNT_CAP = 1_000
     # PDF records render in a separate process that is killed after this many seconds
     # (SECURITY.md "PDF": crafted CSS must not hold a worker). 0 renders in-process, no limit.
     # Optional e-mail copies of notifications (intranet/mail.py); unset: in-app only.

@@ -306,3 +306,13 @@ def test_a_read_that_writes_after_another_commit_gets_the_lock_without_failing(
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
     assert chain_ok(app) == len(audit_rows(app))
+
+
+@sqlite_only
+def test_jobs_and_commands_in_a_bare_request_context_still_begin_immediate(app):
+    """`flask jobs run` works inside test_request_context("/") (a GET, for url_for): it is no
+    read request and keeps the write lock up front."""
+    with sqlite_trace(app) as statements, app.test_request_context("/"):
+        db.session.scalar(select(func.count()).select_from(AuditEntry))
+        db.session.rollback()
+    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE"]

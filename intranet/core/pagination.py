@@ -26,7 +26,7 @@ from intranet.core.querystring import MAX_ID, int_arg, url_with_query
 from intranet.extensions import db
 
 MAX_PAGE = 100_000
-# Default of the PAGE_COUNT_CAP setting: 40 pages of 25 rows is more than anyone pages through
+# The PAGE_COUNT_CAP default (config.py): 40 pages of 25 rows is more than anyone pages through
 # (past that one narrows the filter), and counting 1,001 index entries costs well under a
 # millisecond, where 10,001 would cost ten times that on every page of the big lists.
 COUNT_CAP = 1_000

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     exists,
     false,
     func,
@@ -56,6 +57,7 @@ search_gram = Table("search_gram", MetaData(), Column("gram", String, primary_ke
 MAX_PAIRS = 8  # a long term intersects this many of its pairs; the recheck does the rest
 PROBES = 2  # SQLite: pairs probed besides the rarest one
 COMMON = 20_000  # SQLite: a pair in this many rows is no help
+PLAIN = "*[^ -~\u4e00-\u9fff]*"  # GLOB: any character but printable ASCII and CJK ideographs
 
 
 def contains(column, text: str):
@@ -187,8 +189,7 @@ def _sqlite(table, target, fields: list[Field], wanted: str):
         ids = select(search_gram.c.id).where(search_gram.c.gram == wanted,
                                              search_gram.c.field.in_(numbers))
         return ids if target is table.c.id else select(target).where(table.c.id.in_(ids))
-    # One call per row, whatever the number of fields: the Python function is the cost.
-    recheck = func.search_has(wanted, *(table.c[f.column] for f in fields)) == 1
+    recheck = or_(*(_recheck(table.c[f.column], wanted) for f in fields))
     # SQLite keeps no statistics of the index: one statement counts each pair's rows (up to
     # COMMON), so the rarest pair drives and the next rarest are probed by primary key.
     pairs = _pairs(wanted)
@@ -207,6 +208,14 @@ def _sqlite(table, target, fields: list[Field], wanted: str):
     # A row holding the pairs in one field and the term in another holds the pairs there
     # too, so rechecking every field is exact.
     return select(target).where(table.c.id.in_(ids), recheck)
+
+
+def _recheck(column, wanted: str):
+    """SQLite: `column` contains `wanted` once normalised. Printable ASCII and CJK unified
+    ideographs are their own normal form once A-Z are lowered, which SQLite does in C; only
+    other text (full-width, compatibility characters, combining marks) costs a Python call."""
+    return case((column.op("GLOB")(PLAIN), func.search_has(wanted, column) == 1),
+                else_=func.instr(func.lower(column), wanted) > 0)
 
 
 def _pair_counts(pairs: list[str], numbers: list[int]) -> dict[str, int]:
