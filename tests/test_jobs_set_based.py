@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, select
 
-from intranet.core import clock, jobs, notifications
+from intranet.core import clock, jobs, notifications, settings
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import (
@@ -87,6 +87,8 @@ def run(app, batch_size: int | None = None, job: str | None = None) -> Statement
     clock.freeze(T0)
     with app.app_context():
         engine = db.engine
+    with app.test_request_context("/"):  # the worker's settings read before counting: a
+        settings.get("timezone")          # first read is the cache's, not the job's
     statements = Statements()
 
     def listener(conn, cursor, statement, *args):
