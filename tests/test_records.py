@@ -241,6 +241,7 @@ def test_customer_list_issues_a_constant_number_of_queries(app, client, staff, m
             assert client.get("/sales/customers").status_code == 200
         return len(statements)
 
+    count_queries()  # the worker's first read of the settings is not the page's
     few = count_queries()
     for i in range(20):
         make_customer(f"计数{i}号有限公司", staff["rep_b" if i % 2 else Role.SALES_REP])
@@ -355,6 +356,7 @@ def test_customer_page_issues_a_constant_number_of_queries(app, client, staff, t
             assert client.get(f"/sales/customers/{mine}").status_code == 200
         return len(statements)
 
+    count_queries()  # the worker's first read of the settings is not the page's
     few = count_queries()
     with app.app_context():
         from intranet.core import clock

@@ -37,11 +37,11 @@ def _statutory_working_day(day: date) -> bool:
 
 def _overrides() -> tuple[frozenset[date], frozenset[date]]:
     """(extra working days, holidays) from the settings, parsed once per request: the cache is
-    kept while the settings module returns the same stored lists (it reloads them after an
-    update)."""
+    kept while the settings hold the same lists (settings.get hands out copies, so compare the
+    values; a few dates at most)."""
     raw = (settings.get("extra_working_days"), settings.get("holidays"))
     cached = g.get("_calendar_overrides") if has_app_context() else None
-    if cached is not None and cached[0][0] is raw[0] and cached[0][1] is raw[1]:
+    if cached is not None and cached[0] == raw:
         return cached[1]
     parsed = tuple(frozenset(date.fromisoformat(d) for d in days) for days in raw)
     if has_app_context():
