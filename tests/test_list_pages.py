@@ -173,11 +173,11 @@ def _plan(app, statement, parameters) -> str:
     return "\n".join(r[0] for r in rows)
 
 
-def _assert_index_order(plan: str, index: str | None = None):
+def _assert_index_order(plan: str, index: str | tuple[str, ...] | None = None):
     assert "TEMP B-TREE" not in plan, plan  # SQLite
     assert not re.search(r"(^|->\s+)(Incremental )?Sort\b", plan, re.M), plan  # PostgreSQL
     if index:
-        assert index in plan, plan
+        assert any(name in plan for name in ((index,) if isinstance(index, str) else index)), plan
 
 
 SCOPE_INDEX = {Role.SALES_REP: "ix_customer_owner_", Role.SALES_MANAGER: "ix_customer_department_",
@@ -191,6 +191,10 @@ def test_the_customer_list_reads_its_index_in_order_for_every_scope_and_sort(
     app.config["PAGE_SIZE"] = 4
     login_fast(client, app, customers[role])
     index = SCOPE_INDEX[role] + sort
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # PostgreSQL may read a few dozen rows through the unscoped index of the same sort
+        # (in order, filtering the scope); SQLite, without statistics, takes the scope's
+        index = (index, f"ix_customer_{sort} ")
     _assert_index_order(_plan(app, *_rows_statement(
         app, client, f"/sales/customers?sort={sort}", "customer")), index)
     deep = _rows_statement(app, client, f"/sales/customers?sort={sort}&page=3", "customer")
