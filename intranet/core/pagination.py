@@ -127,11 +127,6 @@ def _countable(select_stmt):
     return unordered.with_only_columns(literal_column("1"), maintain_column_froms=True)
 
 
-def page_url(endpoint: str, number: int) -> str:
-    """The current list URL with another page number (see querystring.url_with_query)."""
-    return url_with_query(endpoint, page=number, after=None)
-
-
 # --- keyset cursors ------------------------------------------------------------------------
 
 def _after(keyset, values):
