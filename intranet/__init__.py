@@ -197,11 +197,13 @@ def register_hooks(app: Flask) -> None:
     from intranet.core.access import enforce_matrix
     from intranet.core.db_engine import read_requests
     from intranet.core.http import commit_or_rollback, reject_nul_bytes, security_headers
+    from intranet.core.menu import menu_links
     from intranet.core.querystring import url_with_query
     from intranet.core.roles import role_label
     from intranet.core.sessions import enforce_session_timeouts
 
     app.jinja_env.globals["url_with_query"] = url_with_query
+    app.jinja_env.globals["menu_links"] = menu_links
     app.jinja_env.globals["role_name"] = role_label
     read_requests(app)
     app.before_request(reject_nul_bytes)

@@ -149,17 +149,45 @@ def test_a_rolled_back_write_leaves_the_index_as_it_was(app):
         assert {t: found(t) for t in before} == before
 
 
-@pytest.mark.parametrize("common", [1, 3])
-def test_common_pairs_give_the_same_results(app, monkeypatch, common):
-    """SQLite counts each pair's rows: a pair in COMMON rows or more stops the index being
-    used (the recheck alone decides); the rarest pair drives otherwise. Both are exact."""
+@pytest.mark.parametrize("common, spread", [(1, 10_000), (3, 10_000), (10_000, 1),
+                                            (10_000, 4), (3, 1)])
+def test_common_grams_give_the_same_results(app, monkeypatch, common, spread):
+    """SQLite counts the rows of the term (one or two characters) or of each pair: a pair in
+    COMMON rows or more stops the index being used (the recheck alone decides); a gram in
+    SPREAD rows or more is probed row by row as the list reads rows in order; the rarest
+    drives otherwise. All are exact."""
     if PG_URL:
         pytest.skip("SQLite's choice of plan")
     monkeypatch.setattr(search, "COMMON", common)
-    monkeypatch.setattr(search, "PROBES", 0)
+    monkeypatch.setattr(search, "SPREAD", spread)
+    monkeypatch.setattr(search, "PROBES", 0 if common == 1 else search.PROBES)
     with app.app_context():
         seed(60)
-        check_all([t for t in TERMS if len(_norm(t)) >= 3] + ["上海"])
+        check_all()
+
+
+def test_a_common_gram_is_probed_in_the_lists_order(app, monkeypatch):
+    """SQLite: a term in SPREAD rows or more reads the list in its order (the name index)
+    and probes the n-gram index per row, instead of reading every candidate and sorting."""
+    if PG_URL:
+        pytest.skip("SQLite's choice of plan")
+    monkeypatch.setattr(search, "SPREAD", 20)
+    with app.app_context():
+        seed(60)
+        plans = {}
+        for term in ("公司", "有限公司", "乌"):
+            query = (select(Customer.id).where(search_fields.matches(term))
+                     .order_by(Customer.name, Customer.id).limit(26))
+            sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+            plans[term] = "\n".join(row[3] for row in db.session.execute(
+                text(f"EXPLAIN QUERY PLAN {sql}")))
+    for common in ("公司", "有限公司"):
+        assert re.search(r"SCAN customer USING (COVERING )?INDEX ix_customer_name",
+                         plans[common]), plans[common]
+        assert "TEMP B-TREE" not in plans[common], plans[common]
+        assert re.search(r"SEARCH (found|search_gram) USING PRIMARY KEY \(gram=\? AND "
+                         r"field=\? AND id=\?\)", plans[common]), plans[common]
+    assert "TEMP B-TREE FOR ORDER BY" in plans["乌"], plans["乌"]  # few: candidates drive
 
 
 def test_a_term_in_most_rows_is_tested_on_the_row_on_postgresql(app, monkeypatch):

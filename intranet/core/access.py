@@ -246,16 +246,29 @@ def scoped_customer_or_404(customer_id: int, purpose: str = "view"):
 def customer_in_scope(customer_id: int, roles: frozenset) -> bool:
     """For can(), for a signed-in user: would scoped_customer_or_404(customer_id, "edit")
     find the record by the user's scope (own or as a deputy) through one of `roles` (those of
-    the endpoint the button leads to)? Asked once per record and roles per request."""
+    the endpoint the button leads to)? Asked once per record and the roles among `roles` the
+    user acts in (only those can reach it: the buttons of one page mostly share them)."""
     cache = g.setdefault("_customer_in_scope", {})
-    key = (current_user.id, customer_id, roles)
+    user = current_user._get_current_object()
+    relevant = roles & acting_roles(user)
+    key = (user.id, customer_id, relevant)
     if key not in cache:
         try:
-            cache[key] = _scoped_customer(current_user, customer_id, "edit", roles)[0] is not None
+            cache[key] = _scoped_customer(user, customer_id, "edit", relevant)[0] is not None
         except Exception:  # fail closed: no button rather than an error page
             security_log.exception("customer scope failed")
             cache[key] = False
     return cache[key]
+
+
+def acting_roles(user) -> frozenset[Role]:
+    """The roles `user` holds or acts in as a deputy now (principal still active and still
+    holding the role): a permission's grant is non-empty exactly when its roles meet these.
+    Once per request, for the page's `can()` checks and the menu."""
+    cache = g.setdefault("_acting_roles", {})
+    if user.id not in cache:
+        cache[user.id] = user.roles | frozenset(Role(d.role) for d in valid_delegations(user))
+    return cache[user.id]
 
 
 def can(endpoint: str, method: str = "GET", customer=None) -> bool:
@@ -273,7 +286,7 @@ def can(endpoint: str, method: str = "GET", customer=None) -> bool:
     if not current_user.is_authenticated:
         return False
     try:
-        allowed = permission.grant_for(current_user) is not None
+        allowed = bool(permission.roles & acting_roles(current_user._get_current_object()))
     except Exception:
         return False
     if allowed and customer is not None:

@@ -106,26 +106,31 @@ def _canonical(value):
     return value
 
 
+_TAIL = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+
+
 @event.listens_for(Session, "before_commit")
 def _seal_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+    connection = session.connection()  # Core from here: no ORM bookkeeping per request
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
     else:  # the tail must not move between reading it and appending to it
         take_write_lock(session)
-    tail = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    session.flush()  # what the entries describe, under the lock (a read's first write)
+    tail = connection.execute(_TAIL).first()
     seq, prev_hash = (tail.seq, tail.hash) if tail else (0, GENESIS)
+    rows = []
     for fields in pending:
         seq += 1
         fields = {**fields, "seq": seq, "prev_hash": prev_hash}
         prev_hash = fields["hash"] = entry_hash(fields)
-        session.add(AuditEntry(**fields))
-    session.flush()
+        rows.append(fields)
+    # A plain INSERT, in seq order (ids ascend with seq): no object for the session to track,
+    # a third of the cost of adding and flushing entities on every request.
+    connection.execute(AuditEntry.__table__.insert(), rows)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -31,18 +31,23 @@ def translations():
     return found
 
 
+_RESOLVED: dict[tuple[int, int], tuple[dict, object, dict]] = {}
+
+
 def resolved(labels: dict) -> dict:
-    """`labels` (values: lazy strings) as plain strings in the current locale, built once per
-    request and locale: what a template looks up row after row."""
+    """`labels` (a module's dict of lazy strings) as plain strings in the current locale:
+    what a template looks up row after row. Built once per worker and catalogue (a catalogue
+    does not change while the process runs); the result is shared, never change it."""
     if not has_app_context():
         return {key: str(value) for key, value in labels.items()}
     catalogue = translations()
-    kept = g.setdefault("_resolved_labels", {})
     key = (id(labels), id(catalogue))
-    entry = kept.get(key)
-    if entry is None or entry[0] is not labels:
-        entry = kept[key] = (labels, {k: str(v) for k, v in labels.items()})
-    return entry[1]
+    entry = _RESOLVED.get(key)
+    if entry is None or entry[0] is not labels or entry[1] is not catalogue:
+        entry = (labels, catalogue, {k: str(v) for k, v in labels.items()})
+        if len(_RESOLVED) < 4096:
+            _RESOLVED[key] = entry
+    return entry[2]
 
 
 # Jinja's "newstyle" gettext semantics (jinja2.ext): the translation is a format string even
