@@ -136,11 +136,13 @@ def returns_on(customer: Customer, rules: list[ReclaimRule] | None = None) -> Re
     if customer.owner_id is None:
         return None
     rules = enabled_rules() if rules is None else rules
-    last_order = db.session.scalar(select(func.max(Order.ordered_on))
-                                   .where(Order.customer_id == customer.id))
-    found = [return_by(customer, rule, last_order) for rule in rules
-             if db.session.scalar(select(exists().where(Customer.id == customer.id,
-                                                        applies(rule))))]
+    # One statement: the last order and, per rule, whether the customer is among its own.
+    last_order, *applying = db.session.execute(select(
+        select(func.max(Order.ordered_on)).where(Order.customer_id == customer.id)
+        .scalar_subquery(),
+        *(exists().where(Customer.id == customer.id, applies(rule)) for rule in rules))).one()
+    found = [return_by(customer, rule, last_order)
+             for rule, applied in zip(rules, applying, strict=True) if applied]
     return min(found, key=lambda r: (r.on, r.rule.id)) if found else None
 
 
