@@ -147,3 +147,29 @@ def test_r2_a_warning_goes_again_when_the_return_day_moves(app, staff, frozen, m
     assert [(user, key.rsplit(":", 1)[1]) for user, key in warnings(app)] == [
         (rep.id, "2026-05-01"), (rep.id, "2026-06-20")]
 
+
+
+def test_a_batch_that_held_the_lock_too_long_halves_the_next_down_to_a_floor(app, monkeypatch):
+    """Issue 12 §5: the job's batches shrink on a loaded machine (the clock is the test's);
+    a batch size under the floor, as the tests set, is never paced."""
+    seconds = iter(range(0, 1000))
+    monkeypatch.setattr(jobs.time, "perf_counter", lambda: next(seconds) * 0.15)
+    with app.test_request_context("/"):
+        pace = jobs.Pace()  # started at 0 s
+        assert pace.size == jobs.BATCH_SIZE == 500
+        assert pace.done(500) and pace.size == 500  # 0.15 s: kept
+        monkeypatch.setattr(jobs.time, "perf_counter", lambda: next(seconds) * 0.3)
+        pace = jobs.Pace()
+        sizes = []
+        for _ in range(4):
+            assert pace.done(pace.size)  # each full batch took 0.3 s
+            sizes.append(pace.size)
+        assert sizes == [250, 125, 100, 100]
+        assert not pace.done(99)  # short of the size: the last rows
+        monkeypatch.setattr(jobs.time, "perf_counter", lambda: 0.0)
+        pace.size = 100
+        assert pace.done(100) and pace.size == 200  # quick again: doubled back
+        app.config["JOBS_BATCH_SIZE"] = 3
+        monkeypatch.setattr(jobs.time, "perf_counter", lambda: next(seconds) * 5.0)
+        pace = jobs.Pace()
+        assert pace.done(3) and pace.size == 3

@@ -12,7 +12,7 @@ from flask import url_for
 from sqlalchemy import String, cast, exists, func, literal, select
 
 from intranet.core import audit, clock, notifications
-from intranet.core.jobs import batch_size, batches, job
+from intranet.core.jobs import Pace, batches, job
 from intranet.core.notifications import Note
 from intranet.extensions import db
 from intranet.models import Customer, Notification, Order, OwnershipRecord
@@ -69,15 +69,23 @@ def _unwarned(rule, lead: int, now):
 def run() -> int:
     """Batches of at most batch_size() customers over the rules in order (a customer two rules
     would take goes by the first), each committed with one audit entry per rule and one notice
-    per former owner; a run of one batch reads as before the batching."""
-    now, moved, size = clock.now(), 0, batch_size()
+    per former owner; a run of one batch reads as before the batching. Each rule reads on from
+    the last customer it moved, and a rule that found fewer than it could take has none left
+    (the moment is the run's), so no batch walks again what an earlier one read."""
+    now, moved, pace = clock.now(), 0, Pace()
     rules = reclaim.enabled_rules()
+    after = {rule.id: 0 for rule in rules}
     while True:
         batch: list[int] = []
+        size = pace.size
         for rule in rules:
             if len(batch) >= size:
                 break
-            ids = reclaim.reclaim(rule, now, limit=size - len(batch))
+            if after[rule.id] is None:
+                continue
+            wanted = size - len(batch)
+            ids = reclaim.reclaim(rule, now, limit=wanted, after=after[rule.id])
+            after[rule.id] = ids[-1] if len(ids) == wanted else None
             if ids:
                 audit.record(audit.Action.UPDATE, "reclaim_rule", rule.id, user=None,
                              details={"reclaimed": len(ids), "pool": rule.pool_id})
@@ -86,7 +94,7 @@ def run() -> int:
             _tell_former_owners(now, batch)
         db.session.commit()
         moved += len(batch)
-        if len(batch) < size:  # every rule found fewer than it could take: none is left
+        if not pace.done(len(batch)):  # every rule found fewer than it could take: none left
             return moved
 
 

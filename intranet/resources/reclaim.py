@@ -10,8 +10,8 @@ in the database, so it reads the same on SQLite and PostgreSQL):
 - former (R6): a former customer with no order for `days` (and owned that long).
 
 `flask jobs run` reclaims what is due in two statements per rule and batch (an INSERT … SELECT
-… LIMIT of the ownership records, an UPDATE … WHERE id IN (SELECT …)), so a second run finds
-nothing. The customer page and the owner's warnings read the same conditions:
+… LIMIT … RETURNING of the ownership records, an UPDATE of those customers), so a second run
+finds nothing. The customer page and the owner's warnings read the same conditions:
 `due(rule, moment)`.
 """
 from __future__ import annotations
@@ -101,25 +101,26 @@ def preview(rule: ReclaimRule, limit: int = 20) -> tuple[int, list[Customer]]:
     return count, sample
 
 
-def reclaim(rule: ReclaimRule, now: datetime, limit: int | None = None) -> list[int]:
-    """Rule R2/R5/R6 as two set-based statements for at most `limit` customers (by id);
-    returns the ids of the customers moved."""
+def reclaim(rule: ReclaimRule, now: datetime, limit: int, after: int = 0) -> list[int]:
+    """Rule R2/R5/R6 as two set-based statements for at most `limit` customers past id `after`
+    (in id order: a batch reads on from where the last one stopped rather than walking the
+    customers moved before it again); returns the ids of the customers moved, ascending."""
     reason = f"reclaim_rule:{rule.id}"
     chosen = select(Customer.id, literal("reclaim"), Customer.owner_id, null(),
                     literal(rule.pool_id), literal(reason), literal("reclaim_rule"),
-                    literal(rule.id), null(), null(),
-                    literal(now, UTCDateTime())).where(due(rule, now)).order_by(Customer.id)
-    db.session.execute(insert(OwnershipRecord).from_select(
+                    literal(rule.id), null(), null(), literal(now, UTCDateTime())).where(
+        due(rule, now), Customer.id > after).order_by(Customer.id).limit(limit)
+    # RETURNING names the batch (the INSERT … SELECT's rowcount is -1 on PostgreSQL), so the
+    # UPDATE looks up at most `limit` ids, not every record of the run so far.
+    recorded = db.session.scalars(insert(OwnershipRecord).from_select(
         ["customer_id", "kind", "from_user_id", "to_user_id", "pool_id", "reason",
-         "object_type", "object_id", "actor_id", "approved_by_id", "at"],
-        chosen if limit is None else chosen.limit(limit)))
-    # The ids are the UPDATE's: the INSERT … SELECT's rowcount is -1 on PostgreSQL (psycopg).
-    # Customers this run moved in an earlier batch have no owner any more.
+         "object_type", "object_id", "actor_id", "approved_by_id", "at"], chosen)
+        .returning(OwnershipRecord.customer_id)).all()
+    if not recorded:
+        return []
     table = Customer.__table__
-    return list(db.session.scalars(
-        update(table).where(table.c.owner_id.is_not(None), table.c.id.in_(
-            select(OwnershipRecord.customer_id).where(
-                OwnershipRecord.reason == reason, OwnershipRecord.at == now)))
+    return sorted(db.session.scalars(
+        update(table).where(table.c.owner_id.is_not(None), table.c.id.in_(recorded))
         .values(owner_id=None, owned_since=None, pool_id=rule.pool_id)
         .returning(table.c.id)))
 
