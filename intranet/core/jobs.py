@@ -73,7 +73,8 @@ def batches(pick: Callable[[object, int], list], key: Callable = lambda row: row
     pace, after = Pace(), start
     while True:
         rows = pick(after, pace.size)
-        if not rows:
+        if not rows:  # ends the pick's transaction too: a job of several picks (one per rule
+            db.session.commit()  # and lead time) holds the write lock for one at a time
             return
         yield rows
         db.session.commit()

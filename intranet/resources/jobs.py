@@ -45,21 +45,23 @@ def _unwarned(rule, lead: int, now):
     ahead = now + timedelta(days=lead)
     last_order = select(func.max(Order.ordered_on)).where(
         Order.customer_id == Customer.id).correlate(Customer).scalar_subquery()
+    # The customers in the window, each with its last order read once: materialised, as
+    # otherwise the database copies that subquery into every day of return_day's CASE.
+    window = select(Customer.id, Customer.owner_id, reclaim.SINCE.label("since"),
+                    Customer.last_activity_at, last_order.label("last_order")).where(
+        reclaim.due(rule, ahead), ~reclaim.due(rule, now)).cte("reclaim_window")
+    window = window.prefix_with("MATERIALIZED")
+    on = reclaim.return_day(rule, reclaim.local_date(now), reclaim.local_date(ahead),
+                            window.c.since, window.c.last_activity_at,
+                            window.c.last_order).label("on")
+    key = literal(f"reclaim:{rule.id}:") + cast(window.c.id, String) + literal(f":{lead}:") + on
 
     def pick(after, limit):
-        window = select(Customer.id, Customer.owner_id, Customer.name,
-                        reclaim.SINCE.label("since"), Customer.last_activity_at,
-                        last_order.label("last_order")).where(
-            reclaim.due(rule, ahead), ~reclaim.due(rule, now), Customer.id > after
-        ).subquery()
-        on = reclaim.return_day(rule, reclaim.local_date(now), reclaim.local_date(ahead),
-                                window.c.since, window.c.last_activity_at,
-                                window.c.last_order).label("on")
-        key = (literal(f"reclaim:{rule.id}:") + cast(window.c.id, String)
-               + literal(f":{lead}:") + on)
         return db.session.execute(
-            select(window.c.id, window.c.owner_id, window.c.name, on)
-            .where(~exists().where(Notification.user_id == window.c.owner_id,
+            select(window.c.id, window.c.owner_id, Customer.name, on)
+            .join(Customer, Customer.id == window.c.id)
+            .where(window.c.id > after,
+                   ~exists().where(Notification.user_id == window.c.owner_id,
                                    Notification.dedupe_key == key))
             .order_by(window.c.id).limit(limit)).all()
     return pick
