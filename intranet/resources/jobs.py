@@ -1,8 +1,9 @@
 """Reclaim jobs for `flask jobs run` (rules R2, R5, R6): the owners' warnings at each rule's
 lead times, then the reclaim itself. SQL picks the customers (the warnings only those within
-a lead time not yet warned about the day they return on); a second run changes nothing: reclaimed customers have no owner, and each
-warning has a dedupe key naming the customer, rule, lead time and the date it is about. Both
-work in keyset batches, each committed with its notifications and audit entry (issue 12)."""
+a lead time not yet warned about the day they return on); a second run changes nothing:
+reclaimed customers have no owner, and each warning has a dedupe key naming the customer,
+rule, lead time and the date it is about. Both work in batches, each committed with its
+notifications and audit entry (issue 12)."""
 from __future__ import annotations
 
 from collections import defaultdict
