@@ -75,20 +75,29 @@ def probe() -> None:
     from intranet.extensions import db
 
     app = create_app()
-    figures = {"statements": 0, "transactions": 0, "longest_transaction": 0.0, "jobs": {}}
+    figures = {"statements": 0, "transactions": 0, "longest_transaction": 0.0, "jobs": {},
+               "slowest": []}
     began: list[float] = []
-    longest = {"job": 0.0}
+    longest = {"job": 0.0, "name": ""}
+    current: list = []  # (statement, seconds) of the open transaction
 
     with app.app_context():
         engine = db.engine
 
     @event.listens_for(engine, "before_cursor_execute")
-    def count(*args):
+    def count(conn, *args):
         figures["statements"] += 1
+        conn.info["bench_started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def timed_statement(conn, cursor, statement, params, context, many):
+        took = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
+        current.append((" ".join(statement.split())[:90], round(took, 3)))
 
     @event.listens_for(engine, "begin")
     def begin(conn):
         began.append(time.perf_counter())
+        current.clear()
 
     def end(conn):
         if began:
@@ -96,6 +105,13 @@ def probe() -> None:
             took = time.perf_counter() - began.pop()
             figures["longest_transaction"] = max(figures["longest_transaction"], took)
             longest["job"] = max(longest["job"], took)
+            # the five longest transactions (each holds SQLite's write lock), with what took
+            # the time in them
+            slowest = figures["slowest"]
+            slowest.append([round(took, 3), longest["name"],
+                            sorted(current, key=lambda s: -s[1])[:3]])
+            slowest.sort(key=lambda t: -t[0])
+            del slowest[5:]
 
     event.listen(engine, "commit", end)
     event.listen(engine, "rollback", end)
@@ -103,7 +119,7 @@ def probe() -> None:
     def timed(name, func):
         def run():
             start, statements = time.perf_counter(), figures["statements"]
-            longest["job"] = 0.0
+            longest["job"], longest["name"] = 0.0, name
             try:
                 result = func()
                 db.session.commit()  # as run_all does next: the job's last transaction
@@ -146,6 +162,10 @@ def measure(label: str) -> None:
         print(f"    {name:28} {seconds:8.3f} s {statements:9,} statements, longest "
               f"transaction {longest:.3f} s")
     print("    output: " + "; ".join(figures["output"]))
+    print("    longest transactions (s, job, slowest statements in it):")
+    for took, job, statements in figures["slowest"]:
+        print(f"      {took:.3f} {job}: " + "; ".join(f"{sql} … {seconds:.3f} s"
+                                                   for sql, seconds in statements))
 
 
 def main() -> None:

@@ -214,7 +214,76 @@ def test_the_customer_list_reads_its_index_in_order_for_every_scope_and_sort(
     (Role.SALES_REP, "/notifications", "notification", "ix_notification_user_list"),
     (Role.SALES_MANAGER, "/sales/reclaims", "ownership_record", "ix_ownership_record_batch"),
     (Role.ADMIN, "/admin/audit", "audit_entry", None),
+    (Role.ARCHIVIST, "/archive/", "credit_application", "ix_credit_application_decided"),
+    (Role.ARCHIVIST, "/archive/?department=1", "credit_application",
+     "ix_credit_application_department_decided"),
+    (Role.ARCHIVIST, "/archive/?type=service_case", "service_case", "ix_service_case_closed"),
+    (Role.ARCHIVIST, "/archive/?type=service_case&department=1", "service_case",
+     "ix_service_case_department_closed"),
+    (Role.ARCHIVIST, "/archive/?type=transfer_request", "resource_request",
+     "ix_resource_request_decided"),
+    (Role.GENERAL_MANAGER, "/archive/?type=pool_claim", "resource_request",
+     "ix_resource_request_decided"),
 ])
 def test_the_big_lists_read_an_index_in_order(app, client, staff, role, url, table, index):
     login_fast(client, app, staff[role])
     _assert_index_order(_plan(app, *_rows_statement(app, client, url, table)), index)
+
+
+@pytest.mark.parametrize("role", [Role.SALES_REP, Role.SALES_MANAGER])
+def test_the_reclaim_due_list_reads_the_same_pages_either_way_and_counts_in_its_index(
+        app, client, staff, frozen, role):
+    """Rules R2/R5/R6 (issue 12): above the count cap the list walks the name index; at most
+    the cap, it reads the ids its scope's reclaim index gives and sorts them. Both give the
+    same pages; the count reads the reclaim index alone."""
+    from intranet.models import ReclaimRule
+    from intranet.resources import reclaim
+
+    start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    frozen(start)
+    with app.app_context():
+        reclaim.ensure_defaults()
+        db.session.scalar(select(ReclaimRule).where(ReclaimRule.kind == "no_activity")) \
+            .enabled = True
+        for i, owner in enumerate([staff[Role.SALES_REP]] * 7 + [staff["rep_b"]] * 3
+                                  + [staff["rep_other_dept"]] * 2):
+            db.session.add(Customer(name=f"回收{i % 4}", owner_id=owner.id, region="上海",
+                                    department_id=owner.department_id,
+                                    last_activity_at=start - timedelta(days=i % 3)))
+        db.session.commit()
+    frozen(start + timedelta(days=50))  # all due within the list's two weeks
+    app.config["PAGE_SIZE"] = 2
+    login_fast(client, app, staff[role])
+
+    def pages():
+        return [_ids(client.get(f"/sales/reclaim-due?page={n}").get_data(as_text=True))
+                for n in range(1, 7)]
+    few = pages()  # 7 or 10 in scope, under the cap of 1,000
+    app.config["PAGE_COUNT_CAP"] = 3
+    many = pages()
+    assert few == many and sum(map(len, few)) == (7 if role == Role.SALES_REP else 10)
+    with app.app_context():
+        names = dict(db.session.execute(select(Customer.id, Customer.name)).all())
+    order = [(names[i], i) for page in few for i in page]
+    assert order == sorted(order)
+    count = _count_statement(app, client, "/sales/reclaim-due")
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        scope = "owner" if role == Role.SALES_REP else "department"
+        assert f"COVERING INDEX ix_customer_{scope}_reclaim" in _plan(app, *count)
+
+
+def _count_statement(app, client, url: str):
+    seen = []
+
+    def listen(conn, cursor, statement, parameters, *args):
+        if "count(" in statement and re.search(r"\bFROM customer\b", statement):
+            seen.append((statement, parameters))
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert seen, url
+    return seen[0]

@@ -9,7 +9,7 @@ from sqlalchemy import insert, literal, null, or_, select, true, update
 from intranet.archive import sealing
 from intranet.core import audit, clock, settings
 from intranet.core.errors import FieldError
-from intranet.core.jobs import batch_size, job
+from intranet.core.jobs import Pace, job
 from intranet.core.permissions import Permission
 from intranet.core.roles import Role
 from intranet.core.settings import SettingDef
@@ -107,16 +107,16 @@ def expire() -> int:
     each (INSERT ... SELECT), one UPDATE and one audit entry naming them, committed together.
     Access never waited for this: grant_for compares now with expires_at."""
     now = clock.now()
-    done, size = 0, batch_size()
+    done, pace = 0, Pace()
     while True:
         ids = list(db.session.scalars(select(A.id).where(
             A.state == AccessState.APPROVED.value, A.expires_at <= now)
-            .order_by(A.id).limit(size)))
+            .order_by(A.id).limit(pace.size)))
         if ids:
             _expire(ids, now)
             db.session.commit()
         done += len(ids)
-        if len(ids) < size:  # an expired grant no longer qualifies: none is left
+        if not pace.done(len(ids)):  # an expired grant no longer qualifies: none is left
             return done
 
 

@@ -7,18 +7,18 @@ from sqlalchemy import select, update
 
 from intranet.archive.export import final_path
 from intranet.core import clock
-from intranet.core.jobs import batch_size, job
+from intranet.core.jobs import Pace, job
 from intranet.extensions import db
 from intranet.models import ArchiveExport
 
 
 @job("archive_exports_expire")
 def expire_exports() -> int:
-    now, done, size = clock.now(), 0, batch_size()
+    now, done, pace = clock.now(), 0, Pace()
     while True:
         ids = db.session.scalars(select(ArchiveExport.id).where(
             ArchiveExport.state == "done", ArchiveExport.expires_at <= now)
-            .order_by(ArchiveExport.id).limit(size)).all()
+            .order_by(ArchiveExport.id).limit(pace.size)).all()
         if ids:
             db.session.execute(update(ArchiveExport).where(
                 ArchiveExport.id.in_(ids), ArchiveExport.state == "done").values(
@@ -29,5 +29,5 @@ def expire_exports() -> int:
                 final_path(export_id).unlink(missing_ok=True)
             db.session.commit()
         done += len(ids)
-        if len(ids) < size:
+        if not pace.done(len(ids)):
             return done

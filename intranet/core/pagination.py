@@ -94,27 +94,41 @@ def count_cap() -> int:
     return current_app.config.get("PAGE_COUNT_CAP", COUNT_CAP)
 
 
-def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None) -> Page:
+def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
+             few=None) -> Page:
     """The page the query string asks for (?page=; anything not a page number in range is the
     first page). `keyset`: the list's full sort key, which `select_stmt` must already be
-    ordered by; a valid ?after= cursor then replaces the offset."""
+    ordered by; a valid ?after= cursor then replaces the offset.
+
+    `few`: the same rows in the same order, read the way that suits at most the count cap of
+    matches (e.g. found in a covering index, then sorted), where `select_stmt` suits many
+    (walking the sort's index until a page has matched, which reads every row in scope when
+    few match). The count then comes first and decides which one reads the page."""
     per_page = current_app.config["PAGE_SIZE"]
     number = int_arg("page", maximum=MAX_PAGE) or 1
     cursor = _read_cursor(keyset) if keyset and number > 1 else None
-    rows_stmt = select_stmt.limit(per_page + 1)
+    cap = count_cap()
+    counted = _count(select_stmt, cap) if few is not None else None
+    rows_stmt = few if counted is not None and counted <= cap else select_stmt
+    rows_stmt = rows_stmt.limit(per_page + 1)
     if cursor is not None:
         rows_stmt = rows_stmt.where(_after(keyset, cursor))
     else:
         rows_stmt = rows_stmt.offset((number - 1) * per_page)
     rows = list(db.session.execute(rows_stmt).unique().scalars())
-    cap = count_cap()
-    counted = db.session.scalar(select(func.count()).select_from(
-        _countable(select_stmt).limit(cap + 1).subquery()))
+    if counted is None:
+        counted = _count(select_stmt, cap)
     items = rows[:per_page]
     after = _write_cursor(keyset, items[-1]) if keyset and items else None
     return Page(items=items, page=number, per_page=per_page,
                 total=counted if counted <= cap else None, cap=cap,
                 has_next=len(rows) > per_page, after=after, keyset=bool(keyset))
+
+
+def _count(select_stmt, cap: int) -> int:
+    """The matches, counted up to cap + 1."""
+    return db.session.scalar(select(func.count()).select_from(
+        _countable(select_stmt).limit(cap + 1).subquery()))
 
 
 def _countable(select_stmt):

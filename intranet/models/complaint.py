@@ -48,6 +48,9 @@ class ServiceCase(db.Model):
         Index("ix_service_case_queue", "state", "priority", "next_due_at"),
         Index("ix_service_case_received", "received_at"),
         Index("ix_service_case_customer_received", "customer_id", "received_at"),
+        # the archive's closed cases, newest first, all or a department's (issue 12)
+        Index("ix_service_case_closed", "closed_at", "id"),
+        Index("ix_service_case_department_closed", "department_id", "closed_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int]

@@ -29,6 +29,9 @@ class CreditApplication(db.Model):
         # the GM's queue: pending, by deadline, ties by id (issue 12: no sort per page)
         Index("ix_credit_application_state_due", "state", "due_at", "id"),
         Index("ix_credit_application_customer_period", "customer_id", "period_start"),
+        # the archive's decided applications, newest first, all or a department's (issue 12)
+        Index("ix_credit_application_decided", "decided_at", "id"),
+        Index("ix_credit_application_department_decided", "department_id", "decided_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))

@@ -135,6 +135,16 @@ for _sort, _key in _SORT_KEYS.items():
     Index(f"ix_customer_owner_{_sort}", Customer.owner_id, *_key)
     Index(f"ix_customer_department_{_sort}", Customer.department_id, *_key)
 
+# The customers returning to the pool soon (rules R2, R5, R6), per scope: every column the
+# reclaim rules read, so the due list counts (and, when few match, finds) its rows in the index
+# alone instead of reading each visible customer's row (issue 12). Last activity first: the
+# customers idle longest, the likeliest due, come first.
+RECLAIM_COLUMNS = (Customer.last_activity_at, Customer.relation, Customer.owned_since,
+                   Customer.created_at, Customer.tier, Customer.tier_override)
+Index("ix_customer_owner_reclaim", Customer.owner_id, *RECLAIM_COLUMNS, Customer.department_id)
+Index("ix_customer_department_reclaim", Customer.department_id, *RECLAIM_COLUMNS,
+      Customer.owner_id)
+
 
 class Contact(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -113,6 +113,8 @@ class ResourceRequest(db.Model):
         Index("ix_resource_request_customer", "customer_id", "created_at"),
         Index("ix_resource_request_requester", "requested_by_id", "created_at"),
         Index("ix_resource_request_classified_by", "classified_by_id", "state", "decided_at"),
+        # the archive's decided transfers and claims, newest first (issue 12)
+        Index("ix_resource_request_decided", "kind", "decided_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))

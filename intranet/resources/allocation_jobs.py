@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import url_for
 
 from intranet.core import clock, notifications
-from intranet.core.jobs import batch_size, job
+from intranet.core.jobs import Pace, job
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.resources import first_contact
@@ -15,10 +15,10 @@ from intranet.resources import first_contact
 
 @job("first_contact_misses")
 def record_misses() -> int:
-    now, size, done = clock.now(), batch_size(), 0
+    now, pace, done = clock.now(), Pace(), 0
     managers: dict = {}
     while True:
-        misses = first_contact.record_misses(now, limit=size)
+        misses = first_contact.record_misses(now, limit=pace.size)
         for miss in misses:
             if miss.department_id not in managers:
                 managers[miss.department_id] = sorted(
@@ -35,5 +35,5 @@ def record_misses() -> int:
                                       customer=miss.customer.name)
         db.session.commit()
         done += len(misses)
-        if len(misses) < size:  # a recorded miss no longer qualifies: none is left
+        if not pace.done(len(misses)):  # a recorded miss no longer qualifies: none is left
             return done

@@ -1,79 +1,94 @@
 """Reclaim jobs for `flask jobs run` (rules R2, R5, R6): the owners' warnings at each rule's
-lead times, then the reclaim itself. SQL picks the customers (the warnings load only those
-within a lead time); a second run changes nothing: reclaimed customers have no owner, and each
-warning has a dedupe key naming the customer, rule, lead time and the date it is about. Both
-work in keyset batches, each committed with its notifications and audit entry (issue 12)."""
+lead times, then the reclaim itself. SQL picks the customers (the warnings only those within
+a lead time not yet warned about the day they return on); a second run changes nothing:
+reclaimed customers have no owner, and each warning has a dedupe key naming the customer,
+rule, lead time and the date it is about. Both work in batches, each committed with its
+notifications and audit entry (issue 12)."""
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
 
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import String, cast, exists, func, literal, select
 
 from intranet.core import audit, clock, notifications
-from intranet.core.jobs import batch_size, batches, job
+from intranet.core.jobs import Pace, batches, job
 from intranet.core.notifications import Note
 from intranet.extensions import db
-from intranet.models import Customer, Notification, OwnershipRecord
+from intranet.models import Customer, Notification, Order, OwnershipRecord
 from intranet.resources import reclaim
 
 
 @job("reclaim_warnings")
 def warn() -> int:
-    """Per rule and lead time: the customers due by then (not yet now), a batch at a time with
-    their last orders in one query and the warnings already sent in one query — so a day's
-    second run, and the customers warned on earlier days, cost no query each."""
+    """Per rule and lead time, SQL picks the customers due by then (not yet now) that have no
+    warning yet about the day they return on (their dedupe key, built in SQL with
+    reclaim.return_day), a bounded batch at a time: a run with nothing to send is one SELECT
+    per rule and lead time, however many customers are in the window."""
     now, sent = clock.now(), 0
     for rule in reclaim.enabled_rules():
         for lead in rule.lead_days:
-            ahead = now + timedelta(days=lead)
-
-            def pick(after, limit, rule=rule, ahead=ahead):
-                return db.session.scalars(select(Customer).where(
-                    reclaim.due(rule, ahead), ~reclaim.due(rule, now), Customer.id > after)
-                    .order_by(Customer.id).limit(limit)).all()
-
-            for soon in batches(pick, key=lambda customer: customer.id):
-                sent += _warn(rule, lead, soon)
+            for batch in batches(_unwarned(rule, lead, now), key=lambda row: row.id):
+                sent += notifications.notify_many([
+                    Note(row.owner_id, "reclaim_warning",
+                         url_for("sales.customer", customer_id=row.id),
+                         {"customer": row.name, "on": row.on}, _key(rule, row.id, lead, row.on))
+                    for row in batch])
     return sent
 
 
-def _warn(rule, lead: int, soon: list[Customer]) -> int:
-    orders = reclaim.last_orders([c.id for c in soon])
-    # due() selects only the rule's customers (applies()): no check per customer
-    on = {c.id: reclaim.return_by(c, rule, orders.get(c.id)).on for c in soon}
-    keys = {c.id: f"reclaim:{rule.id}:{c.id}:{lead}:{on[c.id]}" for c in soon}
-    done = _already_sent(list(keys.values()))
-    return notifications.notify_many([
-        Note(customer.owner_id, "reclaim_warning",
-             url_for("sales.customer", customer_id=customer.id),
-             {"customer": customer.name, "on": on[customer.id].isoformat()}, keys[customer.id])
-        for customer in soon if (customer.owner_id, keys[customer.id]) not in done])
+def _key(rule, customer_id, lead: int, on) -> str:
+    return f"reclaim:{rule.id}:{customer_id}:{lead}:{on}"
 
 
-def _already_sent(keys: list[str], chunk: int = 500) -> set[tuple[int, str]]:
-    found: set[tuple[int, str]] = set()
-    for i in range(0, len(keys), chunk):
-        found.update(db.session.execute(select(Notification.user_id, Notification.dedupe_key)
-                                        .where(Notification.dedupe_key.in_(keys[i:i + chunk]))
-                                        ).all())
-    return found
+def _unwarned(rule, lead: int, now):
+    ahead = now + timedelta(days=lead)
+    last_order = select(func.max(Order.ordered_on)).where(
+        Order.customer_id == Customer.id).correlate(Customer).scalar_subquery()
+    # The customers in the window, each with its last order read once: materialised, as
+    # otherwise the database copies that subquery into every day of return_day's CASE.
+    window = select(Customer.id, Customer.owner_id, reclaim.SINCE.label("since"),
+                    Customer.last_activity_at, last_order.label("last_order")).where(
+        reclaim.due(rule, ahead), ~reclaim.due(rule, now)).cte("reclaim_window")
+    window = window.prefix_with("MATERIALIZED")
+    on = reclaim.return_day(rule, reclaim.local_date(now), reclaim.local_date(ahead),
+                            window.c.since, window.c.last_activity_at,
+                            window.c.last_order).label("on")
+    key = literal(f"reclaim:{rule.id}:") + cast(window.c.id, String) + literal(f":{lead}:") + on
+
+    def pick(after, limit):
+        return db.session.execute(
+            select(window.c.id, window.c.owner_id, Customer.name, on)
+            .join(Customer, Customer.id == window.c.id)
+            .where(window.c.id > after,
+                   ~exists().where(Notification.user_id == window.c.owner_id,
+                                   Notification.dedupe_key == key))
+            .order_by(window.c.id).limit(limit)).all()
+    return pick
 
 
 @job("reclaim")
 def run() -> int:
     """Batches of at most batch_size() customers over the rules in order (a customer two rules
     would take goes by the first), each committed with one audit entry per rule and one notice
-    per former owner; a run of one batch reads as before the batching."""
-    now, moved, size = clock.now(), 0, batch_size()
+    per former owner; a run of one batch reads as before the batching. Each rule reads on from
+    the last customer it moved, and a rule that found fewer than it could take has none left
+    (the moment is the run's), so no batch walks again what an earlier one read."""
+    now, moved, pace = clock.now(), 0, Pace()
     rules = reclaim.enabled_rules()
+    after = {rule.id: 0 for rule in rules}
     while True:
         batch: list[int] = []
+        size = pace.size
         for rule in rules:
             if len(batch) >= size:
                 break
-            ids = reclaim.reclaim(rule, now, limit=size - len(batch))
+            if after[rule.id] is None:
+                continue
+            wanted = size - len(batch)
+            ids = reclaim.reclaim(rule, now, limit=wanted, after=after[rule.id])
+            after[rule.id] = ids[-1] if len(ids) == wanted else None
             if ids:
                 audit.record(audit.Action.UPDATE, "reclaim_rule", rule.id, user=None,
                              details={"reclaimed": len(ids), "pool": rule.pool_id})
@@ -82,7 +97,7 @@ def run() -> int:
             _tell_former_owners(now, batch)
         db.session.commit()
         moved += len(batch)
-        if len(batch) < size:  # every rule found fewer than it could take: none is left
+        if not pace.done(len(batch)):  # every rule found fewer than it could take: none left
             return moved
 
 

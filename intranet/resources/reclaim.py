@@ -10,8 +10,8 @@ in the database, so it reads the same on SQLite and PostgreSQL):
 - former (R6): a former customer with no order for `days` (and owned that long).
 
 `flask jobs run` reclaims what is due in two statements per rule and batch (an INSERT … SELECT
-… LIMIT of the ownership records, an UPDATE … WHERE id IN (SELECT …)), so a second run finds
-nothing. The customer page and the owner's warnings read the same conditions:
+… LIMIT … RETURNING of the ownership records, an UPDATE of those customers), so a second run
+finds nothing. The customer page and the owner's warnings read the same conditions:
 `due(rule, moment)`.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, func, insert, literal, null, select, update
+from sqlalchemy import and_, case, exists, func, insert, literal, null, or_, select, update
 
 from intranet.core import clock, settings
 from intranet.extensions import db
@@ -29,7 +29,7 @@ from intranet.models.types import UTCDateTime
 SINCE = func.coalesce(Customer.owned_since, Customer.created_at)
 
 
-def _local_date(moment: datetime) -> date:
+def local_date(moment: datetime) -> date:
     return moment.astimezone(settings.tz()).date()
 
 
@@ -50,7 +50,7 @@ def due(rule: ReclaimRule, moment: datetime):
     """SQL: the rule's customers whose time is up at `moment` (now, or a date ahead)."""
     cutoff = moment - timedelta(days=rule.days)
     no_order = ~exists().where(Order.customer_id == Customer.id,
-                               Order.ordered_on > _local_date(cutoff))
+                               Order.ordered_on > local_date(cutoff))
     condition = [applies(rule), SINCE <= cutoff]
     if rule.kind == "no_activity":
         condition += [(Customer.last_activity_at.is_(None))
@@ -101,25 +101,26 @@ def preview(rule: ReclaimRule, limit: int = 20) -> tuple[int, list[Customer]]:
     return count, sample
 
 
-def reclaim(rule: ReclaimRule, now: datetime, limit: int | None = None) -> list[int]:
-    """Rule R2/R5/R6 as two set-based statements for at most `limit` customers (by id);
-    returns the ids of the customers moved."""
+def reclaim(rule: ReclaimRule, now: datetime, limit: int, after: int = 0) -> list[int]:
+    """Rule R2/R5/R6 as two set-based statements for at most `limit` customers past id `after`
+    (in id order: a batch reads on from where the last one stopped rather than walking the
+    customers moved before it again); returns the ids of the customers moved, ascending."""
     reason = f"reclaim_rule:{rule.id}"
     chosen = select(Customer.id, literal("reclaim"), Customer.owner_id, null(),
                     literal(rule.pool_id), literal(reason), literal("reclaim_rule"),
-                    literal(rule.id), null(), null(),
-                    literal(now, UTCDateTime())).where(due(rule, now)).order_by(Customer.id)
-    db.session.execute(insert(OwnershipRecord).from_select(
+                    literal(rule.id), null(), null(), literal(now, UTCDateTime())).where(
+        due(rule, now), Customer.id > after).order_by(Customer.id).limit(limit)
+    # RETURNING names the batch (the INSERT … SELECT's rowcount is -1 on PostgreSQL), so the
+    # UPDATE looks up at most `limit` ids, not every record of the run so far.
+    recorded = db.session.scalars(insert(OwnershipRecord).from_select(
         ["customer_id", "kind", "from_user_id", "to_user_id", "pool_id", "reason",
-         "object_type", "object_id", "actor_id", "approved_by_id", "at"],
-        chosen if limit is None else chosen.limit(limit)))
-    # The ids are the UPDATE's: the INSERT … SELECT's rowcount is -1 on PostgreSQL (psycopg).
-    # Customers this run moved in an earlier batch have no owner any more.
+         "object_type", "object_id", "actor_id", "approved_by_id", "at"], chosen)
+        .returning(OwnershipRecord.customer_id)).all()
+    if not recorded:
+        return []
     table = Customer.__table__
-    return list(db.session.scalars(
-        update(table).where(table.c.owner_id.is_not(None), table.c.id.in_(
-            select(OwnershipRecord.customer_id).where(
-                OwnershipRecord.reason == reason, OwnershipRecord.at == now)))
+    return sorted(db.session.scalars(
+        update(table).where(table.c.owner_id.is_not(None), table.c.id.in_(recorded))
         .values(owner_id=None, owned_since=None, pool_id=rule.pool_id)
         .returning(table.c.id)))
 
@@ -168,14 +169,48 @@ def returns_on_many(customers: list[Customer],
 def return_by(customer: Customer, rule: ReclaimRule, last_order: date | None) -> Return:
     """When `rule` returns this customer of its own, given the date of its last order."""
     since = customer.owned_since or customer.created_at
-    order_moment = datetime.combine(last_order, time(0), settings.tz()) if last_order else None
+    order_moment = _midnight(last_order) if last_order else None
     starts = [since]
     if rule.kind == "no_activity":
         starts += [customer.last_activity_at, order_moment]
     elif rule.kind == "former":
         starts.append(order_moment)
     start = max(s for s in starts if s is not None)
-    return Return(_local_date(start + timedelta(days=rule.days)), rule)
+    return Return(local_date(start + timedelta(days=rule.days)), rule)
+
+
+def return_day(rule: ReclaimRule, first: date, last: date, since, active, last_order):
+    """SQL: `return_by(...).on` as 'YYYY-MM-DD' for a customer whose return falls from `first`
+    to `last` (NULL outside), given its start columns: `since` (owned since or created),
+    `active` (last activity) and `last_order` (date of the last order). So the warnings job can
+    match the dedupe keys of the warnings already sent without loading the customers.
+
+    return_by's start is the latest of these (the order as its local midnight); the customer
+    returns on day D when start + days falls before the midnight that ends D. One WHEN per
+    day, first match wins, each comparing the columns with cutoffs computed here as due() does
+    (no date arithmetic in the database)."""
+    span, whens, day = timedelta(days=rule.days), [], first
+    while day <= last:
+        bound = _midnight(day + timedelta(days=1)) - span  # start < bound: returns by `day`
+        starts_before = [since < bound]
+        if rule.kind == "no_activity":
+            starts_before.append(or_(active.is_(None), active < bound))
+        if rule.kind in ("no_activity", "former"):
+            starts_before.append(or_(last_order.is_(None), last_order < _first_day_from(bound)))
+        whens.append((and_(*starts_before), day.isoformat()))
+        day += timedelta(days=1)
+    return case(*whens, else_=null()) if whens else null()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), settings.tz())
+
+
+def _first_day_from(moment: datetime) -> date:
+    """The first date whose local midnight is at or after `moment`: an order's midnight is
+    before `moment` exactly when its date is before this one."""
+    day = local_date(moment)
+    return day if _midnight(day) >= moment else day + timedelta(days=1)
 
 
 def last_orders(customer_ids: list[int], chunk: int = 500) -> dict[int, date]:
