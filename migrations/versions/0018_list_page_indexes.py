@@ -1,8 +1,8 @@
-"""case queue indexes (issue 12): the queue's "mine" reads the open cases of a handler,
-leader or registrar from an index that also holds the sort keys; they replace the single
-column indexes that were their prefixes
+"""case queue and pool indexes (issue 12): the case queue's "mine" reads the open cases of a
+handler, leader or registrar from an index that also holds the sort keys; the shared pool's
+count reads (pool_id, owner_id) alone. Each replaces the index that was its prefix
 
-Revision ID: 0018_case_queue_indexes
+Revision ID: 0018_list_page_indexes
 Revises: 0017_settings_version
 Create Date: 2026-11-29 17:30:00
 
@@ -10,7 +10,7 @@ Create Date: 2026-11-29 17:30:00
 from alembic import op
 
 
-revision = '0018_case_queue_indexes'
+revision = '0018_list_page_indexes'
 down_revision = '0017_settings_version'
 branch_labels = None
 depends_on = None
@@ -23,11 +23,17 @@ OLD = {"ix_service_case_handler_id": ["handler_id"], "ix_service_case_leader_id"
        "ix_service_case_registered_by_id": ["registered_by_id"]}
 
 
+POOL_NEW, POOL_OLD = ("ix_customer_pool_owner", ["pool_id", "owner_id"]), (
+    "ix_customer_pool_id", ["pool_id"])
+
+
 def upgrade():
     for name, columns in NEW.items():
         op.create_index(name, "service_case", columns, unique=False)
     for name in OLD:
         op.drop_index(name, table_name="service_case")
+    op.create_index(*POOL_NEW, table_name="customer", unique=False)
+    op.drop_index(POOL_OLD[0], table_name="customer")
 
 
 def downgrade():
@@ -35,3 +41,5 @@ def downgrade():
         op.create_index(name, "service_case", columns, unique=False)
     for name in NEW:
         op.drop_index(name, table_name="service_case")
+    op.create_index(*POOL_OLD, table_name="customer", unique=False)
+    op.drop_index(POOL_NEW[0], table_name="customer")
