@@ -57,6 +57,8 @@ class ServiceCase(db.Model):
               "id"),
         Index("ix_service_case_registered_queue", "registered_by_id", "handler_id", "state",
               "priority", "next_due_at", "id"),
+        # a department's cases in a state (the manager's "awaiting your decision" count)
+        Index("ix_service_case_department_state", "department_id", "state", "next_due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int]
@@ -71,7 +73,7 @@ class ServiceCase(db.Model):
         ForeignKey("customer.id", ondelete="SET NULL"))
     complainant_name: Mapped[str] = mapped_column(String(50), default="")
     complainant_phone: Mapped[str] = mapped_column(String(30), default="")
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     description: Mapped[str] = mapped_column(Text)
     # Rule P6: 0 = severe or a VIP / key customer's, handled first; repeats are flagged
     priority: Mapped[int] = mapped_column(default=1)

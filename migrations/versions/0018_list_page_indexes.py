@@ -1,5 +1,6 @@
 """case queue and pool indexes (issue 12): the case queue's "mine" reads the open cases of a
-handler, leader or registrar from an index that also holds the sort keys; the shared pool's
+handler, leader or registrar from an index that also holds the sort keys, a department's
+cases in a state are counted from (department_id, state, next_due_at); the shared pool's
 count reads (pool_id, owner_id) alone. Each replaces the index that was its prefix
 
 Revision ID: 0018_list_page_indexes
@@ -18,9 +19,11 @@ depends_on = None
 SORT = ["state", "priority", "next_due_at", "id"]
 NEW = {"ix_service_case_handler_queue": ["handler_id", *SORT],
        "ix_service_case_leader_queue": ["leader_id", *SORT],
-       "ix_service_case_registered_queue": ["registered_by_id", "handler_id", *SORT]}
+       "ix_service_case_registered_queue": ["registered_by_id", "handler_id", *SORT],
+       "ix_service_case_department_state": ["department_id", "state", "next_due_at"]}
 OLD = {"ix_service_case_handler_id": ["handler_id"], "ix_service_case_leader_id": ["leader_id"],
-       "ix_service_case_registered_by_id": ["registered_by_id"]}
+       "ix_service_case_registered_by_id": ["registered_by_id"],
+       "ix_service_case_department_id": ["department_id"]}
 
 
 POOL_NEW, POOL_OLD = ("ix_customer_pool_owner", ["pool_id", "owner_id"]), (
