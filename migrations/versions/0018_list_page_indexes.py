@@ -1,7 +1,8 @@
-"""case queue and pool indexes (issue 12): the case queue's "mine" reads the open cases of a
+"""list page indexes (issue 12): the case queue's "mine" reads the open cases of a
 handler, leader or registrar from an index that also holds the sort keys, a department's
 cases in a state are counted from (department_id, state, next_due_at); the shared pool's
-count reads (pool_id, owner_id) alone. Each replaces the index that was its prefix
+count reads (pool_id, owner_id) alone (each of these replaces the index that was its
+prefix); a rep's running first-contact clocks are read by (kind, met_at, due_at)
 
 Revision ID: 0018_list_page_indexes
 Revises: 0017_settings_version
@@ -24,10 +25,9 @@ NEW = {"ix_service_case_handler_queue": ["handler_id", *SORT],
 OLD = {"ix_service_case_handler_id": ["handler_id"], "ix_service_case_leader_id": ["leader_id"],
        "ix_service_case_registered_by_id": ["registered_by_id"],
        "ix_service_case_department_id": ["department_id"]}
-
-
 POOL_NEW, POOL_OLD = ("ix_customer_pool_owner", ["pool_id", "owner_id"]), (
     "ix_customer_pool_id", ["pool_id"])
+DEADLINE = ("ix_workflow_deadline_kind_open", ["kind", "met_at", "due_at"])
 
 
 def upgrade():
@@ -35,14 +35,16 @@ def upgrade():
         op.create_index(name, "service_case", columns, unique=False)
     for name in OLD:
         op.drop_index(name, table_name="service_case")
-    op.create_index(*POOL_NEW, table_name="customer", unique=False)
+    op.create_index(POOL_NEW[0], "customer", POOL_NEW[1], unique=False)
     op.drop_index(POOL_OLD[0], table_name="customer")
+    op.create_index(DEADLINE[0], "workflow_deadline", DEADLINE[1], unique=False)
 
 
 def downgrade():
+    op.drop_index(DEADLINE[0], table_name="workflow_deadline")
     for name, columns in OLD.items():
         op.create_index(name, "service_case", columns, unique=False)
     for name in NEW:
         op.drop_index(name, table_name="service_case")
-    op.create_index(*POOL_OLD, table_name="customer", unique=False)
+    op.create_index(POOL_OLD[0], "customer", POOL_OLD[1], unique=False)
     op.drop_index(POOL_NEW[0], table_name="customer")
