@@ -60,6 +60,6 @@ def url_pattern(endpoint: str, key: str, **values) -> str:
     map (issue 12: two url_for per row were a tenth of the GM queue's CPU)."""
     url = url_for(endpoint, **{key: _PLACEHOLDER}, **values)
     head, found, tail = url.partition(str(_PLACEHOLDER))
-    if not found:
+    if not found or "?" in head:  # a key not in the rule would land in the query string
         raise ValueError(f"{endpoint} does not take {key} in its path")
     return head.replace("%", "%%") + "%d" + tail.replace("%", "%%")

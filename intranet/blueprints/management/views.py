@@ -3,9 +3,9 @@ time left, decided one by one or in bulk with htmx, by the GM or the GM's deputy
 from __future__ import annotations
 
 from flask import g, render_template, request
-from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
