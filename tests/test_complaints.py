@@ -395,7 +395,8 @@ def test_p4_contacts_are_logged_but_no_promise_before_the_decision(app, client, 
     with app.app_context():  # ... which runs as its own deadline
         from intranet.models import WorkflowDeadline
         promised = db.session.scalars(db.select(WorkflowDeadline.note).where(
-            WorkflowDeadline.object_id == decided, WorkflowDeadline.kind == "promised")).all()
+            WorkflowDeadline.object_id == decided, WorkflowDeadline.kind == "promised")
+            .order_by(WorkflowDeadline.id)).all()
     assert promised == ["三日内回复", "按决定退换"]
     with app.app_context():
         notes = db.session.scalars(db.select(CaseContact.note).order_by(CaseContact.id)).all()

@@ -17,7 +17,7 @@ from intranet.core.querystring import parse_int
 from intranet.core.search import contains
 from intranet.customers import search_fields
 from intranet.extensions import db
-from intranet.models import CasePerson, Customer, ServiceCase, WorkflowDeadline
+from intranet.models import CasePerson, Customer, ServiceCase, User, WorkflowDeadline
 from intranet.workflows.complaint import ComplaintFlow
 from intranet.workflows.complaint_states import OPEN_CASE_STATES
 
@@ -70,9 +70,11 @@ def read_filters(args, user) -> Filters:
 
 
 def query(filters: Filters, user):
+    # the rows, the export and the PDF show the customer's name and the handler's name only
     stmt = (select(ServiceCase)
-            .options(selectinload(ServiceCase.customer).lazyload(Customer.owner),
-                     selectinload(ServiceCase.handler), selectinload(ServiceCase.department))
+            .options(selectinload(ServiceCase.customer).load_only(Customer.name),
+                     selectinload(ServiceCase.handler).load_only(User.display_name)
+                     .lazyload(User.role_rows))
             .where(case_scope(user)))
     for key in ("kind", "channel", "state", "severity"):
         if filters[key]:

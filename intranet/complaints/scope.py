@@ -20,25 +20,35 @@ EVERY_CASE = (R.SERVICE_DESK, R.COMPLAINT_HANDLER, R.GENERAL_MANAGER)
 
 
 def case_scope(user):
+    terms = case_scope_terms(user)
+    if terms is None:
+        return true()
+    return or_(*terms) if terms else false()
+
+
+def case_scope_terms(user) -> list | None:
+    """The alternatives of case_scope: None for every case, [] for none (also on failure).
+    A count that ANDs a state condition to each alternative reads one index per
+    alternative, where AND over the whole OR reads every case of the department (issue 12)."""
     try:
         if user.roles & set(EVERY_CASE):
-            return true()
+            return None
         leaders = {user.id}  # a suggestion reported to a leader is theirs to read (P5)
         departments = set()
         if R.SALES_MANAGER in user.roles and user.department_id:
             departments.add(user.department_id)
         for delegation in valid_delegations(user):
             if delegation.role in EVERY_CASE:
-                return true()
+                return None
             if delegation.role == R.SALES_MANAGER:
                 leaders.add(delegation.principal_id)
                 if delegation.principal.department_id:
                     departments.add(delegation.principal.department_id)
-        return or_(ServiceCase.department_id.in_(departments),
-                   ServiceCase.leader_id.in_(leaders))
+        return [ServiceCase.department_id.in_(departments),
+                ServiceCase.leader_id.in_(leaders)]
     except Exception:  # fail closed
         security_log.exception("case scope failed")
-        return false()
+        return []
 
 
 def reads_archive(user) -> bool:

@@ -2,6 +2,8 @@
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from flask_babel import to_user_timezone
+
 _frozen: datetime | None = None
 
 
@@ -27,3 +29,15 @@ def at(moment: datetime):
         yield moment
     finally:
         _frozen = previous
+
+
+def local_minutes(moment: datetime) -> str:
+    """`moment` in the reader's time zone as "2026-11-30 01:12": what Flask-Babel's
+    `datetimeformat('yyyy-MM-dd HH:mm')` prints (digits only, no locale), at a tenth of its
+    cost (issue 12: 0.4 ms per date was a third of a case list page)."""
+    return to_user_timezone(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def local_day(moment: datetime) -> str:
+    """`moment`'s day in the reader's time zone, as `datetimeformat('yyyy-MM-dd')` prints it."""
+    return to_user_timezone(moment).strftime("%Y-%m-%d")

@@ -49,3 +49,17 @@ def url_with_query(endpoint: str, **overrides) -> str:
               and key not in overrides}
     values.update(overrides)
     return url_for(endpoint, **values)
+
+
+_PLACEHOLDER = MAX_ID  # a value no real id takes in the same page's links
+
+
+def url_pattern(endpoint: str, key: str, **values) -> str:
+    """`url_for(endpoint, key=<id>, **values)` as a `%d` pattern: a list page fills it for
+    each row (`pattern % row.id`) instead of building one URL per row through the routing
+    map (issue 12: two url_for per row were a tenth of the GM queue's CPU)."""
+    url = url_for(endpoint, **{key: _PLACEHOLDER}, **values)
+    head, found, tail = url.partition(str(_PLACEHOLDER))
+    if not found or "?" in head:  # a key not in the rule would land in the query string
+        raise ValueError(f"{endpoint} does not take {key} in its path")
+    return head.replace("%", "%%") + "%d" + tail.replace("%", "%%")

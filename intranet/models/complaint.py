@@ -51,6 +51,17 @@ class ServiceCase(db.Model):
         # the archive's closed cases, newest first, all or a department's (issue 12)
         Index("ix_service_case_closed", "closed_at", "id"),
         Index("ix_service_case_department_closed", "department_id", "closed_at", "id"),
+        # the queue's "mine" (complaints/ledger.py waiting_on): each branch of its OR reads
+        # only the open cases of the user, with the sort keys, instead of every case the
+        # user ever had (issue 12: 3,497 table reads -> 1,131 index entries per page)
+        Index("ix_service_case_handler_queue", "handler_id", "state", "priority",
+              "next_due_at", "id"),
+        Index("ix_service_case_leader_queue", "leader_id", "state", "priority", "next_due_at",
+              "id"),
+        Index("ix_service_case_registered_queue", "registered_by_id", "handler_id", "state",
+              "priority", "next_due_at", "id"),
+        # a department's cases in a state (the manager's "awaiting your decision" count)
+        Index("ix_service_case_department_state", "department_id", "state", "next_due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int]
@@ -65,18 +76,18 @@ class ServiceCase(db.Model):
         ForeignKey("customer.id", ondelete="SET NULL"))
     complainant_name: Mapped[str] = mapped_column(String(50), default="")
     complainant_phone: Mapped[str] = mapped_column(String(30), default="")
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     description: Mapped[str] = mapped_column(Text)
     # Rule P6: 0 = severe or a VIP / key customer's, handled first; repeats are flagged
     priority: Mapped[int] = mapped_column(default=1)
     repeat: Mapped[bool] = mapped_column(default=False)
     # Rule P7: the first responder and what they told the customer
-    registered_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     first_answer: Mapped[str] = mapped_column(Text, default="")
     plan: Mapped[str] = mapped_column(Text, default="")
     promised_on: Mapped[date | None] = mapped_column(Date)
     # Rules P1, P3, P4
-    handler_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     opinion: Mapped[str] = mapped_column(Text, default="")
     decision: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -92,7 +103,7 @@ class ServiceCase(db.Model):
     # Rule P5 (suggestions): the leader it is reported to, and the outcome
     # indexed: the queue's "mine" (handler, leader or registrant) is an OR that SQLite serves
     # from three indexes only if each column has one
-    leader_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     adopted: Mapped[bool | None] = mapped_column()
     # Rule P5: the nearest open deadline (workflows/deadlines.py keeps it), for the queue
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -46,6 +46,9 @@ class Customer(db.Model):
         CheckConstraint("deal_class IS NULL OR deal_class IN ('A', 'B', 'C', 'D')",
                         name="deal_class_known"),
         Index("ix_customer_created_by", "created_by_id", "created_at"),  # the desk's leads
+        # the shared pool's capped count: owner-less customers of the visible pools, read in
+        # the index alone (issue 12; replaces the (pool_id) index)
+        Index("ix_customer_pool_owner", "pool_id", "owner_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -83,7 +86,7 @@ class Customer(db.Model):
     # Rules R2, R5: since when the owner has had the customer; the pool it waits in when it
     # has no owner (resources/ownership.py keeps both)
     owned_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    pool_id: Mapped[int | None] = mapped_column(ForeignKey("customer_pool.id"), index=True)
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("customer_pool.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # rule C4: the deal-size class the service desk gave a new lead, and who gave it

@@ -41,6 +41,9 @@ class WorkflowDeadline(db.Model):
         Index("ix_workflow_deadline_object", "object_type", "object_id"),
         Index("ix_workflow_deadline_open", "met_at", "due_at"),
         Index("ix_workflow_deadline_warning", "met_at", "next_warning_at"),
+        # one kind's running clocks by due date (a rep's first contacts on the home page):
+        # (met_at, due_at) alone walked every open clock of every kind (issue 12: 45 ms)
+        Index("ix_workflow_deadline_kind_open", "kind", "met_at", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     object_type: Mapped[str] = mapped_column(String(40))

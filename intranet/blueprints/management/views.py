@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -17,7 +18,7 @@ from intranet.core.errors import abort_with
 from intranet.core.forms import ConfirmForm
 from intranet.core.http import is_htmx, toast
 from intranet.core.pagination import paginate
-from intranet.core.querystring import int_arg, parse_int
+from intranet.core.querystring import int_arg, parse_int, url_pattern
 from intranet.credit.scope import scoped_credit_application_or_404
 from intranet.extensions import db
 from intranet.models import CreditApplication, Customer, Department, User
@@ -30,11 +31,15 @@ DECISIONS = ("approve", "reject", "return_for_revision")
 
 def _queue_query():
     """Pending applications, most urgent first. Overdue is derived here in SQL (due_at < now),
-    so it is right whether or not `flask jobs run` ran."""
+    so it is right whether or not `flask jobs run` ran. No join in the query itself: every
+    application has its customer (a foreign key), and without one the capped count reads the
+    (state, due_at, id) index alone (issue 12: 5.8 -> 0.1 ms on 2,000 pending); the rows bring
+    only what the row shows of their customer and applicant."""
     query = (select(CreditApplication)
-             .join(Customer, Customer.id == CreditApplication.customer_id)
-             .options(joinedload(CreditApplication.customer).lazyload(Customer.owner),
-                      joinedload(CreditApplication.applicant).lazyload(User.role_rows),
+             .options(joinedload(CreditApplication.customer, innerjoin=True)
+                      .load_only(Customer.name, Customer.blacklisted),
+                      joinedload(CreditApplication.applicant, innerjoin=True)
+                      .load_only(User.display_name).lazyload(User.role_rows),
                       joinedload(CreditApplication.department))
              .where(CreditApplication.state == CreditState.RECEIVED.value))
     args = request.args
@@ -53,9 +58,48 @@ def _queue_query():
 
 
 def _rows(page_items):
+    """What each row shows, worked out here once per page rather than per row in the
+    template (issue 12): the translated formats and the two links' patterns are looked up
+    once, the rest is plain string formatting."""
     now = clock.now()
-    return [{"application": a, "overdue": a.overdue, "due": describe(a.due_at, now),
-             "suggested": credit.suggestion_for(a)} for a in page_items]
+    grades = i18n.resolved(credit.GRADE_LABELS)
+    time_left = _time_left_formatter()
+    basis = Markup(_("sales ¥%(s)s/yr · paid %(p)s · owed ¥%(r)s"))
+    formula = Markup(_("formula: %(grade)s, ¥%(limit)s"))
+    show = url_pattern("sales.credit_application", "application_id")
+    decide = url_pattern("management.credit_decide", "application_id")
+    rows = []
+    for a in page_items:
+        due = describe(a.due_at, now)
+        suggested = credit.suggestion_for(a)
+        rows.append({
+            "application": a, "overdue": a.overdue, "due": due, "suggested": suggested,
+            "due_class": "overdue" if a.overdue else ("due-soon" if due[1] < 1 else ""),
+            "time_left": time_left(due), "show_url": show % a.id,
+            "decide_url": decide % a.id, "limit": f"{a.proposed_limit:,.2f}",
+            "basis": basis % {
+                "s": f"{a.annual_sales:,.0f}", "r": f"{a.receivables:,.0f}",
+                "p": "—" if a.payment_rate is None else f"{a.payment_rate:.0f}%"},
+            "formula": formula % {"grade": grades[suggested[0]],
+                                  "limit": f"{suggested[1]:,.0f}"} if suggested else None,
+        })
+    return rows
+
+
+def _time_left_formatter():
+    """_macros.html's time_left in Python: "due in 5 h" / "overdue by 1 d 3 h" from
+    calendar.describe()'s (overdue, days, hours), with the formats translated once."""
+    both, days, hours = (Markup(_("%(d)s d %(h)s h")), Markup(_("%(d)s d")),
+                         Markup(_("%(h)s h")))
+    under = Markup(_("under an hour"))
+    overdue, pending = Markup(_("overdue by %(span)s")), Markup(_("due in %(span)s"))
+
+    def time_left(due):
+        late, d, h = due
+        span = (both % {"d": d, "h": h} if d and h else days % {"d": d} if d
+                else hours % {"h": h} if h else under)
+        return (overdue if late else pending) % {"span": span}
+    return time_left
 
 
 @bp.route("/credit")
@@ -67,9 +111,11 @@ def credit_queue():
     template = ("management/_queue_rows.html" if is_htmx()
                 and request.headers.get("HX-Target") == "queue-rows"
                 else "management/credit_queue.html")
-    departments = db.session.scalars(select(Department).where(Department.id.in_(
-        select(CreditApplication.department_id).where(
-            CreditApplication.state == CreditState.RECEIVED.value)))
+    # per department a look-up in its own index, not a scan of every pending application
+    departments = db.session.scalars(select(Department).where(
+        select(CreditApplication.id).where(
+            CreditApplication.department_id == Department.id,
+            CreditApplication.state == CreditState.RECEIVED.value).exists())
         .order_by(Department.code)).all()
     filtered = any(request.args.get(k) for k in ("department", "grade", "min", "max",
                                                  "overdue"))

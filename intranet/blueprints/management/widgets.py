@@ -3,7 +3,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from intranet.core.access import customer_scope
+from intranet.core.access import customer_id_scope
 from intranet.core.home import Widget, home_widget
 from intranet.core.roles import Role
 from intranet.extensions import db
@@ -36,10 +36,14 @@ def credit_reviews(user):
 @home_widget(Role.SALES_REP, Role.SALES_MANAGER)
 def over_limit_customers(user):
     """Rule K3: the owner's home shows customers over their limit."""
+    # the customers looked up from the open breaches (few), each tested against the scope:
+    # a join filtered by the scope walked a department's customers in name order looking
+    # for one (issue 12: 5.8 -> 0.1 ms on 20,000 customers without a breach)
+    breached = select(CreditBreach.customer_id).where(
+        CreditBreach.ended_at.is_(None),
+        customer_id_scope(CreditBreach.customer_id, user, "edit"))
     rows = db.session.execute(
-        select(Customer.id, Customer.name).join(CreditBreach, CreditBreach.customer_id ==
-                                                 Customer.id)
-        .where(CreditBreach.ended_at.is_(None), customer_scope(user, "edit"))
+        select(Customer.id, Customer.name).where(Customer.id.in_(breached))
         .order_by(Customer.name).limit(10)).all()
     return Widget(_l("Customers over their credit limit"), len(rows),
                   [(name, url_for("sales.customer", customer_id=cid)) for cid, name in rows],

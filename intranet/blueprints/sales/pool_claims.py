@@ -6,18 +6,18 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, load_only
 
 from intranet.blueprints.sales import bp
 from intranet.blueprints.sales.resource_forms import ClaimForm
-from intranet.core import audit
+from intranet.core import audit, i18n
 from intranet.core.errors import FieldError
 from intranet.core.pagination import paginate
-from intranet.core.querystring import text_arg
+from intranet.core.querystring import text_arg, url_pattern
 from intranet.customers import search_fields
 from intranet.extensions import db
 from intranet.models import Customer, CustomerPool, Order, OwnershipRecord, User
-from intranet.resources import reclaim, requests
+from intranet.resources import KIND_LABELS, RECLAIM_LABELS, reclaim, requests
 
 
 def _user():
@@ -60,8 +60,14 @@ def pool_facts(customer_ids: list[int]) -> dict[int, dict]:
 @bp.route("/pool")
 def pool():
     user = _user()
-    query = (select(Customer).join(CustomerPool, CustomerPool.id == Customer.pool_id)
-             .where(Customer.owner_id.is_(None), requests.visible_pools(user)))
+    # the pools as a list, not a join: the capped count then reads the (pool_id, owner_id)
+    # index alone instead of a thousand customer rows (issue 12); the rows bring what the
+    # table shows
+    query = (select(Customer)
+             .options(load_only(Customer.name, Customer.deal_class, Customer.region,
+                                Customer.pool_id, Customer.last_activity_at))
+             .where(Customer.owner_id.is_(None), Customer.pool_id.in_(
+                 select(CustomerPool.id).where(requests.visible_pools(user)))))
     q = text_arg("q")
     if q:
         query = query.where(search_fields.matches(q, search_fields.NAME))
@@ -71,7 +77,9 @@ def pool():
         "list": "pool", "page": page.page, "rows": ids})
     pools = dict(db.session.execute(select(CustomerPool.id, CustomerPool.name)).all())
     return render_template("sales/pool.html", page=page, q=q, facts=pool_facts(ids),
-                           pools=pools)
+                           pools=pools, reclaim_kinds=i18n.resolved(RECLAIM_LABELS),
+                           ownership_kinds=i18n.resolved(KIND_LABELS),
+                           claim_url=url_pattern("sales.pool_claim", "customer_id"))
 
 
 @bp.route("/pool/<int:customer_id>/claim", methods=["GET", "POST"])

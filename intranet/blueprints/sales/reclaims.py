@@ -10,11 +10,13 @@ from sqlalchemy.orm import selectinload
 
 from intranet.archive import issue
 from intranet.blueprints.sales import bp
-from intranet.core import audit
+from intranet.core import audit, i18n
 from intranet.core.access import customer_id_scope
 from intranet.core.pagination import paginate
+from intranet.core.querystring import url_pattern
 from intranet.extensions import db
 from intranet.models import Customer, OwnershipRecord, ReclaimRule
+from intranet.resources import RECLAIM_LABELS
 
 BATCH = (OwnershipRecord.kind == "reclaim", OwnershipRecord.object_type == "reclaim_rule")
 
@@ -42,7 +44,9 @@ def reclaim_batches():
         (firsts[i].object_id, firsts[i].at), 0)) for i in page.items if i in firsts]
     audit.record(audit.Action.VIEW, "reclaim_rule", "", details={
         "list": "reclaim_batches", "page": page.page, "rows": list(page.items)})
-    return render_template("sales/reclaim_batches.html", page=page, rows=rows)
+    return render_template("sales/reclaim_batches.html", page=page, rows=rows,
+                           reclaim_kinds=i18n.resolved(RECLAIM_LABELS),
+                           pdf_url=url_pattern("sales.reclaim_batch_pdf", "record_id"))
 
 
 @bp.route("/reclaims/<int:record_id>/pdf")

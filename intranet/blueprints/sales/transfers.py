@@ -17,17 +17,17 @@ from intranet.blueprints.sales.resource_forms import (
     TakeOverForm,
     TransferForm,
 )
-from intranet.core import audit
+from intranet.core import audit, i18n
 from intranet.core.access import customer_scope, scoped_customer_or_404
 from intranet.core.errors import FieldError, abort_with
 from intranet.core.http import is_htmx, redirect_to
 from intranet.core.pagination import paginate
-from intranet.core.querystring import parse_int, text_arg
+from intranet.core.querystring import parse_int, text_arg, url_pattern
 from intranet.customers import search_fields
 from intranet.customers.dedupe import find_duplicate
 from intranet.extensions import db
-from intranet.models import Customer, ResourceRequest
-from intranet.resources import allocation, handover, requests
+from intranet.models import Customer, ResourceRequest, User
+from intranet.resources import REQUEST_KIND_LABELS, allocation, handover, requests
 from intranet.resources.record import record_for
 from intranet.resources.scope import (
     OWN_KINDS,
@@ -55,10 +55,12 @@ def resource_requests():
     """Transfers and claims the user is a party to or decides, newest first."""
     kind = request.args.get("kind", "")
     status = request.args.get("status", "open")
+    # the rows show the customer's and the two reps' names only (issue 12)
     query = select(ResourceRequest).where(
         request_scope(_user()), ResourceRequest.kind.in_(OWN_KINDS)).options(
-        selectinload(ResourceRequest.customer), selectinload(ResourceRequest.from_user),
-        selectinload(ResourceRequest.to_user), selectinload(ResourceRequest.requested_by))
+        selectinload(ResourceRequest.customer).load_only(Customer.name),
+        *(selectinload(person).load_only(User.display_name).lazyload(User.role_rows)
+          for person in (ResourceRequest.from_user, ResourceRequest.to_user)))
     if kind in OWN_KINDS:
         query = query.where(ResourceRequest.kind == kind)
     if status == "open":
@@ -75,8 +77,12 @@ def resource_requests():
     page = paginate(query.order_by(ResourceRequest.created_at.desc(), ResourceRequest.id.desc()))
     audit.record(audit.Action.VIEW, "resource_request", "", details={
         "list": "requests", "page": page.page, "rows": [r.id for r in page.items]})
-    return render_template("sales/requests.html", page=page, kind=kind, status=status, q=q,
-                           waiting=waiting, labels=_labels())
+    labels = _labels()
+    return render_template(
+        "sales/requests.html", page=page, kind=kind, status=status, q=q, waiting=waiting,
+        labels=labels, kinds=i18n.resolved(REQUEST_KIND_LABELS),
+        states={code: i18n.resolved(flow.STATE_LABELS) for code, flow in labels.items()},
+        request_url=url_pattern("sales.resource_request", "request_id"))
 
 
 def _labels() -> dict:

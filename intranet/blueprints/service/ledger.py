@@ -7,6 +7,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func
+from sqlalchemy.orm import load_only
 
 from intranet.archive import issue
 from intranet.blueprints.service import bp
@@ -14,10 +15,10 @@ from intranet.blueprints.service.forms import departments, people
 from intranet.complaints import CHANNEL_LABELS, KIND_LABELS, SEVERITY_LABELS
 from intranet.complaints import ledger as case_ledger
 from intranet.complaints.scope import recused_case_ids
-from intranet.core import audit, clock, settings
+from intranet.core import audit, clock, i18n, settings
 from intranet.core.http import is_htmx
 from intranet.core.pagination import paginate
-from intranet.core.querystring import parse_int
+from intranet.core.querystring import parse_int, url_pattern
 from intranet.core.roles import Role
 from intranet.core.spreadsheets import xlsx_bytes
 from intranet.extensions import db
@@ -27,6 +28,11 @@ from intranet.workflows.complaint import ComplaintFlow
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_LIMIT = 50_000
 MONTHLY_PART = 1_000  # cases per PDF: a part renders well inside the PDF time limit
+# what _case_rows.html shows of a case (and its two look-ups), not its texts (issue 12)
+LIST_COLUMNS = (ServiceCase.year, ServiceCase.seq, ServiceCase.kind, ServiceCase.severity,
+                ServiceCase.state, ServiceCase.priority, ServiceCase.repeat,
+                ServiceCase.customer_id, ServiceCase.complainant_name, ServiceCase.handler_id,
+                ServiceCase.next_due_at)
 
 
 def _user():
@@ -34,18 +40,23 @@ def _user():
 
 
 def _choices():
+    """The filters' choices and what each row looks up: labels as plain strings and the
+    case link as a pattern, resolved once per page (issue 12)."""
+    me = current_user.id
     return {"recused": g.get("recused", set()), "departments": departments(),
             "handlers": people(Role.COMPLAINT_HANDLER),
-            "staff": [(uid, name) for uid, name in people() if uid != current_user.id],
-            "kinds": KIND_LABELS, "channels": CHANNEL_LABELS, "severities": SEVERITY_LABELS,
-            "states": ComplaintFlow.STATE_LABELS}
+            "staff": [(uid, name) for uid, name in people() if uid != me],
+            "kinds": i18n.resolved(KIND_LABELS), "channels": i18n.resolved(CHANNEL_LABELS),
+            "severities": i18n.resolved(SEVERITY_LABELS),
+            "states": i18n.resolved(ComplaintFlow.STATE_LABELS),
+            "case_url": url_pattern("service.case", "case_id")}
 
 
 def _list_page(endpoint: str, order, **defaults):
     args = {**defaults, **request.args.to_dict()}
     filters = case_ledger.read_filters(args, _user())
     query = case_ledger.query(filters, _user())
-    page = paginate(order(query))
+    page = paginate(order(query).options(load_only(*LIST_COLUMNS)))
     audit.record(audit.Action.VIEW, endpoint.split(".")[1], "", details={
         "page": page.page, "rows": [c.id for c in page.items]})
     rows_only = is_htmx() and request.headers.get("HX-Target") == "case-rows"

@@ -2,9 +2,9 @@
 the overdue share derived in SQL."""
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 
-from intranet.complaints.scope import case_scope
+from intranet.complaints.scope import case_scope_terms
 from intranet.core import clock
 from intranet.core.home import Widget, home_widget
 from intranet.core.roles import Role
@@ -50,9 +50,16 @@ def cases_to_decide(user):
     states = [CaseState.AWAITING_DECISION.value]
     if Role.GENERAL_MANAGER in user.roles:
         states.append(CaseState.ESCALATED.value)
-    where = (case_scope(user), or_(ServiceCase.state.in_(states),
-                                   (ServiceCase.state == CaseState.REPORTED.value)
-                                   & (ServiceCase.leader_id == user.id)))
+    decide = ServiceCase.state.in_(states)
+    # reported to this leader: always within the scope (it names the user as a leader)
+    reported = (ServiceCase.state == CaseState.REPORTED.value) & (ServiceCase.leader_id == user.id)
+    terms = case_scope_terms(user)
+    if terms is None:
+        where = (or_(decide, reported),)
+    elif terms:  # the scope's alternatives each with the states: one index each (issue 12)
+        where = (or_(*(and_(term, decide) for term in terms), reported),)
+    else:
+        where = (false(),)
     state = states[-1]
     return _widget(_l("Cases awaiting your decision"), where,
                    url_for("service.queue", all=1, state=state),

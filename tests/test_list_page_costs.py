@@ -1,0 +1,155 @@
+"""Issue 12: the heaviest list pages do their per-row work once per page. Row links are filled
+from one URL pattern, dates are printed without Babel's pattern formatter, each page issues a
+constant number of statements, and the counts behind the case queue, the shared pool and the
+home page widgets read an index (EXPLAIN QUERY PLAN; SQLite, where the planner has no
+statistics and these plans are the ones the benchmark measured)."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from conftest import counting_selects, login_fast
+from flask import url_for
+from flask_babel import force_locale, format_datetime
+from sqlalchemy import event
+
+from intranet.core.clock import local_day, local_minutes
+from intranet.core.querystring import url_pattern
+from intranet.core.roles import Role
+from intranet.extensions import db
+from intranet.models import Customer, CustomerPool
+
+
+def test_a_url_pattern_builds_the_same_links_as_url_for(app):
+    with app.test_request_context():
+        for endpoint, key in (("service.case", "case_id"),
+                              ("management.credit_decide", "application_id"),
+                              ("sales.pool_claim", "customer_id")):
+            pattern = url_pattern(endpoint, key)
+            for value in (1, 42, 2**31 - 2):
+                assert pattern % value == url_for(endpoint, **{key: value})
+        with pytest.raises(ValueError):
+            url_pattern("service.queue", "case_id")  # the id would land in the query string
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans_CN", "en"])
+def test_dates_print_as_babel_prints_them(app, locale):
+    moments = [datetime(2026, 11, 29, 16, 5, tzinfo=UTC), datetime(2026, 12, 31, 16, 0,
+                                                                    tzinfo=UTC),
+               datetime(2027, 1, 1, 3, 59, 59)]  # naive: taken as UTC by both
+    with app.test_request_context(), force_locale(locale):
+        for moment in moments:
+            assert local_minutes(moment) == format_datetime(moment, "yyyy-MM-dd HH:mm")
+            assert local_day(moment) == format_datetime(moment, "yyyy-MM-dd")
+
+
+def _statements(app, client, url):
+    with counting_selects(app) as statements:
+        assert client.get(url).status_code == 200
+    return len(statements)
+
+
+def test_the_case_pages_issue_the_same_statements_with_more_cases(app, client, staff,
+                                                                   make_case):
+    login_fast(client, app, staff[Role.COMPLAINT_HANDLER])
+    make_case("investigating")
+    client.get("/service/queue")  # the worker's first request also reads the settings
+    seen = []
+    for more in (1, 3):
+        for _ in range(more):
+            make_case("investigating", severity="severe")
+        seen.append((_statements(app, client, "/service/queue"),
+                     _statements(app, client, "/service/ledger")))
+    assert seen[0] == seen[1]
+    body = client.get("/service/queue").get_data(as_text=True)
+    assert len(re.findall(r'data-testid="case-row"', body)) == 5
+    assert len(re.findall(r'href="/service/cases/\d+"', body)) == 5
+
+
+def test_the_pool_and_the_requests_issue_the_same_statements_with_more_rows(
+        app, client, staff):
+    rep = staff[Role.SALES_REP]
+    with app.app_context():
+        pool = CustomerPool(name="测试公海")
+        db.session.add(pool)
+        db.session.commit()
+        pool_id = pool.id
+
+    def add(count):
+        with app.app_context():
+            db.session.add_all(Customer(name=f"公海客户{count}-{i}", pool_id=pool_id)
+                               for i in range(count))
+            db.session.commit()
+    login_fast(client, app, rep)
+    add(1)
+    client.get("/sales/pool")
+    seen = []
+    for count in (2, 5):
+        add(count)
+        seen.append((_statements(app, client, "/sales/pool"),
+                     _statements(app, client, "/sales/requests")))
+    assert seen[0] == seen[1]
+    body = client.get("/sales/pool").get_data(as_text=True)
+    claims = re.findall(r'href="(/sales/pool/\d+/claim)"', body)
+    assert len(claims) == 8 and client.get(claims[0]).status_code == 200
+
+
+# --- query plans (SQLite) ------------------------------------------------------------------
+
+def _plans(app, client, url, pattern):
+    """EXPLAIN QUERY PLAN of each statement of the page whose text matches `pattern`."""
+    seen = []
+
+    def listen(conn, cursor, statement, parameters, *args):
+        if re.search(pattern, " ".join(statement.split())):
+            seen.append((statement, parameters))
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert seen, (url, pattern)
+    with app.app_context():
+        connection = db.session.connection()
+        plans = ["\n".join(r[-1] for r in connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters).all())
+            for statement, parameters in seen]
+        db.session.rollback()
+    return plans
+
+
+@pytest.fixture
+def sqlite_only(app):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite's plans; PostgreSQL plans by its statistics")
+
+
+def test_the_case_queue_reads_each_branch_of_mine_from_its_index(app, client, staff,
+                                                                  sqlite_only):
+    login_fast(client, app, staff[Role.COMPLAINT_HANDLER])
+    for plan in _plans(app, client, "/service/queue", r"FROM service_case WHERE"):
+        for index in ("ix_service_case_handler_queue", "ix_service_case_leader_queue",
+                      "ix_service_case_registered_queue"):
+            assert index in plan, plan
+
+
+def test_the_pool_counts_from_its_index_alone(app, client, staff, sqlite_only):
+    login_fast(client, app, staff[Role.SALES_REP])
+    [plan] = _plans(app, client, "/sales/pool", r"^SELECT count\(\*\).* FROM customer")
+    assert "COVERING INDEX ix_customer_pool_owner" in plan, plan
+
+
+def test_home_page_widgets_read_an_index_not_every_row(app, client, staff, sqlite_only):
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+    [plan] = _plans(app, client, "/", r"FILTER \(WHERE service_case")
+    # each alternative of the scope with the state: not every case of the department
+    assert "ix_service_case_department_state (department_id=? AND state=?)" in plan, plan
+    assert "SCAN" not in plan, plan
+    [plan] = _plans(app, client, "/", r"credit_breach")
+    assert "SCAN credit_breach" in plan and "SCAN customer" not in plan, plan
+    login_fast(client, app, staff[Role.SALES_REP])
+    [plan] = _plans(app, client, "/", r"FROM workflow_deadline")
+    assert "ix_workflow_deadline_kind_open" in plan, plan
