@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import (
     ARRAY,
-    and_,
     Column,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    and_,
     bindparam,
     case,
     exists,
