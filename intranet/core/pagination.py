@@ -95,7 +95,7 @@ def count_cap() -> int:
 
 
 def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
-             few=None) -> Page:
+             few=None, tuples: bool = False) -> Page:
     """The page the query string asks for (?page=; anything not a page number in range is the
     first page). `keyset`: the list's full sort key, which `select_stmt` must already be
     ordered by; a valid ?after= cursor then replaces the offset.
@@ -103,7 +103,10 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
     `few`: the same rows in the same order, read the way that suits at most the count cap of
     matches (e.g. found in a covering index, then sorted), where `select_stmt` suits many
     (walking the sort's index until a page has matched, which reads every row in scope when
-    few match). The count then comes first and decides which one reads the page."""
+    few match). The count then comes first and decides which one reads the page.
+
+    `tuples`: the items are the rows of `select_stmt`'s columns, not its first column's
+    entities."""
     per_page = current_app.config["PAGE_SIZE"]
     number = int_arg("page", maximum=MAX_PAGE) or 1
     cursor = _read_cursor(keyset) if keyset and number > 1 else None
@@ -115,7 +118,8 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
         rows_stmt = rows_stmt.where(_after(keyset, cursor))
     else:
         rows_stmt = rows_stmt.offset((number - 1) * per_page)
-    rows = list(db.session.execute(rows_stmt).unique().scalars())
+    result = db.session.execute(rows_stmt)
+    rows = result.all() if tuples else list(result.unique().scalars())
     if counted is None:
         counted = _count(select_stmt, cap)
     items = rows[:per_page]
