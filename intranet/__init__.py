@@ -76,7 +76,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
     login_manager.needs_refresh_handler(_needs_refresh)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config["PG_PARALLEL_WORKERS"])
 
 
 def _load_user(user_id: str):

@@ -62,6 +62,8 @@ class Config:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     DEMO_MODE = _bool("DEMO_MODE", False)
     PAGE_SIZE = 25
+    # PostgreSQL: parallel workers per query for the app's sessions (0: pages read few rows)
+    PG_PARALLEL_WORKERS = int(os.environ.get("PG_PARALLEL_WORKERS", "0"))
     # List counts stop here and show "1,000+" (core/pagination.py: why 1,000, not 10,000)
     PAGE_COUNT_CAP = 1_000
     # PDF records render in a separate process that is killed after this many seconds

@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from conftest import TEST_CONFIG, counting_selects, login_fast, post
+from conftest import PG_URL, TEST_CONFIG, counting_selects, login_fast, post
 from flask_babel import force_locale
+from sqlalchemy import text
 from test_platform import name_deputy
 
 from intranet import create_app
@@ -280,3 +281,11 @@ def test_translations_kept_per_request_follow_a_forced_locale(app, client, staff
         assert english[Role.GENERAL_MANAGER] == "General manager"
     login_fast(client, app, staff[Role.SALES_MANAGER])
     assert "退出登录" in client.get("/").get_data(as_text=True)
+
+
+def test_postgresql_pages_plan_without_parallel_workers(app):
+    """A page's statements read a few dozen rows; starting workers for them cost ~10 ms."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL's planner setting")
+    with app.app_context():
+        assert db.session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"

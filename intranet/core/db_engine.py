@@ -50,7 +50,9 @@ _NO_WRITE = ("SELECT", "VALUES", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK", 
 _WRITE_WORD = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, parallel_workers: int = 0) -> None:
+    if engine.dialect.name == "postgresql":
+        _configure_postgresql(engine, parallel_workers)
     if engine.dialect.name != "sqlite":
         return
 
@@ -132,3 +134,17 @@ def _upgrade(conn: Connection) -> None:
     if raw.in_transaction:
         raw.execute("COMMIT")  # nothing written yet: this only lets go of the read snapshot
     raw.execute("BEGIN IMMEDIATE")
+
+
+def _configure_postgresql(engine: Engine, parallel_workers: int) -> None:
+    """A page's statements read a few dozen rows: starting parallel workers for them costs
+    more than it saves (a rare search term at 100,000 customers: 12.5 ms with two workers,
+    1.8 ms without), so the app's sessions plan without them unless PG_PARALLEL_WORKERS
+    says otherwise."""
+    @event.listens_for(engine, "connect")
+    def _session_settings(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        # SET takes no bound parameter; an int cannot carry SQL
+        cursor.execute(f"SET max_parallel_workers_per_gather = {int(parallel_workers)}")
+        cursor.close()
+        dbapi_connection.commit()
