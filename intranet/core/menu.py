@@ -8,14 +8,18 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
-from intranet.core.access import acting_roles, can
+from intranet.core.access import acting_roles, can, security_log
 
 TEMPLATE = "_nav_links.html"
 KEPT = 512  # combinations of roles × languages × mount points a worker keeps
 
 
 def menu_links() -> Markup:
-    roles = acting_roles(current_user._get_current_object())
+    try:
+        roles = acting_roles(current_user._get_current_object())
+    except Exception:  # fail closed (SECURITY.md 5): no links rather than an error page
+        security_log.exception("role lookup for the menu failed")
+        return Markup("")
     key = (roles, str(get_locale()), request.script_root)
     kept = current_app.extensions.setdefault("menu_links", {})
     links = kept.get(key)
