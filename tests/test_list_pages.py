@@ -204,6 +204,11 @@ def test_the_customer_list_reads_its_index_in_order_for_every_scope_and_sort(
     _assert_index_order(_plan(app, *_rows_statement(app, client, link, "customer")), index)
 
 
+# PostgreSQL may read a department's few test rows through the unscoped index of the same sort
+UNSCOPED = {"ix_credit_application_department_decided": "ix_credit_application_decided on",
+            "ix_service_case_department_closed": "ix_service_case_closed on"}
+
+
 @pytest.mark.parametrize(("role", "url", "table", "index"), [
     (Role.GENERAL_MANAGER, "/management/credit", "credit_application",
      "ix_credit_application_state_due"),
@@ -226,6 +231,8 @@ def test_the_customer_list_reads_its_index_in_order_for_every_scope_and_sort(
      "ix_resource_request_decided"),
 ])
 def test_the_big_lists_read_an_index_in_order(app, client, staff, role, url, table, index):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and index in UNSCOPED:
+        index = (index, UNSCOPED[index])
     login_fast(client, app, staff[role])
     _assert_index_order(_plan(app, *_rows_statement(app, client, url, table)), index)
 
