@@ -12,7 +12,7 @@ import pytest
 from conftest import counting_selects, login_fast
 from flask import url_for
 from flask_babel import force_locale, format_datetime
-from sqlalchemy import event
+from test_list_pages import statements_of
 
 from intranet.core.clock import local_day, local_minutes
 from intranet.core.querystring import url_pattern
@@ -99,19 +99,7 @@ def test_the_pool_and_the_requests_issue_the_same_statements_with_more_rows(
 
 def _plans(app, client, url, pattern):
     """EXPLAIN QUERY PLAN of each statement of the page whose text matches `pattern`."""
-    seen = []
-
-    def listen(conn, cursor, statement, parameters, *args):
-        if re.search(pattern, " ".join(statement.split())):
-            seen.append((statement, parameters))
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-    assert seen, (url, pattern)
+    seen = statements_of(app, client, url, lambda text: re.search(pattern, text))
     with app.app_context():
         connection = db.session.connection()
         plans = ["\n".join(r[-1] for r in connection.exec_driver_sql(

@@ -135,15 +135,13 @@ def test_statements_per_list_page_do_not_grow_with_rows(app, client, staff, role
 
 # --- query plans ---------------------------------------------------------------------------
 
-def _rows_statement(app, client, url: str, table: str):
-    """The statement that reads the page's rows of `table` (ordered and limited), with its
-    parameters, as the list sent it."""
+def statements_of(app, client, url: str, wanted) -> list[tuple]:
+    """(statement, parameters) of each statement a GET of `url` sent whose one-line text
+    `wanted` accepts, in order; at least one."""
     seen = []
 
     def listen(conn, cursor, statement, parameters, *args):
-        text = " ".join(statement.split())
-        if (text.startswith("SELECT") and "count(" not in text and " LIMIT " in text
-                and re.search(rf"\bFROM {table}\b", text) and "ORDER BY" in text):
+        if wanted(" ".join(statement.split())):
             seen.append((statement, parameters))
     with app.app_context():
         engine = db.engine
@@ -153,7 +151,15 @@ def _rows_statement(app, client, url: str, table: str):
     finally:
         event.remove(engine, "before_cursor_execute", listen)
     assert seen, url
-    return seen[0]
+    return seen
+
+
+def _rows_statement(app, client, url: str, table: str):
+    """The statement that reads the page's rows of `table` (ordered and limited), with its
+    parameters, as the list sent it."""
+    return statements_of(app, client, url, lambda text: (
+        text.startswith("SELECT") and "count(" not in text and " LIMIT " in text
+        and re.search(rf"\bFROM {table}\b", text) and "ORDER BY" in text))[0]
 
 
 def _plan(app, statement, parameters) -> str:
@@ -280,17 +286,5 @@ def test_the_reclaim_due_list_reads_the_same_pages_either_way_and_counts_in_its_
 
 
 def _count_statement(app, client, url: str):
-    seen = []
-
-    def listen(conn, cursor, statement, parameters, *args):
-        if "count(" in statement and re.search(r"\bFROM customer\b", statement):
-            seen.append((statement, parameters))
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-    assert seen, url
-    return seen[0]
+    return statements_of(app, client, url, lambda text: (
+        "count(" in text and re.search(r"\bFROM customer\b", text)))[0]
