@@ -14,6 +14,7 @@ from flask import url_for
 from flask_babel import force_locale, format_datetime
 from test_list_pages import statements_of
 
+from intranet.core import settings
 from intranet.core.clock import local_day, local_minutes
 from intranet.core.querystring import url_pattern
 from intranet.core.roles import Role
@@ -33,11 +34,20 @@ def test_a_url_pattern_builds_the_same_links_as_url_for(app):
             url_pattern("service.queue", "case_id")  # the id would land in the query string
 
 
-@pytest.mark.parametrize("locale", ["zh_Hans_CN", "en"])
-def test_dates_print_as_babel_prints_them(app, locale):
+@pytest.mark.parametrize(("locale", "zone"), [("zh_Hans_CN", None), ("en", None),
+                                              ("zh_Hans_CN", "Europe/Berlin")])
+def test_dates_print_as_babel_prints_them(app, locale, zone):
     moments = [datetime(2026, 11, 29, 16, 5, tzinfo=UTC), datetime(2026, 12, 31, 16, 0,
                                                                     tzinfo=UTC),
-               datetime(2027, 1, 1, 3, 59, 59)]  # naive: taken as UTC by both
+               datetime(2027, 1, 1, 3, 59, 59),  # naive: taken as UTC by both
+               # either side of Berlin's summer time changes
+               datetime(2026, 3, 29, 0, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+               datetime(2026, 10, 25, 0, 59, tzinfo=UTC),
+               datetime(2026, 10, 25, 1, 0, tzinfo=UTC)]
+    if zone:
+        with app.test_request_context():
+            assert settings.update({"timezone": zone}) == {}
+            db.session.commit()
     with app.test_request_context(), force_locale(locale):
         for moment in moments:
             assert local_minutes(moment) == format_datetime(moment, "yyyy-MM-dd HH:mm")

@@ -173,3 +173,37 @@ def test_a_batch_that_held_the_lock_too_long_halves_the_next_down_to_a_floor(app
         monkeypatch.setattr(jobs.time, "perf_counter", lambda: next(seconds) * 5.0)
         pace = jobs.Pace()
         assert pace.done(3) and pace.size == 3
+
+
+def test_r2_r5_r6_the_page_asks_in_python_which_rules_apply_as_sql_does(app, staff):
+    """reclaim.applies_to (the customer page, one loaded customer) and reclaim.applies (the
+    job and the warnings, in SQL) choose the same customers for every kind of rule, tier list
+    and department, overrides and former/prospect relations included."""
+    rep, other = staff[Role.SALES_REP], staff["rep_other_dept"]
+    with app.app_context():
+        reclaim.ensure_defaults()
+        ids = []
+        for n, (owner, tier, override, relation) in enumerate(
+                [(o, t, v, r) for o in (None, rep, other) for t in ("vip", "general", "reserve")
+                 for v in (None, "key") for r in ("customer", "prospect", "former")]):
+            customer = Customer(name=f"规则客户{n:03d}有限公司", region="上海",
+                                owner_id=owner.id if owner else None,
+                                department_id=(owner or rep).department_id, tier=tier,
+                                tier_override=override, relation=relation)
+            db.session.add(customer)
+            db.session.flush()
+            ids.append(customer.id)
+        customers = db.session.scalars(select(Customer).where(Customer.id.in_(ids))).all()
+        rule = db.session.scalar(select(ReclaimRule).order_by(ReclaimRule.id).limit(1))
+        chosen = 0
+        for kind in ("no_activity", "prospect", "former"):
+            for tiers in ("", "key", "vip,general"):
+                for department in (None, rep.department_id):
+                    rule.kind, rule.tiers, rule.department_id = kind, tiers, department
+                    in_sql = set(db.session.scalars(select(Customer.id).where(
+                        Customer.id.in_(ids), reclaim.applies(rule))))
+                    in_python = {c.id for c in customers if reclaim.applies_to(rule, c)}
+                    assert in_python == in_sql, (kind, tiers, department)
+                    chosen += len(in_sql)
+        assert chosen > 50
+        db.session.rollback()

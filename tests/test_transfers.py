@@ -4,6 +4,7 @@ a reason; every move is one ownership record; what was open goes along; the pool
 hold; and nobody reaches another rep's customer through a request (C6)."""
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from intranet.models import (
     PoolClaim,
     ResourceRequest,
     TransferRequest,
+    User,
     WorkflowHistory,
 )
 from intranet.resources import ownership, reclaim
@@ -104,6 +106,16 @@ def test_r1_transfer_needs_the_other_rep_and_then_the_director(app, staff, trans
         told = {n.user_id: n.kind for n in db.session.scalars(db.select(Notification))}
     assert told[rep_b.id] in ("transfer_requested", "transfer_decided")
     assert told[manager.id] == "transfer_confirmed" and told[rep.id] == "transfer_decided"
+    # the customer page's owners over time: who gave, who took, who approved, by name
+    page = _client(app, rep_b).get(f"/sales/customers/{cid}").get_data(as_text=True)
+    owners = re.search(r'<table data-testid="owners">(.*?)</table>', page, re.S).group(1)
+    cells = [re.sub(r"<[^>]+>", "", row).split("\n") for row in re.findall(
+        r"<tr><td>.*?</tr>", owners, re.S)]
+    last = [c.strip() for c in cells[-1] if c.strip()]
+    with app.app_context():
+        names = [db.session.get(User, u.id).display_name for u in (rep, rep_b, manager)]
+    assert last[-3:] == names
+    assert names[2] not in "".join(map(str, cells[:-1]))
 
 
 def test_r1_neither_rep_approves_and_only_the_other_agrees(app, staff, transfer):

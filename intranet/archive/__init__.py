@@ -7,7 +7,8 @@ The archive never imports a domain: the domains register their record types with
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+
+from intranet.core.i18n import lazy_gettext as _l
 
 
 def init_app(app) -> None:

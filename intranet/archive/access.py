@@ -3,12 +3,12 @@ the request exists), who sees which, the settings, the notification texts and th
 marks expired grants for the lists. The machine is workflows/archive_access.py."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, literal, null, or_, select, true, update
 
 from intranet.archive import sealing
 from intranet.core import audit, clock, settings
 from intranet.core.errors import FieldError
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.jobs import Pace, job
 from intranet.core.permissions import Permission
 from intranet.core.roles import Role

@@ -31,13 +31,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from huey import crontab
 from sqlalchemy import and_, or_, select, update
 
 from intranet.archive import export_render, export_zip
 from intranet.archive.renderers import RenderFailed
 from intranet.core import audit, clock, queue, settings
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.settings import SettingDef
 from intranet.extensions import db
 from intranet.models import ArchiveExport, User

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, not_, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden
 
 from intranet.core import audit, clock, settings
 from intranet.core.errors import FieldError
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.extensions import db
 from intranet.models import ArchiveAccessRequest, SealedPeriod
 from intranet.workflows.archive_access_states import AccessState

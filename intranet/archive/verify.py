@@ -11,10 +11,10 @@ import io
 import logging
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from intranet.archive import keys
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.extensions import db
 from intranet.models import IssuedDocument
 

@@ -3,9 +3,8 @@ workflows/complaint.py; writes are in operations.py, scoping in scope.py, the le
 filters and figures in ledger.py, the deadline warnings in jobs.py."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 import intranet.complaints.settings  # noqa: F401  (registers the settings)
+from intranet.core.i18n import lazy_gettext as _l
 
 KIND_LABELS = {"consultation": _l("Consultation"), "suggestion": _l("Suggestion"),
                "complaint": _l("Complaint")}

@@ -69,13 +69,26 @@ def read_filters(args, user) -> Filters:
     return Filters(values)
 
 
-def query(filters: Filters, user):
-    # the rows, the export and the PDF show the customer's name and the handler's name only
-    stmt = (select(ServiceCase)
-            .options(selectinload(ServiceCase.customer).load_only(Customer.name),
-                     selectinload(ServiceCase.handler).load_only(User.display_name)
-                     .lazyload(User.role_rows))
-            .where(case_scope(user)))
+# A row of the case list as plain columns, not a case entity with its customer and handler
+# (loading those was a quarter of the queue page, issue 12). The names are subqueries, so the
+# capped count reads no customer or user.
+ROW_COLUMNS = (
+    ServiceCase.id, ServiceCase.year, ServiceCase.seq, ServiceCase.kind, ServiceCase.severity,
+    ServiceCase.state, ServiceCase.priority, ServiceCase.repeat, ServiceCase.next_due_at,
+    func.coalesce(select(Customer.name).where(Customer.id == ServiceCase.customer_id)
+                  .scalar_subquery(), ServiceCase.complainant_name).label("who"),
+    select(User.display_name).where(User.id == ServiceCase.handler_id).scalar_subquery()
+    .label("handler_name"))
+
+
+def query(filters: Filters, user, columns=None):
+    """The cases the filters select in the user's scope: as entities with the customer's and
+    the handler's names (the export and the PDF), or as rows of `columns` (the list)."""
+    stmt = select(*columns) if columns else select(ServiceCase).options(
+        selectinload(ServiceCase.customer).load_only(Customer.name),
+        selectinload(ServiceCase.handler).load_only(User.display_name)
+        .lazyload(User.role_rows))
+    stmt = stmt.where(case_scope(user))
     for key in ("kind", "channel", "state", "severity"):
         if filters[key]:
             stmt = stmt.where(getattr(ServiceCase, key) == filters[key])

@@ -1,5 +1,5 @@
 """Notification texts of service cases, rendered in the reader's language."""
-from flask_babel import lazy_gettext as _l
+from intranet.core.i18n import lazy_gettext as _l
 
 KINDS = {
     "case_assigned": _l("Case %(number)s (%(who)s) is assigned to you: start the investigation "

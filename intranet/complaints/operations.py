@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 
 from intranet.core import audit, clock, settings
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.customers import attachments
 from intranet.extensions import db
 from intranet.models import (

@@ -1,11 +1,11 @@
 """The closed complaint as an archive record (issue 11): 客户投诉处理登记表."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from intranet.archive.records import RecordType, Signer, register
 from intranet.complaints.scope import reads_notes
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.extensions import db
 from intranet.models import CaseContact, CorrectiveAction, ServiceCase
 from intranet.workflows import deadlines, engine

@@ -1,6 +1,5 @@
 """The company's figures for service cases (rules P2, P5, P6), each a setting."""
-from flask_babel import lazy_gettext as _l
-
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.settings import SettingDef, register
 from intranet.workflows.complaint_states import SEVERITIES
 

@@ -13,13 +13,13 @@ import json
 from dataclasses import dataclass
 
 from flask import g, has_request_context, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from intranet.core import clock
 from intranet.core.db_engine import take_write_lock
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.extensions import db
 from intranet.models import AuditEntry
 

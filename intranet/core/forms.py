@@ -1,12 +1,13 @@
 """Form helpers shared by every blueprint. Every form inherits `Form`: its text fields drop
 bidirectional control characters (SECURITY.md 19a), so a name cannot be made to read
 differently from what it is."""
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import PasswordField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from intranet.core.i18n import lazy_gettext as _l
 
 REQUIRED = DataRequired(message=_l("This field is required."))
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from flask import g, has_app_context
 from flask_babel import get_locale, get_translations
+from flask_babel.speaklater import LazyString
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 def translations():
@@ -29,6 +30,25 @@ def translations():
     if space is not None:
         space.intranet_translations = (get_locale(), found)
     return found
+
+
+class LazyText(LazyString):
+    """Flask-Babel's lazy string, translated through the kept catalogue. Flask-Babel's finds
+    the catalogue anew each time it is read, and markupsafe's `hasattr(s, "__html__")` reads
+    it too (LazyString answers attributes by translating): a select's options were translated
+    six times each when rendered."""
+
+    def __str__(self) -> str:
+        text = translations().ugettext(self._args[0])
+        return text % self._kwargs if self._kwargs else text
+
+    def __html__(self) -> str:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    """Flask-Babel's `lazy_gettext`, cheaper to read (LazyText). Imported as `_l`."""
+    return LazyText(None, string, **variables)
 
 
 _RESOLVED: dict[tuple[int, int], tuple[dict, object, dict]] = {}

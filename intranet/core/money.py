@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from wtforms import Field
 from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
+
+from intranet.core.i18n import lazy_gettext as _l
 
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 CENT = Decimal("0.01")

@@ -6,10 +6,10 @@ import json
 from typing import NamedTuple
 
 from flask import g, has_request_context
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, insert, select
 
 from intranet.core import clock, mail
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role, role_label
 from intranet.extensions import db
 from intranet.models import Delegation, Notification, User, UserRole

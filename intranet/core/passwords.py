@@ -4,7 +4,8 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_babel import lazy_gettext as _l
+
+from intranet.core.i18n import lazy_gettext as _l
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128

@@ -1,7 +1,7 @@
 """Roles from RULES.md "People and departments"; a user can hold several."""
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
+from intranet.core.i18n import lazy_gettext as _l
 
 
 class Role(StrEnum):

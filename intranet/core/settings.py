@@ -12,11 +12,11 @@ from datetime import date
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app, g, has_app_context
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from intranet.core import audit, clock
 from intranet.core.forms import strip_bidi
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.extensions import db
 from intranet.models import Setting, SettingsVersion
 

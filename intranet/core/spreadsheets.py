@@ -7,9 +7,8 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
-
 from intranet.core.forms import strip_bidi
+from intranet.core.i18n import lazy_gettext as _l
 
 MAX_ROWS = 20_000
 

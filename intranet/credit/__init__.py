@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
+from functools import cache
 
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from intranet.core import settings
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.models import CreditApplication, Customer
@@ -77,8 +78,12 @@ def basis_for(customers: list[Customer]) -> dict[int, Basis]:
 
 def suggest(customer: Customer, basis: Basis) -> tuple[str, Decimal]:
     """(grade, limit) by the documented formula above."""
+    return suggest_for_basis(basis, blacklisted=customer.blacklisted)
+
+
+def suggest_for_basis(basis: Basis, blacklisted: bool) -> tuple[str, Decimal]:
     rate = basis.payment_rate
-    if customer.blacklisted:
+    if blacklisted:
         return "3", ZERO
     if rate is not None and rate >= settings.get("credit_grade1_min_payment_percent"):
         grade, share = "1", Decimal(100)
@@ -91,25 +96,34 @@ def suggest(customer: Customer, basis: Basis) -> tuple[str, Decimal]:
     return grade, Decimal(limit).quantize(Decimal("0.01"))
 
 
-def suggestion_for(application) -> tuple[str, Decimal]:
+def suggestion_for(application, blacklisted: bool | None = None) -> tuple[str, Decimal]:
     """The formula's grade and limit from the basis stored on an application, shown to the
-    manager and the GM beside what was asked for."""
+    manager and the GM beside what was asked for. `application`: the record, or a row of its
+    columns with `blacklisted` (the customer's) given."""
     basis = Basis(application.annual_sales, application.monthly_sales,
                   application.payment_method, application.payment_rate,
                   application.receivables, ZERO)
-    return suggest(application.customer, basis)
+    if blacklisted is None:
+        blacklisted = application.customer.blacklisted
+    return suggest_for_basis(basis, blacklisted)
 
 
 def effective_limits(customer_ids, on: date | None = None) -> dict[int, CreditApplication]:
     """Rule K6/K7: per customer, the approved application in force on `on`: the latest
     quarter that has started, and within it the latest decision. Derived in SQL from the
     approvals themselves, so it is right whether or not the activation job has run."""
-    from intranet.workflows.credit import IN_FORCE
-
     ids = list(customer_ids)
     if not ids:
         return {}
-    on = on or ledger.today()
+    rows = db.session.scalars(_in_force_statement(), {"ids": ids, "on": on or ledger.today()})
+    return {row.customer_id: row for row in rows}
+
+
+@cache
+def _in_force_statement():
+    """Built once per process (issue 12: building it cost more than running it)."""
+    from intranet.workflows.credit import IN_FORCE
+
     ranked = (
         select(CreditApplication.id,
                func.row_number().over(
@@ -117,14 +131,12 @@ def effective_limits(customer_ids, on: date | None = None) -> dict[int, CreditAp
                    order_by=(CreditApplication.period_start.desc(),
                              CreditApplication.decided_at.desc(),
                              CreditApplication.id.desc())).label("rank"))
-        .where(CreditApplication.customer_id.in_(ids),
+        .where(CreditApplication.customer_id.in_(bindparam("ids", expanding=True)),
                CreditApplication.state.in_([s.value for s in IN_FORCE]),
-               CreditApplication.period_start <= on)
+               CreditApplication.period_start <= bindparam("on"))
         .subquery())
-    rows = db.session.scalars(
-        select(CreditApplication).join(ranked, ranked.c.id == CreditApplication.id)
-        .where(ranked.c.rank == 1))
-    return {row.customer_id: row for row in rows}
+    return (select(CreditApplication).join(ranked, ranked.c.id == CreditApplication.id)
+            .where(ranked.c.rank == 1))
 
 
 def init_app(app) -> None:

@@ -7,7 +7,7 @@ limit), so a second run of the check notifies nobody again.
 from __future__ import annotations
 
 from flask import url_for
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from intranet.core import clock, notifications
 from intranet.core.roles import Role
@@ -16,12 +16,14 @@ from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.models import CreditBreach, Customer
 
+_OPEN = select(CreditBreach).where(CreditBreach.ended_at.is_(None))
+_OPEN_FOR = _OPEN.where(CreditBreach.customer_id.in_(bindparam("ids", expanding=True)))
+
 
 def open_breaches(customer_ids=None) -> dict[int, CreditBreach]:
-    query = select(CreditBreach).where(CreditBreach.ended_at.is_(None))
-    if customer_ids is not None:
-        query = query.where(CreditBreach.customer_id.in_(list(customer_ids)))
-    return {b.customer_id: b for b in db.session.scalars(query)}
+    found = db.session.scalars(_OPEN) if customer_ids is None else \
+        db.session.scalars(_OPEN_FOR, {"ids": list(customer_ids)})
+    return {b.customer_id: b for b in found}
 
 
 def check(customers: list[Customer]) -> tuple[int, int]:

@@ -1,5 +1,5 @@
 """Notification texts of credit management, rendered in the reader's language."""
-from flask_babel import lazy_gettext as _l
+from intranet.core.i18n import lazy_gettext as _l
 
 KINDS = {
     "credit_submitted": _l("Credit application %(number)s for %(customer)s awaits your "

@@ -1,9 +1,8 @@
 """The credit decision as an archive record (issue 11): 客户资信额度审批表, closed once decided."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from intranet.archive.records import RecordType, Signer, register
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.credit import GRADE_LABELS, suggestion_for
 from intranet.credit.scope import OPEN_STATES
 from intranet.models import CreditApplication

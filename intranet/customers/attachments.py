@@ -2,9 +2,9 @@
 from urllib.parse import quote
 
 from flask import Response
-from flask_babel import lazy_gettext as _l
 
 from intranet.core.forms import strip_bidi
+from intranet.core.i18n import lazy_gettext as _l
 
 MAX_BYTES = 5 * 1024 * 1024
 SIGNATURES = {b"%PDF-": "pdf", b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg"}

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.money import parse_amount
 from intranet.core.spreadsheets import Report, table_rows
 from intranet.customers import credit_code

@@ -1,5 +1,5 @@
 """Display names of the archive's codes, in the user's language."""
-from flask_babel import lazy_gettext as _l
+from intranet.core.i18n import lazy_gettext as _l
 
 TIER_LABELS = {  # rule C3, also shown as A/B/C/储备
     "vip": _l("VIP (A)"), "key": _l("Key (B)"), "general": _l("General (C)"),

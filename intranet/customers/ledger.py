@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 
 from intranet.core import clock, settings
 from intranet.extensions import db
@@ -24,6 +24,7 @@ class Figures:
     paid_total: Decimal = ZERO
     open_orders: Decimal = ZERO
     transactions: int = 0
+    last_order_on: date | None = None
 
     @property
     def receivable(self) -> Decimal:
@@ -54,36 +55,44 @@ def local_now() -> datetime:
     return clock.now().astimezone(settings.tz()).replace(second=0, microsecond=0, tzinfo=None)
 
 
+# Built once: constructing these CASE expressions for every call cost ~1 ms of CPU per
+# statement, three times what running them does (issue 12); the dates and ids are parameters.
+_IDS = bindparam("ids", expanding=True)
+_ON, _YEAR_AGO, _TWO_YEARS_AGO = bindparam("on"), bindparam("year_ago"), bindparam("two_years_ago")
+_SHIPPED = select(
+    Shipment.customer_id,
+    func.sum(case(((Shipment.shipped_on > _YEAR_AGO) & (Shipment.shipped_on <= _ON),
+                   Shipment.amount), else_=0)).label("last"),
+    func.sum(case(((Shipment.shipped_on > _TWO_YEARS_AGO) & (Shipment.shipped_on <= _YEAR_AGO),
+                   Shipment.amount), else_=0)).label("prev"),
+    func.sum(case((Shipment.shipped_on <= _ON, Shipment.amount), else_=0)).label("all"),
+    func.count().label("n"),
+).where(Shipment.customer_id.in_(_IDS)).group_by(Shipment.customer_id)
+_PAID = select(
+    Payment.customer_id,
+    func.sum(case(((Payment.received_on > _YEAR_AGO) & (Payment.received_on <= _ON),
+                   Payment.amount), else_=0)).label("last"),
+    func.sum(case((Payment.received_on <= _ON, Payment.amount), else_=0)).label("all"),
+    func.count().label("n"),
+).where(Payment.customer_id.in_(_IDS)).group_by(Payment.customer_id)
+_ORDERED = select(
+    Order.customer_id,
+    func.sum(case((Order.status == "open", Order.amount), else_=0)).label("open"),
+    func.count().label("n"), func.max(Order.ordered_on).label("last"),
+).where(Order.customer_id.in_(_IDS)).group_by(Order.customer_id)
+
+
 def figures(customer_ids, on: date | None = None) -> dict[int, Figures]:
     """Figures for many customers in three queries, whatever their number."""
     ids = list(customer_ids)
     if not ids:
         return {}
     on = on or today()
-    year_ago, two_years_ago = on - timedelta(days=365), on - timedelta(days=730)
-
-    shipped = {row.customer_id: row for row in db.session.execute(
-        select(Shipment.customer_id,
-               func.sum(case(((Shipment.shipped_on > year_ago) & (Shipment.shipped_on <= on),
-                              Shipment.amount), else_=0)).label("last"),
-               func.sum(case(((Shipment.shipped_on > two_years_ago)
-                              & (Shipment.shipped_on <= year_ago), Shipment.amount),
-                             else_=0)).label("prev"),
-               func.sum(case((Shipment.shipped_on <= on, Shipment.amount), else_=0)).label("all"),
-               func.count().label("n"))
-        .where(Shipment.customer_id.in_(ids)).group_by(Shipment.customer_id))}
-    paid = {row.customer_id: row for row in db.session.execute(
-        select(Payment.customer_id,
-               func.sum(case(((Payment.received_on > year_ago) & (Payment.received_on <= on),
-                              Payment.amount), else_=0)).label("last"),
-               func.sum(case((Payment.received_on <= on, Payment.amount), else_=0)).label("all"),
-               func.count().label("n"))
-        .where(Payment.customer_id.in_(ids)).group_by(Payment.customer_id))}
-    ordered = {row.customer_id: row for row in db.session.execute(
-        select(Order.customer_id,
-               func.sum(case((Order.status == "open", Order.amount), else_=0)).label("open"),
-               func.count().label("n"))
-        .where(Order.customer_id.in_(ids)).group_by(Order.customer_id))}
+    params = {"ids": ids, "on": on, "year_ago": on - timedelta(days=365),
+              "two_years_ago": on - timedelta(days=730)}
+    shipped = {row.customer_id: row for row in db.session.execute(_SHIPPED, params)}
+    paid = {row.customer_id: row for row in db.session.execute(_PAID, params)}
+    ordered = {row.customer_id: row for row in db.session.execute(_ORDERED, params)}
 
     result = {}
     for cid in ids:
@@ -92,7 +101,8 @@ def figures(customer_ids, on: date | None = None) -> dict[int, Figures]:
             sales_12m=_money(s.last if s else 0), sales_prev_12m=_money(s.prev if s else 0),
             payments_12m=_money(p.last if p else 0), shipped_total=_money(s.all if s else 0),
             paid_total=_money(p.all if p else 0), open_orders=_money(o.open if o else 0),
-            transactions=(s.n if s else 0) + (p.n if p else 0) + (o.n if o else 0))
+            transactions=(s.n if s else 0) + (p.n if p else 0) + (o.n if o else 0),
+            last_order_on=o.last if o else None)
     return result
 
 

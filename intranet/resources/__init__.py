@@ -3,9 +3,8 @@
 jobs."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 import intranet.resources.settings  # noqa: F401  (registers the settings)
+from intranet.core.i18n import lazy_gettext as _l
 
 KIND_LABELS = {"registered": _l("Registered"), "import": _l("Imported"),
                "allocation": _l("Allocated"), "claim": _l("Claimed from the pool"),

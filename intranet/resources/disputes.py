@@ -6,10 +6,10 @@ A request is created in its initial state: `engine.start` writes the filing into
 history and posts the notices the machine declares for that state."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select
 
 from intranet.core import audit, clock
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.customers.credit_code import normalise as normalise_code
 from intranet.customers.dedupe import find_duplicate

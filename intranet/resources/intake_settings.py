@@ -1,7 +1,6 @@
 """The company's figures for lead intake (rule C4), each a setting: the deal-size classes by
 expected deal value, and when a desk agent is paused from intake for wrong classifications."""
-from flask_babel import lazy_gettext as _l
-
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.settings import SettingDef, register
 
 CLASS_MINIMUMS = {"A": "deal_class_a_min_yuan", "B": "deal_class_b_min_yuan",

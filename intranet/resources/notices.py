@@ -1,5 +1,5 @@
 """Notification texts of customer resources, rendered in the reader's language."""
-from flask_babel import lazy_gettext as _l
+from intranet.core.i18n import lazy_gettext as _l
 
 KINDS = {
     "reclaim_warning": _l("%(customer)s returns to the shared pool on %(on)s unless you record "

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import aliased
 
 from intranet.core import audit, clock
 from intranet.extensions import db
-from intranet.models import Customer, OwnershipRecord, User
+from intranet.models import Customer, CustomerPool, OwnershipRecord, User
 
 
 def change_owner(customer: Customer, to_user: User | None, kind: str, *, actor: User | None,
@@ -46,10 +47,31 @@ def first_owner(customer: Customer, kind: str, actor: User | None) -> OwnershipR
     return record
 
 
+_FROM, _TO, _APPROVER = aliased(User), aliased(User), aliased(User)
+_HISTORY = (
+    select(OwnershipRecord.at, OwnershipRecord.kind, OwnershipRecord.from_user_id,
+           OwnershipRecord.to_user_id, OwnershipRecord.approved_by_id,
+           _FROM.display_name.label("from_name"),
+           _TO.display_name.label("to_name"), CustomerPool.name.label("pool_name"),
+           _APPROVER.display_name.label("approved_by_name"))
+    .outerjoin(_FROM, _FROM.id == OwnershipRecord.from_user_id)
+    .outerjoin(_TO, _TO.id == OwnershipRecord.to_user_id)
+    .outerjoin(_APPROVER, _APPROVER.id == OwnershipRecord.approved_by_id)
+    .outerjoin(CustomerPool, CustomerPool.id == OwnershipRecord.pool_id)
+    .where(OwnershipRecord.customer_id == bindparam("customer_id"))
+    .order_by(OwnershipRecord.at, OwnershipRecord.id))
+
+
 def history(customer_id: int) -> list[OwnershipRecord]:
     return list(db.session.scalars(
         select(OwnershipRecord).where(OwnershipRecord.customer_id == customer_id)
         .order_by(OwnershipRecord.at, OwnershipRecord.id)))
+
+
+def history_table(customer_id: int):
+    """`history` as the customer page shows it: rows (at, kind, the three users' ids,
+    from_name, to_name, pool_name, approved_by_name), in one statement built once."""
+    return db.session.execute(_HISTORY, {"customer_id": customer_id}).all()
 
 
 def owner_on(customer_id: int, moment: datetime) -> int | None:

@@ -19,7 +19,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, func, insert, literal, null, or_, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 
 from intranet.core import clock, settings
 from intranet.extensions import db
@@ -82,13 +94,16 @@ def ensure_defaults() -> None:
     db.session.flush()
 
 
+_ALL = select(ReclaimRule).order_by(ReclaimRule.id)
+_ENABLED = _ALL.where(ReclaimRule.enabled)
+
+
 def all_rules() -> list[ReclaimRule]:
-    return list(db.session.scalars(select(ReclaimRule).order_by(ReclaimRule.id)))
+    return list(db.session.scalars(_ALL))
 
 
 def enabled_rules() -> list[ReclaimRule]:
-    return list(db.session.scalars(select(ReclaimRule).where(ReclaimRule.enabled)
-                                   .order_by(ReclaimRule.id)))
+    return list(db.session.scalars(_ENABLED))
 
 
 def preview(rule: ReclaimRule, limit: int = 20) -> tuple[int, list[Customer]]:
@@ -125,26 +140,49 @@ def reclaim(rule: ReclaimRule, now: datetime, limit: int, after: int = 0) -> lis
         .returning(table.c.id)))
 
 
+ASK = object()  # returns_on's last order when the caller does not know it
+
+
 @dataclass(frozen=True)
 class Return:
     on: date
     rule: ReclaimRule
 
 
-def returns_on(customer: Customer, rules: list[ReclaimRule] | None = None) -> Return | None:
+def returns_on(customer: Customer, rules: list[ReclaimRule] | None = None,
+               last_order: date | None | object = ASK) -> Return | None:
     """When (and by which rule) this customer returns to the pool, as things stand: what the
-    customer page shows, updated the moment an activity or order is recorded."""
+    customer page shows, updated the moment an activity or order is recorded. `last_order`:
+    the date of the customer's last order (None: no order) when the caller knows it."""
     if customer.owner_id is None:
         return None
-    rules = enabled_rules() if rules is None else rules
-    # One statement: the last order and, per rule, whether the customer is among its own.
-    last_order, *applying = db.session.execute(select(
-        select(func.max(Order.ordered_on)).where(Order.customer_id == customer.id)
-        .scalar_subquery(),
-        *(exists().where(Customer.id == customer.id, applies(rule)) for rule in rules))).one()
-    found = [return_by(customer, rule, last_order)
-             for rule, applied in zip(rules, applying, strict=True) if applied]
-    return min(found, key=lambda r: (r.on, r.rule.id)) if found else None
+    rules = [rule for rule in (enabled_rules() if rules is None else rules)
+             if applies_to(rule, customer)]
+    if not rules:
+        return None
+    if last_order is ASK:
+        last_order = db.session.scalar(_LAST_ORDER, {"customer_id": customer.id})
+    return min((return_by(customer, rule, last_order) for rule in rules),
+               key=lambda r: (r.on, r.rule.id))
+
+
+_LAST_ORDER = select(func.max(Order.ordered_on)).where(
+    Order.customer_id == bindparam("customer_id"))
+
+
+def applies_to(rule: ReclaimRule, customer: Customer) -> bool:
+    """`applies(rule)` asked of one loaded customer in Python: the customer page asks it of
+    every rule, and building the SQL for that cost more than the page's other queries (issue
+    12). tests/test_reclaim.py keeps the two equal."""
+    if customer.owner_id is None:
+        return False
+    if rule.tier_list and (customer.tier_override or customer.tier) not in rule.tier_list:
+        return False
+    if rule.department_id and customer.department_id != rule.department_id:
+        return False
+    if rule.kind in ("prospect", "former"):
+        return customer.relation == rule.kind
+    return True
 
 
 def returns_on_many(customers: list[Customer],

@@ -2,10 +2,10 @@
 director decided."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from intranet.archive.records import RecordType, Signer, register
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.models import Customer, PoolClaim, TransferRequest
 from intranet.resources.handover import followed
 from intranet.workflows import engine

@@ -1,6 +1,6 @@
 """Notification texts of re-classification requests (rule C4) and conflict claims (rule C2),
 rendered in the reader's language."""
-from flask_babel import lazy_gettext as _l
+from intranet.core.i18n import lazy_gettext as _l
 
 KINDS = {
     "reclassification_requested": _l("%(customer)s: the owner asks to change the deal class "

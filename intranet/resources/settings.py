@@ -1,7 +1,6 @@
 """The company's figures for allocating customers (rules R7, R8, R9) and for the shared pool
 (rules R5, R6), each a setting. The most customers a rep may own counts for both."""
-from flask_babel import lazy_gettext as _l
-
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.settings import SettingDef, register
 
 MAX_CUSTOMERS = "resources_max_customers"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
 from statemachine import State
 
 from intranet.core import clock
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
 from intranet.models import ArchiveAccessRequest

@@ -16,10 +16,10 @@ they stand in for; deadlines start and stop in the event callbacks (workflows/de
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from statemachine import State
 
 from intranet.core import clock, settings
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
 from intranet.models import ServiceCase

@@ -12,10 +12,10 @@ customer's history shows the decision. `share` gives the claimant no access to t
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from statemachine import State
 
 from intranet.core import clock
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
 from intranet.extensions import db

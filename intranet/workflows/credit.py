@@ -8,10 +8,10 @@ Requester ≠ approver: nobody forwards or decides their own application.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from statemachine import State
 
 from intranet.core import clock
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.money import parse_amount
 from intranet.core.notifications import role_holders
 from intranet.core.roles import Role

@@ -7,10 +7,10 @@ the requester while it waits.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from statemachine import State
 
 from intranet.core import audit, clock
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
 from intranet.models import Reclassification

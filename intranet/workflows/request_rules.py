@@ -4,9 +4,8 @@ their deputy, never the requester nor, for a claim, the owner it is about), and 
 refusal needs."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from intranet.core.access import valid_delegations
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.workflows.engine import InvalidInput
 

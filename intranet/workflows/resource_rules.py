@@ -3,9 +3,8 @@ SECURITY.md 6): who asked, who must agree, and the director who decides — neve
 parties, and only for the customer's department (or as a deputy of its head)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from intranet.core.access import valid_delegations
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.workflows.engine import InvalidInput
 

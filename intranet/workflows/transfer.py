@@ -10,10 +10,10 @@ made against an owner who has since changed cannot be carried out.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from statemachine import State
 
 from intranet.core import clock, settings
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
 from intranet.models import PoolClaim, TransferRequest

@@ -1,11 +1,11 @@
 import re
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, Optional, ValidationError
 
 from intranet.core import passwords
 from intranet.core.forms import REQUIRED, CheckboxesField, Form, length, options
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import DELEGABLE, Role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

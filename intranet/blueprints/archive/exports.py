@@ -7,7 +7,6 @@ from datetime import date
 
 from flask import abort, flash, render_template, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import DateField, SelectField
@@ -21,6 +20,7 @@ from intranet.core import audit, clock, settings
 from intranet.core.forms import CheckboxesField, Form, ValueRequired, options
 from intranet.core.home import Widget, home_widget
 from intranet.core.http import is_htmx, redirect_to
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import paginate
 from intranet.core.roles import Role
 from intranet.extensions import db

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from flask import render_template
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from intranet.archive import issue
 from intranet.archive.records import RecordType, register
 from intranet.core import clock, settings
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.customers.labels import (
     ACTIVITY_LABELS,
     PAYMENT_LABELS,

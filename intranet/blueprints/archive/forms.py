@@ -1,7 +1,7 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from intranet.core.forms import Form
+from intranet.core.i18n import lazy_gettext as _l
 
 
 class VerifyForm(Form):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -20,6 +19,7 @@ from intranet.core.errors import FieldError, abort_with, render_error
 from intranet.core.forms import REQUIRED, Form, length, options
 from intranet.core.home import Widget, home_widget
 from intranet.core.http import is_htmx, redirect_to
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import paginate
 from intranet.core.querystring import int_arg, parse_int
 from intranet.core.roles import Role

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from intranet.archive.records import closed
 from intranet.blueprints.archive.browser import browsable
 from intranet.core import settings
 from intranet.core.home import Widget, home_widget
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ArchiveExport

@@ -1,9 +1,9 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import EqualTo, ValidationError
 
 from intranet.core import passwords
 from intranet.core.forms import REQUIRED, Form, length
+from intranet.core.i18n import lazy_gettext as _l
 
 
 class LoginForm(Form):

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import Optional
 
 from intranet.core.forms import Form, length
+from intranet.core.i18n import lazy_gettext as _l
 
 
 class ReleaseForm(Form):

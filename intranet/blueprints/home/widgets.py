@@ -1,12 +1,12 @@
 """Home-page widgets of the platform itself; workflow blueprints add their own queues."""
 from flask import url_for
 from flask_babel import format_datetime
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from intranet.core import notifications
 from intranet.core.access import customer_scope
 from intranet.core.home import Widget, home_widget
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import Customer, Notification, User

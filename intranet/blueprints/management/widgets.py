@@ -1,10 +1,10 @@
 """Home-page queues of the credit workflow (rules K3, K6)."""
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from intranet.core.access import customer_id_scope
 from intranet.core.home import Widget, home_widget
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import CreditApplication, CreditBreach, Customer

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import exists, select
 from wtforms import HiddenField, StringField
@@ -14,6 +13,7 @@ from wtforms import HiddenField, StringField
 from intranet.blueprints.sales import bp
 from intranet.core import audit
 from intranet.core.forms import Form, length
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import paginate
 from intranet.core.querystring import parse_int, text_arg
 from intranet.customers import search_fields

@@ -2,11 +2,11 @@
 allocations, minutes left; the sales manager sees the first contacts missed in the
 department, which they may reallocate."""
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from intranet.core import clock
 from intranet.core.home import Widget, home_widget
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ContactMiss, Customer

@@ -7,7 +7,7 @@ import io
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Float, false, func, select, true, type_coerce
+from sqlalchemy import Float, bindparam, false, func, literal, select, true, type_coerce, union_all
 from sqlalchemy.orm import joinedload, selectinload
 
 from intranet.blueprints.sales import bp
@@ -249,27 +249,28 @@ def customer(customer_id: int):
 
 
 def customer_page_context(record: Customer, **forms) -> dict:
-    """Everything the customer page shows, in a fixed number of queries."""
-    figures = ledger.figures([record.id])[record.id]
+    """Everything the customer page shows, in a fixed number of queries, each built once per
+    process (issue 12: building a statement cost as much as running it)."""
     from intranet.credit import breaches, effective_limits
 
-    def latest(model, column, limit=10):
-        return db.session.scalars(select(model).where(model.customer_id == record.id)
-                                  .order_by(column.desc(), model.id.desc()).limit(limit)).all()
+    params = {"customer_id": record.id}
+    transactions = {"order": [], "shipment": [], "payment": []}
+    for row in db.session.execute(_LATEST_TRANSACTIONS, params):
+        transactions[row.kind].append(row)
+    figures = ledger.figures([record.id])[record.id]
     activity_form = forms.get("activity_form") or ActivityForm(formdata=None)
     if activity_form.occurred_at.data is None:
         activity_form.occurred_at.data = ledger.local_now()
     return {
-        "customer": record, "figures": figures, "tiers": TIER_LABELS,
+        "customer": record, "figures": figures,
+        "tiers": TIER_LABELS,
         "labels": {"size": SIZE_LABELS, "payment_method": PAYMENT_LABELS,
                    "source_channel": SOURCE_LABELS, "relation": RELATIONSHIP_LABELS},
-        "orders": latest(Order, Order.ordered_on), "shipments": latest(Shipment,
-                                                                       Shipment.shipped_on),
-        "payments": latest(Payment, Payment.received_on),
+        "owner_name": db.session.scalar(_USER_NAME, {"user_id": record.owner_id})
+        if record.owner_id else None,
+        "transactions": transactions,
         "activities": _activities(record), "activity_labels": ACTIVITY_LABELS,
-        "attachments": db.session.execute(
-            select(Attachment.id, Attachment.filename, Attachment.size, Attachment.uploaded_at)
-            .where(Attachment.customer_id == record.id).order_by(Attachment.id)).all(),
+        "attachments": db.session.execute(_ATTACHMENTS, params).all(),
         "attachment_form": AttachmentForm(formdata=None),
         "confirm": ConfirmForm(), "blacklist_form": BlacklistForm(),
         "tier_form": TierOverrideForm(formdata=None, tier=record.tier_override or ""),
@@ -278,20 +279,40 @@ def customer_page_context(record: Customer, **forms) -> dict:
         # Rules K3, K7: the limit in force and an open over-limit breach
         "credit_in_force": effective_limits([record.id]).get(record.id),
         "breach": breaches.open_breaches([record.id]).get(record.id),
-        "credit_applications": db.session.scalars(
-            select(CreditApplication).where(CreditApplication.customer_id == record.id)
-            .order_by(CreditApplication.id.desc()).limit(5)).all(),
+        "credit_applications": db.session.scalars(_RECENT_APPLICATIONS, params).all(),
         # Rules R1-R6: the owners over time, and when the customer returns to the pool
-        "owners": ownership.history(record.id), "returning": reclaim.returns_on(record),
+        "owners": ownership.history_table(record.id),
+        "returning": reclaim.returns_on(record, last_order=figures.last_order_on),
         "today": ledger.today(),
     }
 
 
+def _latest(model, kind: str, on):
+    return (select(literal(kind).label("kind"), on.label("on"), model.amount)
+            .where(model.customer_id == bindparam("customer_id"))
+            .order_by(on.desc(), model.id.desc()).limit(10).subquery().select())
+
+
+# The ten latest orders, shipments and payments, in one statement.
+_LATEST_TRANSACTIONS = union_all(_latest(Order, "order", Order.ordered_on),
+                                 _latest(Shipment, "shipment", Shipment.shipped_on),
+                                 _latest(Payment, "payment", Payment.received_on))
+_USER_NAME = select(User.display_name).where(User.id == bindparam("user_id"))
+_ATTACHMENTS = (select(Attachment.id, Attachment.filename, Attachment.size,
+                       Attachment.uploaded_at)
+                .where(Attachment.customer_id == bindparam("customer_id"))
+                .order_by(Attachment.id))
+_RECENT_APPLICATIONS = (select(CreditApplication)
+                        .where(CreditApplication.customer_id == bindparam("customer_id"))
+                        .order_by(CreditApplication.id.desc()).limit(5))
+_ACTIVITIES = (select(Activity).options(joinedload(Activity.user).lazyload(User.role_rows))
+               .where(Activity.customer_id == bindparam("customer_id"))
+               .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+               .limit(bindparam("limit")))
+
+
 def _activities(record: Customer, limit: int = 20):
-    return db.session.scalars(
-        select(Activity).options(joinedload(Activity.user).lazyload(User.role_rows))
-        .where(Activity.customer_id == record.id)
-        .order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)).all()
+    return db.session.scalars(_ACTIVITIES, {"customer_id": record.id, "limit": limit}).all()
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])

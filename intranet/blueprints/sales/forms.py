@@ -1,4 +1,3 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
@@ -10,6 +9,7 @@ from wtforms import (
 from wtforms.validators import Email, Optional, ValidationError
 
 from intranet.core.forms import INPUT_REQUIRED, REQUIRED, Form, length, options
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.money import AmountField
 from intranet.core.querystring import parse_int
 from intranet.credit import GRADE_LABELS

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import selectinload
@@ -17,6 +16,7 @@ from intranet.blueprints.sales import bp
 from intranet.core import audit, clock
 from intranet.core.access import customer_scope
 from intranet.core.forms import CheckboxesField, Form, length, options
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import paginate
 from intranet.core.querystring import parse_int
 from intranet.customers.labels import TIER_LABELS

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField
@@ -17,6 +16,7 @@ from wtforms.validators import ValidationError
 from intranet.blueprints.sales import bp
 from intranet.core import audit, clock, notifications, settings
 from intranet.core.forms import REQUIRED, Form, length
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import paginate
 from intranet.core.querystring import text_arg
 from intranet.core.roles import Role

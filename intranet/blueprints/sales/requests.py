@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -22,6 +21,7 @@ from intranet.core.errors import abort_with
 from intranet.core.forms import REQUIRED, Form, length, options
 from intranet.core.home import Widget, home_widget
 from intranet.core.http import is_htmx, redirect_to
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import paginate
 from intranet.core.querystring import parse_int
 from intranet.core.roles import Role

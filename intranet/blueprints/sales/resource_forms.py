@@ -1,8 +1,8 @@
 """Forms of transfers, pool claims and the director's moves (rules R1, R4-R6)."""
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TextAreaField
 
 from intranet.core.forms import REQUIRED, Form, length
+from intranet.core.i18n import lazy_gettext as _l
 
 
 def _reason():

@@ -6,7 +6,6 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from intranet.archive import issue
 from intranet.blueprints.sales import bp
@@ -50,17 +49,27 @@ def _refuse(form, error: FieldError, field: str | None = None):
     getattr(form, field or error.field).errors = [str(error.message)]
 
 
+def _name_of(model, column, key):
+    return select(column).where(model.id == key).scalar_subquery()
+
+
+# A row of the requests list as plain columns, not an entity with its customer and two reps
+# (issue 12); the names are subqueries, so the capped count reads none of them.
+REQUEST_COLUMNS = (
+    ResourceRequest.id, ResourceRequest.kind, ResourceRequest.state,
+    ResourceRequest.created_at,
+    _name_of(Customer, Customer.name, ResourceRequest.customer_id).label("customer_name"),
+    _name_of(User, User.display_name, ResourceRequest.from_user_id).label("from_name"),
+    _name_of(User, User.display_name, ResourceRequest.to_user_id).label("to_name"))
+
+
 @bp.route("/requests")
 def resource_requests():
     """Transfers and claims the user is a party to or decides, newest first."""
     kind = request.args.get("kind", "")
     status = request.args.get("status", "open")
-    # the rows show the customer's and the two reps' names only (issue 12)
-    query = select(ResourceRequest).where(
-        request_scope(_user()), ResourceRequest.kind.in_(OWN_KINDS)).options(
-        selectinload(ResourceRequest.customer).load_only(Customer.name),
-        *(selectinload(person).load_only(User.display_name).lazyload(User.role_rows)
-          for person in (ResourceRequest.from_user, ResourceRequest.to_user)))
+    query = select(*REQUEST_COLUMNS).where(
+        request_scope(_user()), ResourceRequest.kind.in_(OWN_KINDS))
     if kind in OWN_KINDS:
         query = query.where(ResourceRequest.kind == kind)
     if status == "open":
@@ -74,7 +83,8 @@ def resource_requests():
     waiting = request.args.get("waiting") == "1"
     if waiting:
         query = query.where(waiting_on(_user()))
-    page = paginate(query.order_by(ResourceRequest.created_at.desc(), ResourceRequest.id.desc()))
+    page = paginate(query.order_by(ResourceRequest.created_at.desc(), ResourceRequest.id.desc()),
+                    tuples=True)
     audit.record(audit.Action.VIEW, "resource_request", "", details={
         "list": "requests", "page": page.page, "rows": [r.id for r in page.items]})
     labels = _labels()

@@ -1,10 +1,10 @@
 """Home-page queues of customer resources (rules R1, R5): transfers waiting for the other
 rep's agreement, and transfers and claims waiting for the director."""
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from intranet.core.home import Widget, home_widget
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ResourceRequest

@@ -1,4 +1,3 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import (
@@ -19,6 +18,7 @@ from intranet.complaints import (
     SEVERITY_LABELS,
 )
 from intranet.core.forms import REQUIRED, CheckboxesField, Form, length, options
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import Department, User, UserRole

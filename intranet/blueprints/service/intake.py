@@ -7,7 +7,6 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectField, StringField
 from wtforms.validators import ValidationError
@@ -17,6 +16,7 @@ from intranet.blueprints.service import bp
 from intranet.core import audit
 from intranet.core.forms import INPUT_REQUIRED, REQUIRED, Form, length, options
 from intranet.core.home import Widget, home_widget
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.money import AmountField
 from intranet.core.pagination import paginate
 from intranet.core.roles import Role

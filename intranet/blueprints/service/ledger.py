@@ -7,7 +7,6 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func
-from sqlalchemy.orm import load_only
 
 from intranet.archive import issue
 from intranet.blueprints.service import bp
@@ -28,11 +27,6 @@ from intranet.workflows.complaint import ComplaintFlow
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_LIMIT = 50_000
 MONTHLY_PART = 1_000  # cases per PDF: a part renders well inside the PDF time limit
-# what _case_rows.html shows of a case (and its two look-ups), not its texts (issue 12)
-LIST_COLUMNS = (ServiceCase.year, ServiceCase.seq, ServiceCase.kind, ServiceCase.severity,
-                ServiceCase.state, ServiceCase.priority, ServiceCase.repeat,
-                ServiceCase.customer_id, ServiceCase.complainant_name, ServiceCase.handler_id,
-                ServiceCase.next_due_at)
 
 
 def _user():
@@ -49,14 +43,14 @@ def _choices():
             "kinds": i18n.resolved(KIND_LABELS), "channels": i18n.resolved(CHANNEL_LABELS),
             "severities": i18n.resolved(SEVERITY_LABELS),
             "states": i18n.resolved(ComplaintFlow.STATE_LABELS),
-            "case_url": url_pattern("service.case", "case_id")}
+            "case_url": url_pattern("service.case", "case_id"), "now": clock.now()}
 
 
 def _list_page(endpoint: str, order, **defaults):
     args = {**defaults, **request.args.to_dict()}
     filters = case_ledger.read_filters(args, _user())
-    query = case_ledger.query(filters, _user())
-    page = paginate(order(query).options(load_only(*LIST_COLUMNS)))
+    query = case_ledger.query(filters, _user(), columns=case_ledger.ROW_COLUMNS)
+    page = paginate(order(query), tuples=True)
     audit.record(audit.Action.VIEW, endpoint.split(".")[1], "", details={
         "page": page.page, "rows": [c.id for c in page.items]})
     rows_only = is_htmx() and request.headers.get("HX-Target") == "case-rows"

@@ -1,12 +1,12 @@
 """Home-page queues of service cases (rules P1, P3, P5, P6): what waits for each role, with
 the overdue share derived in SQL."""
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, func, or_, select
 
 from intranet.complaints.scope import case_scope_terms
 from intranet.core import clock
 from intranet.core.home import Widget, home_widget
+from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ServiceCase
