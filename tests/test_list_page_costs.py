@@ -151,3 +151,34 @@ def test_home_page_widgets_read_an_index_not_every_row(app, client, staff, sqlit
     login_fast(client, app, staff[Role.SALES_REP])
     [plan] = _plans(app, client, "/", r"FROM workflow_deadline")
     assert "ix_workflow_deadline_kind_open" in plan, plan
+
+
+def test_the_reclaim_batches_page_without_counting_them(app, client, staff, make_customer):
+    """The batches are groups of records, each checked against the reader's scope: counting
+    them read every reclaimed record (issue 12). The list pages by number without a count."""
+    from datetime import timedelta
+
+    from intranet.models import OwnershipRecord
+    from intranet.resources import reclaim
+
+    manager = staff[Role.SALES_MANAGER]
+    customer = make_customer("批次客户有限公司", staff[Role.SALES_REP])
+    start = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
+    with app.app_context():
+        reclaim.ensure_defaults()
+        db.session.add_all(OwnershipRecord(
+            customer_id=customer, kind="reclaim", from_user_id=staff[Role.SALES_REP].id,
+            pool_id=1, reason="reclaim_rule:1", object_type="reclaim_rule", object_id=1,
+            at=start + timedelta(days=n)) for n in range(27))
+        db.session.commit()
+    login_fast(client, app, manager)
+    seen = [" ".join(s.split()) for s, _ in statements_of(
+        app, client, "/sales/reclaims", lambda text: "ownership_record" in text)]
+    assert len(seen) == 3  # the page's first records, the records, their batch sizes
+    assert not [s for s in seen if s.startswith("SELECT count(*) AS count_1 FROM (SELECT 1")]
+    first = client.get("/sales/reclaims").get_data(as_text=True)
+    assert len(re.findall(r'href="/sales/reclaims/\d+/pdf"', first)) == 25
+    assert "第 1 页" in first and "共" not in first.split('class="pager"')[1]
+    second = client.get("/sales/reclaims?page=2").get_data(as_text=True)
+    assert len(re.findall(r'href="/sales/reclaims/\d+/pdf"', second)) == 2
+    assert "第 2 页" in second and 'href="/sales/reclaims?page=3"' not in second

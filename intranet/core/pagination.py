@@ -54,6 +54,7 @@ class Page:
     has_next: bool
     after: str | None = None  # the cursor of the next page, for keyset lists
     keyset: bool = field(default=False, repr=False)
+    counted: bool = True  # False: the list was not counted (paginate(count=False))
 
     @property
     def capped(self) -> bool:
@@ -95,7 +96,7 @@ def count_cap() -> int:
 
 
 def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
-             few=None, tuples: bool = False) -> Page:
+             few=None, tuples: bool = False, count: bool = True) -> Page:
     """The page the query string asks for (?page=; anything not a page number in range is the
     first page). `keyset`: the list's full sort key, which `select_stmt` must already be
     ordered by; a valid ?after= cursor then replaces the offset.
@@ -106,7 +107,11 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
     few match). The count then comes first and decides which one reads the page.
 
     `tuples`: the items are the rows of `select_stmt`'s columns, not its first column's
-    entities."""
+    entities.
+
+    `count=False`: no count at all, for a list whose matches can only be counted by reading
+    each of them (e.g. groups of rows, each checked against the reader's scope); the pager
+    then shows the page number and its neighbours only."""
     per_page = current_app.config["PAGE_SIZE"]
     number = int_arg("page", maximum=MAX_PAGE) or 1
     cursor = _read_cursor(keyset) if keyset and number > 1 else None
@@ -120,13 +125,14 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
         rows_stmt = rows_stmt.offset((number - 1) * per_page)
     result = db.session.execute(rows_stmt)
     rows = result.all() if tuples else list(result.unique().scalars())
-    if counted is None:
+    if counted is None and count:
         counted = _count(select_stmt, cap)
     items = rows[:per_page]
     after = _write_cursor(keyset, items[-1]) if keyset and items else None
     return Page(items=items, page=number, per_page=per_page,
-                total=counted if counted <= cap else None, cap=cap,
-                has_next=len(rows) > per_page, after=after, keyset=bool(keyset))
+                total=counted if count and counted <= cap else None, cap=cap,
+                has_next=len(rows) > per_page, after=after, keyset=bool(keyset),
+                counted=count)
 
 
 def _count(select_stmt, cap: int) -> int:

@@ -29,10 +29,12 @@ def _in_scope():
 def reclaim_batches():
     # A batch's records share one moment: grouped and ordered by (at, rule) as the batch index
     # is, the page stops after its 26 batches instead of grouping and sorting every record.
+    # Not counted: a count reads every reclaimed record and looks its customer up for the
+    # reader's scope (3,000 records: ~10 ms, more than the rest of the page, issue 12).
     query = (select(func.min(OwnershipRecord.id)).where(*BATCH, _in_scope())
              .group_by(OwnershipRecord.at, OwnershipRecord.object_id)
              .order_by(OwnershipRecord.at.desc(), OwnershipRecord.object_id.desc()))
-    page = paginate(query)
+    page = paginate(query, count=False)
     firsts = {r.id: r for r in db.session.scalars(
         select(OwnershipRecord).where(OwnershipRecord.id.in_(page.items)))}
     counts = dict(((rule_id, at), n) for rule_id, at, n in db.session.execute(
