@@ -182,3 +182,20 @@ def test_the_reclaim_batches_page_without_counting_them(app, client, staff, make
     second = client.get("/sales/reclaims?page=2").get_data(as_text=True)
     assert len(re.findall(r'href="/sales/reclaims/\d+/pdf"', second)) == 2
     assert "第 2 页" in second and 'href="/sales/reclaims?page=3"' not in second
+
+
+def test_home_counts_stop_at_the_cap(app, client, staff, make_customer):
+    """The home page's "customers I can see" counts at most the list's cap (the GM's home read
+    every customer's index entry on each visit, issue 12) and says "+" above it."""
+    rep = staff[Role.SALES_REP]
+    app.config["PAGE_COUNT_CAP"] = 3
+    login_fast(client, app, rep)
+
+    def shown():
+        body = client.get("/").get_data(as_text=True)
+        return re.search(r'我可查看的客户 <span class="count">([^<]*)</span>', body).group(1)
+    for i in range(3):
+        make_customer(f"首页计数客户{i}有限公司", rep)
+    assert shown() == "3"
+    make_customer("首页计数客户3有限公司", rep)
+    assert shown() == "3+"

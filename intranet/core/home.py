@@ -11,7 +11,7 @@ from intranet.core.roles import Role
 @dataclass
 class Widget:
     title: object
-    count: int | None = None
+    count: int | str | None = None  # str: a capped count, "1,000+"
     items: list = field(default_factory=list)  # [(text, url)]
     link: str | None = None
     empty: object = ""

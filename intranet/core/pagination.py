@@ -135,6 +135,19 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
                 counted=count)
 
 
+def capped_count(select_stmt) -> tuple[int, bool]:
+    """(matches counted up to the cap, whether there are more): a widget's figure that need
+    not read 100,000 index entries on every home page (issue 12)."""
+    cap = count_cap()
+    counted = _count(select_stmt, cap)
+    return min(counted, cap), counted > cap
+
+
+def count_label(count: int, more: bool):
+    """A count as a widget shows it: 979, or "1,000+"."""
+    return f"{format_decimal(count)}+" if more else count
+
+
 def _count(select_stmt, cap: int) -> int:
     """The matches, counted up to cap + 1."""
     return db.session.scalar(select(func.count()).select_from(

@@ -12,6 +12,7 @@ from intranet.blueprints.archive.browser import browsable
 from intranet.core import settings
 from intranet.core.home import Widget, home_widget
 from intranet.core.i18n import lazy_gettext as _l
+from intranet.core.pagination import capped_count, count_label
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ArchiveExport
@@ -28,15 +29,15 @@ def closed_since_last_export(user):
     last = last_exported_day()
     first = last + timedelta(days=1) if last else None
     since = datetime.combine(first, time(), settings.tz()) if first else None
-    items, total = [], 0
-    for key, rt in browsable().items():
-        n = db.session.scalar(closed(rt, since).with_only_columns(func.count())
-                              .order_by(None)) or 0
-        total += n
+    items, total, more = [], 0, False
+    for key, rt in browsable().items():  # each counted up to the cap (issue 12)
+        n, over = capped_count(closed(rt, since))
+        total, more = total + n, more or over
         if n:
             query = {"type": key, **({"from": first.isoformat()} if first else {})}
-            items.append((f"{rt.label} {n}", url_for("archive.records", **query)))
+            items.append((f"{rt.label} {count_label(n, over)}",
+                          url_for("archive.records", **query)))
     title = (_l("Closed since the last export (%(day)s)", day=last.isoformat()) if last
              else _l("Closed records not yet exported"))
-    return Widget(title, total, items, url_for("archive.exports"),
+    return Widget(title, count_label(total, more), items, url_for("archive.exports"),
                   _l("Every closed record is in an export."))

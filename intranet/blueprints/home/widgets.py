@@ -7,6 +7,7 @@ from intranet.core import notifications
 from intranet.core.access import customer_scope
 from intranet.core.home import Widget, home_widget
 from intranet.core.i18n import lazy_gettext as _l
+from intranet.core.pagination import capped_count, count_label
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import Customer, Notification, User
@@ -38,8 +39,7 @@ def acting_for(user):
 
 @home_widget(Role.SALES_REP, Role.SALES_MANAGER, Role.GENERAL_MANAGER)
 def my_customers(user):
-    count = db.session.scalar(select(func.count()).select_from(Customer)
-                              .where(customer_scope(user))) or 0
+    count = count_label(*capped_count(select(Customer.id).where(customer_scope(user))))
     return Widget(_l("Customers I can see"), count, [], url_for("sales.customers"),
                   _l("No customers yet."))
 
