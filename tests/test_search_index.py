@@ -190,6 +190,36 @@ def test_a_common_gram_is_probed_in_the_lists_order(app, monkeypatch):
     assert "TEMP B-TREE FOR ORDER BY" in plans["乌"], plans["乌"]  # few: candidates drive
 
 
+@pytest.mark.parametrize("cap", [1_000, 7])
+def test_a_spread_terms_count_reads_the_index_first_and_stays_exact(app, client, staff,
+                                                                  monkeypatch, cap):
+    """SQLite: the customer list counts a SPREAD term's matches from the n-gram index's
+    entries (search.Match.count_drive), not by walking the list; the count it shows is the
+    plain scan's (a row holding the term in two fields counted once), capped as every list."""
+    if PG_URL:
+        pytest.skip("SQLite's choice of plan")
+    monkeypatch.setattr(search, "SPREAD", 5)
+    app.config["PAGE_COUNT_CAP"] = cap
+    with app.app_context():
+        seed(60)
+        wanted = {t: len(expected(t)) for t in ("上海", "海", "精密机", "华东精", "tech", "1234")}
+    assert sorted(wanted.values())[-1] > 10 and 0 < sorted(wanted.values())[0] < 7, wanted
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    for term, number in wanted.items():
+        with counting_selects(app) as statements:
+            body = client.get("/sales/customers", query_string={"q": term}).get_data(
+                as_text=True)
+        shown = re.search(r"共 (\d+)(\+?) 条", body)
+        assert (int(shown.group(1)), shown.group(2)) == (
+            (number, "") if number <= cap else (cap, "+")), term
+        counts = [s for s in statements
+                  if s.startswith("SELECT count(*)") and "notification" not in s]
+        driven = ["FROM search_gram AS driver JOIN customer" in " ".join(s.split())
+                  for s in counts]
+        if term in ("上海", "海", "tech", "1234"):  # in SPREAD rows / also the contacts' phones
+            assert driven == [term != "1234"], (term, counts)
+
+
 def test_a_term_in_most_rows_is_tested_on_the_row_on_postgresql(app, monkeypatch):
     """PostgreSQL: a gram in COMMON_SHARE of an index's rows or more, by the statistics
     ANALYZE keeps of the index, is tested on the row instead of looked up (read through the

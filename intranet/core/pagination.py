@@ -96,7 +96,8 @@ def count_cap() -> int:
 
 
 def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
-             few=None, tuples: bool = False, count: bool = True) -> Page:
+             few=None, tuples: bool = False, count: bool = True,
+             count_drive=None) -> Page:
     """The page the query string asks for (?page=; anything not a page number in range is the
     first page). `keyset`: the list's full sort key, which `select_stmt` must already be
     ordered by; a valid ?after= cursor then replaces the offset.
@@ -111,12 +112,14 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
 
     `count=False`: no count at all, for a list whose matches can only be counted by reading
     each of them (e.g. groups of rows, each checked against the reader's scope); the pager
-    then shows the page number and its neighbours only."""
+    then shows the page number and its neighbours only.
+
+    `count_drive`: a search's Match.count_drive, which the count then goes through."""
     per_page = current_app.config["PAGE_SIZE"]
     number = int_arg("page", maximum=MAX_PAGE) or 1
     cursor = _read_cursor(keyset) if keyset and number > 1 else None
     cap = count_cap()
-    counted = _count(select_stmt, cap) if few is not None else None
+    counted = _count(select_stmt, cap, count_drive) if few is not None else None
     rows_stmt = few if counted is not None and counted <= cap else select_stmt
     rows_stmt = rows_stmt.limit(per_page + 1)
     if cursor is not None:
@@ -126,7 +129,7 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
     result = db.session.execute(rows_stmt)
     rows = result.all() if tuples else list(result.unique().scalars())
     if counted is None and count:
-        counted = _count(select_stmt, cap)
+        counted = _count(select_stmt, cap, count_drive)
     items = rows[:per_page]
     after = _write_cursor(keyset, items[-1]) if keyset and items else None
     return Page(items=items, page=number, per_page=per_page,
@@ -148,10 +151,13 @@ def count_label(count: int, more: bool):
     return f"{format_decimal(count)}+" if more else count
 
 
-def _count(select_stmt, cap: int) -> int:
+def _count(select_stmt, cap: int, drive=None) -> int:
     """The matches, counted up to cap + 1."""
+    countable = _countable(select_stmt)
+    if drive is not None:
+        countable = drive(countable)
     return db.session.scalar(select(func.count()).select_from(
-        _countable(select_stmt).limit(cap + 1).subquery()))
+        countable.limit(cap + 1).subquery()))
 
 
 def _countable(select_stmt):

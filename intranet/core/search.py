@@ -129,9 +129,26 @@ def documents() -> dict[str, Document]:
     return dict(_DOCUMENTS)
 
 
+@dataclass(frozen=True)
+class Match:
+    """A search's condition, and how to count its rows fast when that differs: `count_drive`
+    turns the list's countable statement (its rows as bare 1s) into one that reads the rows'
+    keys from the n-gram index first. Set only for SQLite's SPREAD terms (see _sqlite): the
+    list reads rows in its own order and probes the index per row, which finds a page in a
+    few hundred rows but walked ~10,000 to count 1,001 matches (上海: 15 ms of SQL); from the
+    index, the count reads about as many entries as it counts (3-4 ms)."""
+    condition: object
+    count_drive: Callable | None = None
+
+
 def matches(document: str, text: str, fields: Iterable[str] | None = None, on=None):
     """The condition "`on` (default: the document's key) is a record whose `fields` (default:
-    all) contain `text`" — the literal substring, after normalising both sides.
+    all) contain `text`" — the literal substring, after normalising both sides."""
+    return match(document, text, fields, on).condition
+
+
+def match(document: str, text: str, fields: Iterable[str] | None = None, on=None) -> Match:
+    """`matches`, with the way to count it (Match).
 
     The index look-ups go into one `IN (subquery)` however many fields: SQLite then drives
     the query from the index's ids (with an OR of several IN terms it scanned the caller's
@@ -145,8 +162,8 @@ def matches(document: str, text: str, fields: Iterable[str] | None = None, on=No
         if wanted is not None:
             searches.setdefault(normalise(wanted), []).append(searched)
     if "" in searches:
-        return true()  # as LIKE '%%': every record
-    selects, conditions = [], []
+        return Match(true())  # as LIKE '%%': every record
+    selects, conditions, drives = [], [], []
     for wanted, group in searches.items():
         targets: dict[tuple, list[Field]] = {}
         for searched in group:
@@ -154,15 +171,31 @@ def matches(document: str, text: str, fields: Iterable[str] | None = None, on=No
         for (table, target), fields_ in targets.items():
             search_ = _postgresql if db.engine.dialect.name == "postgresql" else _sqlite
             for found in search_(table, table.c[target], fields_, wanted):
+                if isinstance(found, _Spread):
+                    found, drive = found.condition, found.drive
+                else:
+                    drive = None
                 if isinstance(found, Select):
                     selects.append(found)
                 elif target == "id" and on.compare(table.c.id):  # a test of the row itself
                     conditions.append(found)
+                    drives.append(drive)
                 else:
                     selects.append(select(table.c[target]).where(found))
     if selects:
         conditions.append(on.in_(selects[0] if len(selects) == 1 else union_all(*selects)))
-    return or_(*conditions) if conditions else false()
+    if not conditions:
+        return Match(false())
+    if len(conditions) == 1:  # one condition, on the row: its rows are the drive's
+        return Match(conditions[0], drives[0] if drives else None)
+    return Match(or_(*conditions))
+
+
+@dataclass(frozen=True)
+class _Spread:
+    """_sqlite's condition for a SPREAD term, with Match.count_drive."""
+    condition: object
+    drive: Callable
 
 
 def _pairs(wanted: str) -> list[str]:
@@ -264,6 +297,16 @@ def _sqlite(table, target, fields: list[Field], wanted: str) -> list:
     if counts[driver] >= SPREAD:  # probed row by row, as the list reads them
         candidate = probed(exists().where(found.c.gram == driver, found.c.field.in_(numbers),
                                           found.c.id == table.c.id))
+        condition = candidate if short else and_(candidate, recheck)
+
+        def drive(countable):
+            """The rows of `countable` (on `table`) read from the driver's index entries:
+            DISTINCT, as a row may hold the gram in several fields."""
+            entry = search_gram.alias("driver")
+            return (countable.with_only_columns(table.c.id)
+                    .join_from(entry, table, entry.c.id == table.c.id)
+                    .where(entry.c.gram == driver, entry.c.field.in_(numbers)).distinct())
+        return [_Spread(condition, drive)]
     else:
         ids = probed(select(found.c.id).where(found.c.gram == driver,
                                               found.c.field.in_(numbers)))

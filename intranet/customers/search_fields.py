@@ -27,3 +27,8 @@ def register() -> None:
 def matches(text: str, fields=None, on=None):
     """Customers whose fields contain `text` (see core/search.matches)."""
     return search.matches(CUSTOMER, text, fields, on)
+
+
+def match(text: str, fields=None, on=None) -> search.Match:
+    """`matches`, with the way to count it (core/search.Match)."""
+    return search.match(CUSTOMER, text, fields, on)

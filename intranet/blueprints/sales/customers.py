@@ -93,7 +93,8 @@ LIST_COLUMNS = (
 
 def _customer_query(columns=()):
     """The visible customers (C6) filtered and sorted as the list's query string asks: as
-    entities, or as rows of `columns`.
+    entities, or as rows of `columns`; with the search term and sort, and the way to count
+    the search's matches (core/search.Match.count_drive, None without one).
 
     Staff outside sales (rule C6 "others") only look a company up by name or code: they see
     matches once they type two characters, and open a file only after giving a reason."""
@@ -104,8 +105,10 @@ def _customer_query(columns=()):
     query = select(*columns).where(scope) if columns else (
         select(Customer).options(selectinload(Customer.owner).lazyload(User.role_rows))
         .where(scope))
+    count_drive = None
     if q:  # name, region, credit code, or a contact's phone typed with or without separators
-        query = query.where(search_fields.matches(q))
+        found = search_fields.match(q)
+        query, count_drive = query.where(found.condition), found.count_drive
     if args.get("tier") in TIERS:
         query = query.where(func.coalesce(Customer.tier_override, Customer.tier) == args["tier"])
     if args.get("status") in RELATIONSHIPS:
@@ -116,13 +119,13 @@ def _customer_query(columns=()):
     if owner:
         query = query.where(Customer.owner_id == owner)
     sort = args.get("sort") if args.get("sort") in SORTS else "name"
-    return query.order_by(*SORTS[sort], Customer.id), q, sort
+    return query.order_by(*SORTS[sort], Customer.id), q, sort, count_drive
 
 
 @bp.route("/customers")
 def customers():
-    query, q, sort = _customer_query(LIST_COLUMNS)
-    page = paginate(query, keyset=KEYSETS[sort], tuples=True)
+    query, q, sort, count_drive = _customer_query(LIST_COLUMNS)
+    page = paginate(query, keyset=KEYSETS[sort], tuples=True, count_drive=count_drive)
     # Rule C6: reading a list of customers is an access to customer data too.
     audit.record(audit.Action.VIEW, "customer_list", "", details={
         "q": q, "page": page.page, "rows": [c.id for c in page.items]})
@@ -153,7 +156,7 @@ def _owner_choices():
 @bp.route("/customers/export")
 def customers_export():
     """The filtered list as XLSX (default) or CSV; audited (rule C6)."""
-    query, q, _sort = _customer_query()
+    query, q, _sort, _drive = _customer_query()
     rows = db.session.scalars(query.limit(EXPORT_LIMIT)).all()
     header = [_("Company name"), _("Unified social credit code"), _("Tier"), _("Region"),
               _("Owner"), _("Sales, last 12 months")]
