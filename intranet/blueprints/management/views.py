@@ -15,7 +15,6 @@ from intranet.blueprints.sales.credit import apply_transition
 from intranet.blueprints.sales.forms import TransitionForm
 from intranet.core import audit, clock, i18n, money
 from intranet.core.errors import abort_with
-from intranet.core.forms import ConfirmForm
 from intranet.core.http import is_htmx, toast
 from intranet.core.pagination import paginate
 from intranet.core.querystring import int_arg, parse_int, url_pattern
@@ -141,9 +140,7 @@ def credit_queue():
                                                  "overdue"))
     return render_template(template, page=page, rows=rows,
                            grades=i18n.resolved(credit.GRADE_LABELS),
-                           departments=departments, filtered=filtered,
-                           form=TransitionForm(formdata=None),
-                           bulk_form=ConfirmForm(), event_labels=CreditFlow.EVENT_LABELS)
+                           departments=departments, filtered=filtered)
 
 
 @bp.route("/credit/<int:application_id>/decide", methods=["POST"])
@@ -191,5 +188,4 @@ def credit_bulk():
     page = paginate(_queue_query(), tuples=True)
     rows = _rows(page.items, {d.id: d for d in _pending_departments()})
     return render_template("management/_queue_rows.html", page=page, rows=rows,
-                           grades=credit.GRADE_LABELS, form=TransitionForm(formdata=None),
-                           event_labels=CreditFlow.EVENT_LABELS), 200, toast(message)
+                           grades=credit.GRADE_LABELS), 200, toast(message)
