@@ -24,6 +24,7 @@ def init_app(app) -> None:
     from intranet.complaints.notices import KINDS
     from intranet.complaints.scope import in_archive
     from intranet.core import audit, notifications
+    from intranet.models.complaint import case_number
     from intranet.workflows.complaint import ComplaintFlow
 
     notifications.register_kinds(KINDS)
@@ -38,4 +39,5 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         case_kinds=KIND_LABELS, case_channels=CHANNEL_LABELS, case_severities=SEVERITY_LABELS,
         case_contact_kinds=CONTACT_LABELS, case_deadlines=DEADLINE_LABELS,
-        case_states=ComplaintFlow.STATE_LABELS, case_in_archive=in_archive)
+        case_states=ComplaintFlow.STATE_LABELS, case_in_archive=in_archive,
+        case_number=case_number)

@@ -18,6 +18,8 @@ from intranet.core.search import contains
 from intranet.customers import search_fields
 from intranet.extensions import db
 from intranet.models import CasePerson, Customer, ServiceCase, User, WorkflowDeadline
+from intranet.models.customer import customer_column
+from intranet.models.user import user_name
 from intranet.workflows.complaint import ComplaintFlow
 from intranet.workflows.complaint_states import OPEN_CASE_STATES
 
@@ -75,10 +77,9 @@ def read_filters(args, user) -> Filters:
 ROW_COLUMNS = (
     ServiceCase.id, ServiceCase.year, ServiceCase.seq, ServiceCase.kind, ServiceCase.severity,
     ServiceCase.state, ServiceCase.priority, ServiceCase.repeat, ServiceCase.next_due_at,
-    func.coalesce(select(Customer.name).where(Customer.id == ServiceCase.customer_id)
-                  .scalar_subquery(), ServiceCase.complainant_name).label("who"),
-    select(User.display_name).where(User.id == ServiceCase.handler_id).scalar_subquery()
-    .label("handler_name"))
+    func.coalesce(customer_column(Customer.name, ServiceCase.customer_id),
+                  ServiceCase.complainant_name).label("who"),
+    user_name(ServiceCase.handler_id).label("handler_name"))
 
 
 def query(filters: Filters, user, columns=None):

@@ -26,6 +26,11 @@ from intranet.workflows.complaint_states import (
 )
 
 
+def case_number(year: int, seq: int) -> str:
+    """TS-2026-000123: also for list rows read as plain columns, not entities."""
+    return f"TS-{year}-{seq:06d}"
+
+
 class LedgerCounter(db.Model):
     """The last number given per ledger and year (台帐, rule P1): numbers are taken under a
     row lock and never reused, even when a case is rolled back after taking one."""
@@ -124,7 +129,7 @@ class ServiceCase(db.Model):
 
     @property
     def number(self) -> str:
-        return f"TS-{self.year}-{self.seq:06d}"
+        return case_number(self.year, self.seq)
 
     @property
     def who(self) -> str:

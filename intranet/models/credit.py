@@ -16,6 +16,15 @@ GRADES = ("1", "2", "3")  # rule K1: 一级 / 二级 / 三级
 CREDIT_STATES = tuple(s.value for s in CreditState)
 
 
+def quarter_label(period_start: date) -> str:
+    return f"{period_start:%Y} Q{(period_start.month - 1) // 3 + 1}"
+
+
+def application_number(period_start: date, application_id: int) -> str:
+    """ZX-2026Q3-00042: also for list rows read as plain columns, not entities."""
+    return f"ZX-{period_start:%Y}Q{(period_start.month - 1) // 3 + 1}-{application_id:05d}"
+
+
 class CreditApplication(db.Model):
     """A credit-limit application for one customer and quarter (rules K1, K2, K4-K6); its
     state is driven by workflows/credit.py."""
@@ -82,11 +91,11 @@ class CreditApplication(db.Model):
 
     @property
     def number(self) -> str:
-        return f"ZX-{self.period_start:%Y}Q{(self.period_start.month - 1) // 3 + 1}-{self.id:05d}"
+        return application_number(self.period_start, self.id)
 
     @property
     def quarter(self) -> str:
-        return f"{self.period_start:%Y} Q{(self.period_start.month - 1) // 3 + 1}"
+        return quarter_label(self.period_start)
 
 
 class CreditBreach(db.Model):

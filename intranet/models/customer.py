@@ -12,6 +12,7 @@ from sqlalchemy import (
     Text,
     func,
     literal_column,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -147,6 +148,12 @@ RECLAIM_COLUMNS = (Customer.last_activity_at, Customer.relation, Customer.owned_
 Index("ix_customer_owner_reclaim", Customer.owner_id, *RECLAIM_COLUMNS, Customer.department_id)
 Index("ix_customer_department_reclaim", Customer.department_id, *RECLAIM_COLUMNS,
       Customer.owner_id)
+
+
+def customer_column(column, customer_id):
+    """One of a customer's columns as a scalar subquery, for list rows read as plain columns:
+    a count over the same query reads no customer."""
+    return select(column).where(Customer.id == customer_id).scalar_subquery()
 
 
 class Contact(db.Model):

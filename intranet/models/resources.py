@@ -20,6 +20,11 @@ OWNERSHIP_KINDS = ("registered", "import", "allocation", "claim", "transfer", "r
 RECLAIM_KINDS = ("no_activity", "prospect", "former")  # rules R2, R5, R6
 
 
+def request_number(created_at: datetime, request_id: int) -> str:
+    """ZY-2026-000042: also for list rows read as plain columns, not entities."""
+    return f"ZY-{created_at:%Y}-{request_id:06d}"
+
+
 class CustomerPool(db.Model):
     """A shared pool (公海, rules R5, R6): customers without an owner wait here to be claimed
     or allocated. A company may keep one per department."""
@@ -161,7 +166,7 @@ class ResourceRequest(db.Model):
 
     @property
     def number(self) -> str:
-        return f"ZY-{self.created_at:%Y}-{self.id:06d}"
+        return request_number(self.created_at, self.id)
 
 
 class TransferRequest(ResourceRequest):

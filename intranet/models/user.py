@@ -141,6 +141,12 @@ class User(UserMixin, db.Model):
         return f"<User {self.username}>"
 
 
+def user_name(user_id):
+    """A user's name as a scalar subquery, for list rows read as plain columns: a count over
+    the same query reads no user."""
+    return select(User.display_name).where(User.id == user_id).scalar_subquery()
+
+
 class Delegation(db.Model):
     """A deputy (代理) acts in a role for an absent principal during [starts_at, ends_at)."""
 

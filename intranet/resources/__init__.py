@@ -26,6 +26,7 @@ def init_app(app) -> None:
     import intranet.resources.jobs  # noqa: F401  (registers the reclaim jobs)
     import intranet.resources.record  # noqa: F401  (registers the archive record types)
     from intranet.core import audit, notifications
+    from intranet.models.resources import request_number
     from intranet.resources import disputes as resource_requests
     from intranet.resources.notices import KINDS
     from intranet.workflows.transfer import ClaimFlow, TransferFlow
@@ -41,5 +42,5 @@ def init_app(app) -> None:
         notifications.register_link(flow.object_type, "sales.resource_request", "request_id")
     app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS,
                                  request_kinds=REQUEST_KIND_LABELS,
-                                 experience_labels=EXPERIENCE_LABELS)
+                                 experience_labels=EXPERIENCE_LABELS, request_number=request_number)
     resource_requests.init_app(app)  # rules C2, C4: conflict claims, re-classification

@@ -20,7 +20,10 @@ from intranet.core.pagination import paginate
 from intranet.core.querystring import int_arg, parse_int, url_pattern
 from intranet.credit.scope import scoped_credit_application_or_404
 from intranet.extensions import db
-from intranet.models import CreditApplication, Customer, Department, User
+from intranet.models import CreditApplication, Customer, Department
+from intranet.models.credit import application_number, quarter_label
+from intranet.models.customer import customer_column
+from intranet.models.user import user_name
 from intranet.workflows import engine
 from intranet.workflows.calendar import describe
 from intranet.workflows.credit import CreditFlow, CreditState
@@ -37,12 +40,9 @@ QUEUE_COLUMNS = (
     A.id, A.version, A.period_start, A.grade, A.proposed_limit, A.annual_sales,
     A.monthly_sales, A.payment_method, A.payment_rate, A.receivables, A.due_at, A.state,
     A.department_id,
-    select(Customer.name).where(Customer.id == A.customer_id).scalar_subquery()
-    .label("customer_name"),
-    select(Customer.blacklisted).where(Customer.id == A.customer_id).scalar_subquery()
-    .label("blacklisted"),
-    select(User.display_name).where(User.id == A.applicant_id).scalar_subquery()
-    .label("applicant_name"))
+    customer_column(Customer.name, A.customer_id).label("customer_name"),
+    customer_column(Customer.blacklisted, A.customer_id).label("blacklisted"),
+    user_name(A.applicant_id).label("applicant_name"))
 
 
 def _queue_query():
@@ -92,11 +92,10 @@ def _rows(page_items, departments):
             and a.due_at < now
         suggested = credit.suggestion_for(a, blacklisted=a.blacklisted)
         department = departments.get(a.department_id)
-        quarter = (a.period_start.month - 1) // 3 + 1
         rows.append({
             "application": a, "overdue": overdue, "due": due, "suggested": suggested,
-            "number": f"ZX-{a.period_start:%Y}Q{quarter}-{a.id:05d}",
-            "quarter": f"{a.period_start:%Y} Q{quarter}",
+            "number": application_number(a.period_start, a.id),
+            "quarter": quarter_label(a.period_start),
             "department": department.name(locale) if department else "—",
             "due_class": "overdue" if overdue else ("due-soon" if due[1] < 1 else ""),
             "time_left": time_left(due), "show_url": show % a.id,

@@ -61,6 +61,7 @@ from intranet.models import (
     UserRole,
 )
 from intranet.models.customer import GROWTH, RELATIONSHIPS, TIERS
+from intranet.models.user import user_name
 from intranet.resources import ownership, reclaim
 
 EXPORT_LIMIT = 50_000
@@ -87,8 +88,7 @@ LIST_COLUMNS = (
     func.coalesce(Customer.tier_override, Customer.tier).label("effective_tier"),
     Customer.region, Customer.sales_12m, Customer.created_at,
     type_coerce(GROWTH, Float).label("growth"),  # not Numeric(14, 2)'s two places
-    select(User.display_name).where(User.id == Customer.owner_id).scalar_subquery()
-    .label("owner_name"))
+    user_name(Customer.owner_id).label("owner_name"))
 
 
 def _customer_query(columns=()):

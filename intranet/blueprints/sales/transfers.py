@@ -25,7 +25,9 @@ from intranet.core.querystring import parse_int, text_arg, url_pattern
 from intranet.customers import search_fields
 from intranet.customers.dedupe import find_duplicate
 from intranet.extensions import db
-from intranet.models import Customer, ResourceRequest, User
+from intranet.models import Customer, ResourceRequest
+from intranet.models.customer import customer_column
+from intranet.models.user import user_name
 from intranet.resources import REQUEST_KIND_LABELS, allocation, handover, requests
 from intranet.resources.record import record_for
 from intranet.resources.scope import (
@@ -49,18 +51,14 @@ def _refuse(form, error: FieldError, field: str | None = None):
     getattr(form, field or error.field).errors = [str(error.message)]
 
 
-def _name_of(model, column, key):
-    return select(column).where(model.id == key).scalar_subquery()
-
-
 # A row of the requests list as plain columns, not an entity with its customer and two reps
 # (issue 12); the names are subqueries, so the capped count reads none of them.
 REQUEST_COLUMNS = (
     ResourceRequest.id, ResourceRequest.kind, ResourceRequest.state,
     ResourceRequest.created_at,
-    _name_of(Customer, Customer.name, ResourceRequest.customer_id).label("customer_name"),
-    _name_of(User, User.display_name, ResourceRequest.from_user_id).label("from_name"),
-    _name_of(User, User.display_name, ResourceRequest.to_user_id).label("to_name"))
+    customer_column(Customer.name, ResourceRequest.customer_id).label("customer_name"),
+    user_name(ResourceRequest.from_user_id).label("from_name"),
+    user_name(ResourceRequest.to_user_id).label("to_name"))
 
 
 @bp.route("/requests")
