@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app, request
 from flask_babel import format_decimal
 from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import inspect as sa_inspect
 
 from intranet.core.querystring import MAX_ID, int_arg, url_with_query
 from intranet.extensions import db
@@ -121,11 +122,12 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
     cap = count_cap()
     counted = _count(select_stmt, cap, count_drive) if few is not None else None
     rows_stmt = few if counted is not None and counted <= cap else select_stmt
-    rows_stmt = rows_stmt.limit(per_page + 1)
     if cursor is not None:
-        rows_stmt = rows_stmt.where(_after(keyset, cursor))
+        rows_stmt = rows_stmt.where(_after(keyset, cursor)).limit(per_page + 1)
+    elif number > 1:
+        rows_stmt = _late_columns(rows_stmt, per_page + 1, (number - 1) * per_page)
     else:
-        rows_stmt = rows_stmt.offset((number - 1) * per_page)
+        rows_stmt = rows_stmt.limit(per_page + 1)
     result = db.session.execute(rows_stmt)
     rows = result.all() if tuples else list(result.unique().scalars())
     if counted is None and count:
@@ -136,6 +138,24 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
                 total=counted if count and counted <= cap else None, cap=cap,
                 has_next=len(rows) > per_page, after=after, keyset=bool(keyset),
                 counted=count)
+
+
+def _late_columns(select_stmt, limit: int, offset: int):
+    """Page `offset // limit` of `select_stmt`: the rows' ids are found first and only they get
+    their columns. PostgreSQL computes the select list of every row an OFFSET skips, so page
+    50 of a list ran its owner-name subquery for 1,250 rows (25 ms); the ids alone come from
+    the list's index. Lists whose rows are not one entity's (DISTINCT, GROUP BY) skip as
+    before."""
+    described = select_stmt.column_descriptions[0]
+    entity = described.get("entity")
+    if entity is None or select_stmt._distinct or select_stmt._group_by_clauses:
+        return select_stmt.limit(limit).offset(offset)
+    key = sa_inspect(entity).primary_key
+    if len(key) != 1:
+        return select_stmt.limit(limit).offset(offset)
+    ids = (select_stmt.with_only_columns(key[0], maintain_column_froms=True)
+           .limit(limit).offset(offset).subquery("page_ids"))
+    return select_stmt.join(ids, key[0] == ids.c[key[0].key])
 
 
 def capped_count(select_stmt) -> tuple[int, bool]:
