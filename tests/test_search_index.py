@@ -249,6 +249,44 @@ def test_a_term_in_most_rows_is_tested_on_the_row_on_postgresql(app, monkeypatch
         check_all(["有限", "有限公司", "公司", "1", "0", "00", "精密", "上海华东", "有限公司上"])
 
 
+@pytest.mark.parametrize("cap", [1_000, 7])
+def test_a_common_terms_count_goes_through_the_index_and_stays_exact_on_postgresql(
+        app, client, staff, monkeypatch, cap):
+    """PostgreSQL: a term tested on the row (in COMMON_SHARE of an index's rows) is counted
+    with the fields' index conditions ANDed (search.Match.count_drive), a bitmap of the GIN
+    indexes, not by normalising the rows the list walks (上海: 28 → 10 ms at 100,000
+    customers); the count it shows is the plain scan's, capped as every list. Not for a
+    rare term (its condition is the index's already), nor when the contacts' phones are
+    searched (another table's index)."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL's statistics (SQLite: the spread term's test above)")
+    app.config["PAGE_COUNT_CAP"] = cap
+    with app.app_context():
+        seed(120)
+        db.session.execute(text("ANALYZE customer"))
+        db.session.commit()
+        wanted = {t: len(expected(t)) for t in ("有限", "有限公司", "上海", "机床", "1234", "限")}
+    monkeypatch.setattr(search, "_shares", None)  # read the statistics just made
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    for term, number in wanted.items():
+        with counting_selects(app) as statements:
+            body = client.get("/sales/customers", query_string={"q": term}).get_data(
+                as_text=True)
+        shown = re.search(r"共 (\d+)(\+?) 条", body)
+        assert (int(shown.group(1)), shown.group(2)) == (
+            (number, "") if number <= cap else (cap, "+")), term
+        count = next(s for s in statements if s.startswith("SELECT count(*)")
+                     and "customer" in s and "notification" not in s)
+        # each field searched (three, and the phones for four digits) looks its index up
+        # once (a rare term) or not at all (a common one); the drive adds the row fields'
+        # three index conditions once more
+        driven = count.count("@>") > (4 if term == "1234" else 3)
+        if term in ("有限", "有限公司", "限"):  # in every name
+            assert driven, (term, count)
+        if term in ("机床", "1234"):  # rare / the phones searched too
+            assert not driven, (term, count)
+
+
 def test_the_customer_list_searches_through_the_index(app, client, staff):
     """The list's rows are the search's, and a search request issues as many statements for
     one match as for all of them (SQLite counts a longer term's pairs in one statement)."""
