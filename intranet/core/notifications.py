@@ -191,6 +191,11 @@ def unread_count(user_id: int) -> int:
     return counted[user_id]
 
 
+def remember_unread(user_id: int, count: int) -> None:
+    """The count read with the signed-in user (User.load_for_request), for this request."""
+    g.setdefault("_unread", {})[user_id] = count
+
+
 def forget_unread(user_id: int) -> None:
     """After a change to the user's notifications in this request, count them again."""
     if has_request_context():

@@ -141,6 +141,7 @@ def register(*definitions: SettingDef) -> None:
 _VERSION = SettingsVersion.__table__
 _READ_VERSION = select(_VERSION.c.version).where(_VERSION.c.id == 1)
 _CACHE = "intranet.settings"
+_UNREAD_VERSION = object()  # not read with the user (no one signed in, or not yet)
 
 
 def _stored() -> dict[str, object]:
@@ -152,11 +153,19 @@ def _stored() -> dict[str, object]:
     return cache
 
 
+def remember_version(version: str | None) -> None:
+    """The version read with the signed-in user (User.load_for_request): this request's
+    first look at the settings then asks nothing more unless the version changed."""
+    g._settings_version = version
+
+
 def _current_values() -> dict[str, object]:
     # The version first, then the table: a change committed between the two reads leaves
     # newer values under the older version, which the next request reads again; the reverse
     # order could keep old values under the new version for good.
-    version = db.session.connection().scalar(_READ_VERSION)
+    version = g.pop("_settings_version", _UNREAD_VERSION)
+    if version is _UNREAD_VERSION:
+        version = db.session.connection().scalar(_READ_VERSION)
     kept = current_app.extensions.get(_CACHE)
     if kept is not None and kept[0] == version:
         return kept[1]
@@ -214,4 +223,5 @@ def update(changes: dict[str, str]) -> dict[str, SettingError]:
     if changed:
         _bump_version()
     g.pop("_settings", None)
+    g.pop("_settings_version", None)  # read before the change
     return {}

@@ -11,6 +11,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     exists,
+    func,
     select,
 )
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
@@ -85,14 +86,21 @@ class User(UserMixin, db.Model):
     def load_for_request(cls, user_id: int) -> "User | None":
         """The signed-in user with their roles, and whether they act as anyone's deputy now, in
         one statement; when they do not, the request's delegation look-up is answered with it
-        (active_delegations), so the common request asks nothing more about who may do what."""
+        (active_delegations), so the common request asks nothing more about who may do what.
+        The same statement brings what every page asks next: the settings' version and the
+        user's unread notifications (on PostgreSQL each statement is a round trip)."""
+        from intranet.core import notifications, settings
+
         row = db.session.execute(_request_user_statement(), {"user_id": user_id,
                                                              "now": clock.now()}).unique().first()
         if row is None:
             return None
-        user, acting = row
-        if not acting and has_request_context():
-            g.setdefault("_delegations", {})[user.id] = []
+        user, acting, unread, settings_version = row
+        if has_request_context():
+            if not acting:
+                g.setdefault("_delegations", {})[user.id] = []
+            notifications.remember_unread(user.id, unread or 0)
+            settings.remember_version(settings_version)
         return user
 
     @property
@@ -173,8 +181,15 @@ class Delegation(db.Model):
 @cache
 def _request_user_statement():
     """Built once: constructing it anew cost as much as running it."""
+    from intranet.models.notification import Notification
+    from intranet.models.setting import SettingsVersion
+
     now = bindparam("now", type_=UTCDateTime)
     acting = exists().where(Delegation.deputy_id == User.id, Delegation.starts_at <= now,
                             Delegation.ends_at > now, Delegation.revoked_at.is_(None))
-    return (select(User, acting).options(joinedload(User.role_rows))
+    unread = (select(func.count()).select_from(Notification)
+              .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+              .scalar_subquery())
+    version = select(SettingsVersion.version).where(SettingsVersion.id == 1).scalar_subquery()
+    return (select(User, acting, unread, version).options(joinedload(User.role_rows))
             .where(User.id == bindparam("user_id")))
