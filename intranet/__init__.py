@@ -84,15 +84,22 @@ def _load_user(user_id: str):
 
     Read afresh at every request (a removed role or a disabled account counts at the next
     one), but once: the user, their roles and whether they are anyone's deputy now come in one
-    statement; most users are nobody's deputy, and then no delegation query follows."""
+    statement; most users are nobody's deputy, and then no delegation query follows. The
+    settings' version and the unread count come with it and are handed to their modules."""
+    from intranet.core import notifications, settings
     from intranet.models import User
 
     raw_id, _, token = user_id.partition(":")
     if not raw_id.isdigit() or not token or int(raw_id) > 2**31 - 1:
         return None
-    user = User.load_for_request(int(raw_id))
-    if user is None or not user.active or not hmac.compare_digest(user.session_token, token):
+    loaded = User.load_for_request(int(raw_id))
+    if loaded is None:
         return None
+    user = loaded.user
+    if not user.active or not hmac.compare_digest(user.session_token, token):
+        return None
+    notifications.remember_unread(user.id, loaded.unread)
+    settings.remember_version(loaded.settings_version)
     return user
 
 

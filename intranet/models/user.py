@@ -1,6 +1,7 @@
 import secrets
 from datetime import datetime
 from functools import cache
+from typing import NamedTuple
 
 from flask import g, has_request_context
 from flask_login import UserMixin
@@ -83,25 +84,21 @@ class User(UserMixin, db.Model):
         self.session_token = secrets.token_hex(16)
 
     @classmethod
-    def load_for_request(cls, user_id: int) -> "User | None":
+    def load_for_request(cls, user_id: int) -> "RequestUser | None":
         """The signed-in user with their roles, and whether they act as anyone's deputy now, in
         one statement; when they do not, the request's delegation look-up is answered with it
         (active_delegations), so the common request asks nothing more about who may do what.
-        The same statement brings what every page asks next: the settings' version and the
-        user's unread notifications (on PostgreSQL each statement is a round trip)."""
-        from intranet.core import notifications, settings
-
+        The same statement brings what every page asks next, for the caller to hand on: the
+        settings' version and the user's unread notifications (on PostgreSQL each statement
+        is a round trip)."""
         row = db.session.execute(_request_user_statement(), {"user_id": user_id,
                                                              "now": clock.now()}).unique().first()
         if row is None:
             return None
         user, acting, unread, settings_version = row
-        if has_request_context():
-            if not acting:
-                g.setdefault("_delegations", {})[user.id] = []
-            notifications.remember_unread(user.id, unread or 0)
-            settings.remember_version(settings_version)
-        return user
+        if not acting and has_request_context():
+            g.setdefault("_delegations", {})[user.id] = []
+        return RequestUser(user, unread or 0, settings_version)
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -147,6 +144,12 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class RequestUser(NamedTuple):
+    user: User
+    unread: int  # notifications not read yet
+    settings_version: str | None
 
 
 def user_name(user_id):
