@@ -15,6 +15,7 @@ For each case: req/s, p50/p95/p99 with BENCH_THREADS (4) keep-alive client threa
 BENCH_SECONDS (10) against gunicorn -w BENCH_WORKERS (2), the ratio of req/s to the bare page,
 and the SQL statements the page sends (counted once beforehand in a Flask test client: the
 figure must not grow with the data). The load average is printed before and after.
+BENCH_CASES (comma-separated parts of case names) measures those cases alone.
 """
 from __future__ import annotations
 
@@ -284,6 +285,9 @@ def main() -> None:
     prepare(url)
     data = facts()
     cases = pages(data)
+    if os.environ.get("BENCH_CASES"):  # e.g. "home,customer page": those cases alone
+        wanted = os.environ["BENCH_CASES"].split(",")
+        cases = [case for case in cases if any(w in case[0] for w in wanted)]
     statements = count_statements(cases)
     from seed import PASSWORD
 

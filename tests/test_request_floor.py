@@ -302,11 +302,3 @@ def test_postgresql_pages_plan_without_parallel_workers(app):
     with app.app_context():
         assert db.session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
 
-
-def test_postgresql_plans_every_execution_for_its_own_parameters(app):
-    """psycopg prepares a statement after five runs, and a generic plan then read the case
-    queue's count by state instead of by handler (3 → 70 ms from the tenth request)."""
-    if not PG_URL:
-        pytest.skip("PostgreSQL's planner setting")
-    with app.app_context():
-        assert db.session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"

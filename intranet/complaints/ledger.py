@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from statistics import median
 
-from sqlalchemy import and_, extract, func, nulls_last, or_, select
+from sqlalchemy import and_, bindparam, extract, func, nulls_last, or_, select
 from sqlalchemy.orm import selectinload
 
 from intranet.complaints import CHANNEL_LABELS, KIND_LABELS, SEVERITY_LABELS
@@ -126,8 +126,13 @@ def waiting_on(user):
     concern no department)."""
     from intranet.core.roles import Role
 
-    clauses = [ServiceCase.handler_id == user.id, ServiceCase.leader_id == user.id,
-               and_(ServiceCase.registered_by_id == user.id, ServiceCase.handler_id.is_(None))]
+    # The user's id as a literal, not a parameter: once psycopg has prepared the queue's
+    # count, PostgreSQL tries a plan for any user, and for the average one it scanned every
+    # case until a thousand matched (3 → 33-70 ms from the tenth request of a handler with
+    # 1,100 open cases). Each user's statement is planned for that user; the id is an int.
+    me = bindparam("me", int(user.id), literal_execute=True)
+    clauses = [ServiceCase.handler_id == me, ServiceCase.leader_id == me,
+               and_(ServiceCase.registered_by_id == me, ServiceCase.handler_id.is_(None))]
     if Role.SALES_MANAGER in user.roles and user.department_id:
         clauses.append(and_(ServiceCase.state == "awaiting_decision",
                             ServiceCase.department_id == user.department_id))

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app, request
 from flask_babel import format_decimal
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import Integer, and_, func, literal, literal_column, or_, select
 from sqlalchemy import inspect as sa_inspect
 
 from intranet.core.querystring import MAX_ID, int_arg, url_with_query
@@ -123,11 +123,11 @@ def paginate(select_stmt, keyset: list[Key] | tuple[Key, ...] | None = None,
     counted = _count(select_stmt, cap, count_drive) if few is not None else None
     rows_stmt = few if counted is not None and counted <= cap else select_stmt
     if cursor is not None:
-        rows_stmt = rows_stmt.where(_after(keyset, cursor)).limit(per_page + 1)
+        rows_stmt = rows_stmt.where(_after(keyset, cursor)).limit(_fixed(per_page + 1))
     elif number > 1:
         rows_stmt = _late_columns(rows_stmt, per_page + 1, (number - 1) * per_page)
     else:
-        rows_stmt = rows_stmt.limit(per_page + 1)
+        rows_stmt = rows_stmt.limit(_fixed(per_page + 1))
     result = db.session.execute(rows_stmt)
     rows = result.all() if tuples else list(result.unique().scalars())
     if counted is None and count:
@@ -149,12 +149,12 @@ def _late_columns(select_stmt, limit: int, offset: int):
     described = select_stmt.column_descriptions[0]
     entity = described.get("entity")
     if entity is None or select_stmt._distinct or select_stmt._group_by_clauses:
-        return select_stmt.limit(limit).offset(offset)
+        return select_stmt.limit(_fixed(limit)).offset(_fixed(offset))
     key = sa_inspect(entity).primary_key
     if len(key) != 1:
-        return select_stmt.limit(limit).offset(offset)
+        return select_stmt.limit(_fixed(limit)).offset(_fixed(offset))
     ids = (select_stmt.with_only_columns(key[0], maintain_column_froms=True)
-           .limit(limit).offset(offset).subquery("page_ids"))
+           .limit(_fixed(limit)).offset(_fixed(offset)).subquery("page_ids"))
     return select_stmt.join(ids, key[0] == ids.c[key[0].key])
 
 
@@ -177,7 +177,16 @@ def _count(select_stmt, cap: int, drive=None) -> int:
     if drive is not None:
         countable = drive(countable)
     return db.session.scalar(select(func.count()).select_from(
-        countable.limit(cap + 1).subquery()))
+        countable.limit(_fixed(cap + 1)).subquery()))
+
+
+def _fixed(number: int):
+    """A LIMIT or OFFSET written into the SQL, not bound: psycopg prepares a statement after
+    its fifth run, and PostgreSQL then tries a plan for any parameters. For an unknown LIMIT
+    it assumes a tenth of the rows, so the capped count of a handler's 1,100 open cases became
+    a scan of every case that stops early (3 → 33-70 ms from the tenth request); with the
+    number in the SQL the generic plan is the custom one. The page's rows likewise."""
+    return literal(int(number), Integer, literal_execute=True)
 
 
 def _countable(select_stmt):
