@@ -348,7 +348,7 @@ def test_k7_each_refusal_says_why_with_the_customer_and_the_figures(app, custome
     with app.test_request_context():
         c = db.session.get(Customer, customer)
         assert exposure.check(c, Decimal("1")).message() == (
-            "上海华东机械有限公司 没有生效的批准额度：请先申请资信额度（规则 K7）。")
+            "上海华东机械有限公司 没有生效的批准额度：请先申请资信额度。")
     limit("100000")
     with app.test_request_context():
         c = db.session.get(Customer, customer)
@@ -356,11 +356,11 @@ def test_k7_each_refusal_says_why_with_the_customer_and_the_figures(app, custome
             "在资信额度内：应收账款 ¥60,000.00 + 未结订单 ¥20,000.00 + 本笔 ¥20,000.00 = "
             "¥100,000.00，额度 ¥100,000.00。")
         assert exposure.check(c, Decimal("20000.01")).message() == (
-            "超出资信额度，已拦截（规则 K7）：应收账款 ¥60,000.00 + 未结订单 ¥20,000.00 + 本笔 "
+            "超出资信额度，已拦截：应收账款 ¥60,000.00 + 未结订单 ¥20,000.00 + 本笔 "
             "¥20,000.01 = ¥100,000.01，超出批准额度 ¥100,000.00 共 ¥0.01。")
         c.blacklisted = True
         assert exposure.check(c, Decimal("1")).message() == (
-            "上海华东机械有限公司 已列入黑名单：不得接单或发货（规则 C8）。")
+            "上海华东机械有限公司 已列入黑名单：不得接单或发货。")
         db.session.rollback()
 
 

@@ -1,4 +1,5 @@
 """Simplified Chinese by default, English selectable; the catalogues are complete."""
+import re
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
@@ -41,3 +42,23 @@ def test_every_message_in_the_code_has_a_chinese_translation(tmp_path, monkeypat
     missing = sorted(str(m) for m in extracted - translated)
     assert missing == [], ("untranslated messages; see README 'Translations': "
                            f"{missing[:10]}")
+
+
+# Rule IDs (C6, K7, …) belong in code, tests and commits; a reader gets the rule in words.
+RULE_CODE = re.compile(r"(规则|\b[Rr]ules?)\s*[ACKPQRV]\d|[（(][ACKPQRV]\d{1,2}[)）]")
+
+
+def test_no_rule_code_reaches_a_reader():
+    """Neither a message (English or Chinese, obsolete ones aside) nor a template's own text
+    (its comments aside) names a rule by its ID."""
+    with CATALOGUE.open("rb") as po:
+        catalogue = read_po(po)
+    coded = []
+    for message in catalogue:
+        texts = [message.id, message.string]
+        texts = [t for text in texts for t in (text if isinstance(text, tuple) else (text,))]
+        coded += [t for t in texts if t and RULE_CODE.search(t)]
+    for template in sorted((ROOT / "intranet/templates").rglob("*.html")):
+        text = re.sub(r"{#.*?#}", "", template.read_text(), flags=re.S)
+        coded += [f"{template.name}: {m.group(0)}" for m in RULE_CODE.finditer(text)]
+    assert coded == []

@@ -44,16 +44,16 @@ class Exposure:
         def money(value):
             return "¥" + format_decimal(value, format="#,##0.00")
         if self.problem == BLACKLISTED:
-            return _("%(name)s is on the blacklist: no orders or shipments (rule C8).",
+            return _("%(name)s is on the blacklist: no orders or shipments.",
                      name=self.customer.name)
         if self.problem == NO_LIMIT:
-            return _("%(name)s has no approved credit limit in force: apply for one first "
-                     "(rule K7).", name=self.customer.name)
+            return _("%(name)s has no approved credit limit in force: apply for one first.",
+                     name=self.customer.name)
         numbers = _("receivables %(r)s + open orders %(o)s + this %(a)s = %(t)s",
                     r=money(self.receivables), o=money(self.open_orders),
                     a=money(self.amount), t=money(self.total))
         if self.problem == OVER_LIMIT:
-            return _("Blocked by the credit limit (rule K7): %(numbers)s, over the approved "
+            return _("Blocked by the credit limit: %(numbers)s, over the approved "
                      "limit of %(limit)s by %(over)s.", numbers=numbers,
                      limit=money(self.limit), over=money(self.total - self.limit))
         return _("Within the credit limit: %(numbers)s of %(limit)s.", numbers=numbers,
