@@ -99,6 +99,11 @@ LISTS = [
     ListCase("admin.delegations", R.ADMIN, "/admin/deputies", {"page": PAGES}),
     ListCase("home.notifications", R.SALES_REP, "/notifications", {"unread": ("1", ""),
                                                                     "page": PAGES}),
+    *(ListCase("home.inbox_page", role, "/inbox", {
+        "tab": ("waiting", "started", "done", "copied", "x"),
+        "workflow": ("credit_application", "service_case", "pool_claim", "user", ""),
+        "overdue": ("1", "0"), "page": PAGES})
+      for role in (R.SALES_REP, R.GENERAL_MANAGER, R.COMPLAINT_HANDLER)),
     ListCase("auth.login", None, "/auth/login", {"next": ("/sales/customers", "//evil.example"),
                                                  "fresh": ("1",)}),
     # Signed in, the sign-in page sends a fresh session home; ?fresh=1 asks for the password.
@@ -112,6 +117,7 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("home.index", R.FINANCE, "/"),
     ListCase("home.healthz", None, "/healthz"),
     ListCase("home.notification_bell", R.SALES_REP, "/notifications/bell"),
+    ListCase("home.inbox_count", R.SALES_MANAGER, "/inbox/count"),
     ListCase("auth.password", R.SALES_REP, "/auth/password"),
     ListCase("admin.user_new", R.ADMIN, "/admin/users/new"),
     ListCase("admin.user_edit", R.ADMIN, "/admin/users/{user_id}"),

@@ -68,6 +68,29 @@ def test_diagram_is_generated_from_the_machine(name, cls):
     assert all(f"{s} --> {t}" in source for s, t in pairs)
 
 
+def _needs_a_comment(transition) -> bool:
+    """Whether the transition's validators refuse a step without a comment."""
+    for spec in transition.validators:
+        try:
+            spec.func(model=None, comment="", amount=None)
+        except engine.InvalidInput as error:
+            if error.field == "comment":
+                return True
+        except Exception:  # a validator that needs a record: not a comment check
+            continue
+    return False
+
+
+@pytest.mark.parametrize(("name", "cls"), [m for m in MACHINES if m[1].OPINIONS])
+def test_opinion_boxes_are_required_exactly_where_the_machine_insists(name, cls):
+    """The page's opinion box says "required" where the validators refuse a blank one, and
+    every refusing step (a comment validator) has a box (issue 13 §2)."""
+    required = {event for state in cls.states for transition in state.transitions
+                for event in transition.events if _needs_a_comment(transition)}
+    assert {e for e, needed in cls.OPINIONS.items() if needed} == required
+    assert set(cls.OPINIONS) <= set(cls.PERMISSIONS)
+
+
 # --- every transition of the credit machine, fired through the engine -----------------------
 
 def _actor(app, staff, event, applicant):

@@ -111,10 +111,12 @@ def sign(pdf: bytes, number: str) -> bytes:
         field_name=SIGNATURE_FIELD, subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256", reason=f"{settings.get('company_name')} 档案 {number}",
         name=str(settings.get("company_name")))
-    pdf_signer = signers.PdfSigner(meta, signer=keys.signer())
+    signer = keys.signer()
+    pdf_signer = signers.PdfSigner(meta, signer=signer)
 
     def run() -> bytes:
-        return pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))).getvalue()
+        return pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
+                                   bytes_reserved=keys.signature_reserve(signer)).getvalue()
     return keys.off_the_event_loop(run)
 
 

@@ -70,6 +70,8 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "auth.logout": {"POST": EVERYONE},
     "auth.password": {"GET": EVERYONE, "POST": allow(*ALL_ROLES, fresh=True)},
     "home.index": {"GET": EVERYONE},
+    "home.inbox_page": {"GET": EVERYONE},
+    "home.inbox_count": {"GET": EVERYONE},
     "home.notifications": {"GET": EVERYONE},
     "home.notification_bell": {"GET": EVERYONE},
     "home.notification_read": {"POST": EVERYONE},

@@ -7,6 +7,10 @@ KINDS = {
     "credit_received": _l("Credit application %(number)s for %(customer)s is in your queue: "
                           "decide within three days."),
     "credit_decided": _l("Credit application %(number)s for %(customer)s: %(state)s."),
+    "credit_approved": _l("Credit application %(number)s for %(customer)s was approved with a "
+                          "limit of ¥%(amount)s."),
+    "credit_refused": _l("Credit application %(number)s for %(customer)s (¥%(amount)s): "
+                         "%(state)s. Reason: %(why)s"),
     "credit_due_soon": _l("One day left to decide credit application %(number)s for "
                           "%(customer)s."),
     "credit_overdue": _l("Overdue: credit application %(number)s for %(customer)s was not "

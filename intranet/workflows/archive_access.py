@@ -25,6 +25,7 @@ from intranet.workflows.engine import (
     grant_for,
     permitted,
 )
+from intranet.workflows.waiting import Inbox, all_of, any_of, is_not
 
 S = AccessState
 REQUESTERS = frozenset({Role.ARCHIVIST, Role.GENERAL_MANAGER})
@@ -87,6 +88,19 @@ class ArchiveAccessFlow(Workflow):
         *(Notice(state, "archive_access_decided", lambda row: {row.requested_by_id})
           for state in (S.APPROVED, S.REJECTED)),
     )
+
+    LABEL = _l("Access to a sealed file")
+    INBOX = Inbox(started_by=ArchiveAccessRequest.requested_by_id,
+                  started_at=ArchiveAccessRequest.created_at)
+
+    @classmethod
+    def waiting_for(cls, actor):
+        model, grant = ArchiveAccessRequest, actor.grant(cls, "approve")
+        if grant is None:
+            return any_of([])
+        principal = grant.on_behalf_of
+        return all_of(model.state == S.REQUESTED.value, is_not(model.requested_by_id, actor),
+                      *([model.requested_by_id != principal.id] if principal else []))
 
     @classmethod
     def notice_params(cls, row) -> dict:

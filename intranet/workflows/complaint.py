@@ -43,9 +43,11 @@ from intranet.workflows.complaint_rules import (
     valid_handler,
     valid_leader,
     valid_meeting,
+    waiting_sql,
 )
 from intranet.workflows.complaint_states import CaseKind, CaseState
 from intranet.workflows.engine import Notice, Workflow, permitted
+from intranet.workflows.waiting import Inbox
 
 S, K = CaseState, CaseKind
 
@@ -155,6 +157,15 @@ class ComplaintFlow(Workflow):
     @classmethod
     def notice_params(cls, row) -> dict:
         return {"number": row.number, "who": row.who}
+
+    LABEL = _l("Customer service case")
+    INBOX = Inbox(started_by=ServiceCase.registered_by_id, started_at=ServiceCase.received_at,
+                  due=ServiceCase.next_due_at)
+    ASIDE = frozenset({"pause", "resume"})  # the clock, beside the step the case waits at
+
+    @classmethod
+    def waiting_for(cls, actor):
+        return waiting_sql(cls, actor)
 
     @classmethod
     def never_told(cls, row) -> set[int]:

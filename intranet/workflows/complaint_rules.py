@@ -225,3 +225,96 @@ def escalation_targets(row, level: int) -> set[int]:
     if level == 1:
         return deciders(row)
     return role_holders(Role.GENERAL_MANAGER) - recused_ids(row)
+
+
+# --- who a case waits for, in SQL (the inbox: workflows/waiting.py) ----------------------------
+
+def _not_recused_sql(person):
+    """SQL: `person` (a User) is not recused from the case (`recused_ids`, P2)."""
+    from sqlalchemy import and_, exists
+
+    from intranet.models import CasePerson, ServiceCase, User
+
+    subject = and_(CasePerson.case_id == ServiceCase.id, CasePerson.relation == "subject")
+    clause = ~exists().where(subject, CasePerson.user_id == person.id)
+    if settings.get("recusal_excludes_manager") and Role.SALES_MANAGER in person.roles \
+            and person.department_id is not None:
+        clause = and_(clause, ~exists().where(
+            subject, CasePerson.user_id == User.id, User.department_id == person.department_id))
+    return clause
+
+
+def _acting_sql(machine_cls, event: str, actor):
+    """SQL for ACTING (`permitted` and `not_recused`) on `event`; None if not permitted."""
+    from sqlalchemy import and_
+
+    grant = actor.grant(machine_cls, event)
+    if grant is None:
+        return None
+    principal = grant.on_behalf_of
+    mine = _not_recused_sql(actor.user)
+    return mine if principal is None else and_(mine, _not_recused_sql(principal))
+
+
+def _acts_for_sql(column, actor, *roles: Role):
+    """SQL for `_acts_for`: `column` is the actor, or someone they stand in for in one of
+    `roles` who is not recused from the case."""
+    from sqlalchemy import and_, func
+
+    from intranet.workflows.waiting import any_of
+
+    person = func.coalesce(column, 0)  # nobody yet: never NULL, so that not_() holds
+    return any_of([person == actor.me, *(and_(person == p.id, _not_recused_sql(p))
+                                         for p in actor.principals(*roles))])
+
+
+def _in_charge_sql(actor):
+    from sqlalchemy import and_, true
+
+    from intranet.models import ServiceCase
+    from intranet.workflows.waiting import any_of
+
+    if Role.GENERAL_MANAGER in actor.roles:
+        return true()
+    clauses = []
+    if Role.SALES_MANAGER in actor.roles and actor.department_id is not None:
+        clauses.append(ServiceCase.department_id == actor.department_id)
+    for role, principal in actor.delegations:
+        if role == Role.GENERAL_MANAGER:
+            clauses.append(_not_recused_sql(principal))
+        elif role == Role.SALES_MANAGER and principal.department_id is not None:
+            clauses.append(and_(ServiceCase.department_id == principal.department_id,
+                                _not_recused_sql(principal)))
+    return any_of(clauses)
+
+
+def waiting_sql(machine_cls, actor):
+    """The guards of the complaint machine's forward steps, in SQL."""
+    from sqlalchemy import and_, func, not_
+
+    from intranet.models import ServiceCase as C
+    from intranet.workflows.waiting import any_of
+
+    def step(states, event, *conditions):
+        acting = _acting_sql(machine_cls, event, actor)
+        if acting is None:
+            return None
+        states = [states] if isinstance(states, str) else states
+        return and_(C.state.in_(states), acting, *conditions)
+
+    handler = _acts_for_sql(C.handler_id, actor, Role.COMPLAINT_HANDLER)
+    in_charge = _in_charge_sql(actor)
+    return any_of([
+        step(S.REGISTERED, "answer", C.kind.in_([K.CONSULTATION, K.COMPLAINT])),
+        step(S.REGISTERED, "report", C.kind == K.SUGGESTION),
+        step([S.ASSIGNED, S.INVESTIGATING, S.DECIDED], "start", handler),
+        step(S.IMPLEMENTED, "reply", handler),
+        step(S.AWAITING_DECISION, "decide", in_charge),
+        step(S.AWAITING_DECISION, "escalate", in_charge),
+        step(S.ESCALATED, "resolve"),
+        step(S.REPLIED, "follow_up", not_(handler)),
+        step(S.FOLLOWED_UP, "close", func.trim(func.coalesce(C.reply, "")) != ""),
+        step(S.REPORTED, "adopt", _acts_for_sql(C.leader_id, actor, Role.SALES_MANAGER,
+                                                Role.GENERAL_MANAGER)),
+        step(S.CONSIDERED, "reply"),
+    ])

@@ -28,7 +28,9 @@ from intranet.workflows.request_rules import (
     is_requester,
     not_a_party,
 )
+from intranet.workflows.resource_rules import director_sql
 from intranet.workflows.resource_states import RequestState
+from intranet.workflows.waiting import Inbox, all_of, any_of
 
 S = RequestState
 DECIDERS = [permitted, not_a_party, department_manager]
@@ -65,6 +67,16 @@ class ConflictFlow(Workflow):
         *(Notice(state, "conflict_decided", lambda row: {row.requested_by_id, row.from_user_id})
           for state in (S.APPROVED, S.REJECTED)),
     )
+
+    LABEL = _l("Conflict claim")
+    INBOX = Inbox(started_by=ConflictClaim.requested_by_id, started_at=ConflictClaim.created_at)
+
+    @classmethod
+    def waiting_for(cls, actor):
+        model = ConflictClaim
+        return any_of([all_of(model.state == S.REQUESTED.value,
+                              director_sql(actor, model.requested_by_id, model.from_user_id))
+                       if actor.grant(cls, "keep") else None])
 
     @classmethod
     def notice_params(cls, row) -> dict:

@@ -8,6 +8,7 @@ Requester ≠ approver: nobody forwards or decides their own application.
 """
 from __future__ import annotations
 
+from sqlalchemy import exists, select
 from statemachine import State
 
 from intranet.core import clock
@@ -15,10 +16,11 @@ from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.money import parse_amount
 from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
-from intranet.models import CreditApplication
+from intranet.models import CreditApplication, Customer, WorkflowHistory
 from intranet.workflows import calendar
 from intranet.workflows.credit_states import IN_FORCE, OPEN, PENDING_GM, CreditState  # noqa: F401
 from intranet.workflows.engine import SYSTEM, InvalidInput, Notice, Workflow, permitted
+from intranet.workflows.waiting import Inbox, all_of, any_of, is_not
 
 S = CreditState
 DECISION_DAYS = 3  # rule K6: the GM decides within three days of receipt
@@ -112,6 +114,8 @@ class CreditFlow(Workflow):
     forward = submitted.to(received, cond=[permitted, not_applicant, reviewer_in_department])
     send_back = submitted.to(returned, cond=[permitted, not_applicant, reviewer_in_department],
                              validators=[comment_required])
+    refuse = submitted.to(rejected, cond=[permitted, not_applicant, reviewer_in_department],
+                          validators=[comment_required])
     withdraw = (draft.to(withdrawn, cond=[permitted, is_applicant])
                 | submitted.to(withdrawn, cond=[permitted, is_applicant])
                 | received.to(withdrawn, cond=[permitted, is_applicant])
@@ -138,6 +142,7 @@ class CreditFlow(Workflow):
         "withdraw": REPS,
         "forward": frozenset({Role.SALES_MANAGER}),
         "send_back": frozenset({Role.SALES_MANAGER}),
+        "refuse": frozenset({Role.SALES_MANAGER}),
         # Rule K5: only the GM sets limits
         "approve": frozenset({Role.GENERAL_MANAGER}),
         "reject": frozenset({Role.GENERAL_MANAGER}),
@@ -148,6 +153,7 @@ class CreditFlow(Workflow):
     EVENT_LABELS = {
         "submit": _l("Submit"), "withdraw": _l("Withdraw"),
         "forward": _l("Forward to the general manager"), "send_back": _l("Send back"),
+        "refuse": _l("Reject"),
         "approve": _l("Approve"), "reject": _l("Reject"),
         "return_for_revision": _l("Return for revision"),
         "activate": _l("Takes effect"), "supersede": _l("Superseded"),
@@ -157,13 +163,46 @@ class CreditFlow(Workflow):
         Notice(S.SUBMITTED, "credit_submitted",
                lambda row: role_holders(Role.SALES_MANAGER, row.department_id)),
         Notice(S.RECEIVED, "credit_received", lambda row: role_holders(Role.GENERAL_MANAGER)),
-        *(Notice(state, "credit_decided", lambda row: {row.applicant_id})
-          for state in (S.APPROVED, S.REJECTED, S.RETURNED)),
+        Notice(S.APPROVED, "credit_approved", lambda row: {row.applicant_id}),
+        *(Notice(state, "credit_refused", lambda row: {row.applicant_id})
+          for state in (S.REJECTED, S.RETURNED)),
     )
+    # The opinion box of each step (True: required, as the validators above insist).
+    OPINIONS = {"forward": False, "send_back": True, "refuse": True, "approve": False,
+                "reject": True, "return_for_revision": True}
 
     @classmethod
     def notice_params(cls, row) -> dict:
-        return {"number": row.number, "customer": row.customer.name}
+        amount = row.approved_limit if row.approved_limit is not None else row.proposed_limit
+        return {"number": row.number, "customer": row.customer.name,
+                "amount": f"{amount:,.0f}", "why": row.decision_comment or ""}
+
+    LABEL = _l("Credit limit application")
+    INBOX = Inbox(started_by=CreditApplication.applicant_id,
+                  started_at=CreditApplication.created_at, due=CreditApplication.due_at)
+
+    @classmethod
+    def waiting_for(cls, actor):
+        """The guards above, in SQL (workflows/waiting.py)."""
+        app = CreditApplication
+        clauses = []
+        if actor.grant(cls, "submit"):
+            clauses.append(all_of(
+                app.state.in_([S.DRAFT.value, S.RETURNED.value]), app.applicant_id == actor.me,
+                exists().where(Customer.id == app.customer_id, Customer.blacklisted.is_(False))))
+        departments = actor.managed_departments()
+        if actor.grant(cls, "forward") and departments:
+            clauses.append(all_of(app.state == S.SUBMITTED.value, is_not(app.applicant_id, actor),
+                                  app.department_id.in_(sorted(departments))))
+        if actor.grant(cls, "approve"):
+            forwarder = (select(WorkflowHistory.user_id)
+                         .where(WorkflowHistory.object_type == cls.object_type,
+                                WorkflowHistory.object_id == app.id,
+                                WorkflowHistory.event == "forward")
+                         .order_by(WorkflowHistory.id.desc()).limit(1).scalar_subquery())
+            clauses.append(all_of(app.state == S.RECEIVED.value, is_not(app.applicant_id, actor),
+                                  is_not(forwarder, actor)))
+        return any_of(clauses)
 
     # --- effects (the row is the model; the request boundary commits) ---
 
@@ -195,6 +234,9 @@ class CreditFlow(Workflow):
 
     def on_send_back(self, model, comment: str = "", **kwargs):
         model.decision_comment = comment  # the applicant sees why on the application page
+
+    def on_refuse(self, model, user=None, comment: str = "", **kwargs):
+        self._decided(model, user, comment)
 
     @staticmethod
     def _decided(model, user, comment):

@@ -95,6 +95,21 @@ class Workflow(StateMachine):
     STATE_LABELS: ClassVar[dict[str, object]] = {}
     EVENT_LABELS: ClassVar[dict[str, object]] = {}
     NOTICES: ClassVar[tuple[Notice, ...]] = ()
+    # The to-do inbox (workflows/inbox.py): what the machine's records are called there, the
+    # columns they show, and the events that never make a record wait for whoever may take
+    # them (the applicant's withdrawal, pausing a clock). `waiting_for(actor)` is the SQL twin
+    # of the guards of every other event (workflows/waiting.py).
+    LABEL: ClassVar[object] = ""
+    INBOX: ClassVar[object | None] = None
+    ASIDE: ClassVar[frozenset[str]] = frozenset({"withdraw"})
+    # The opinion (意见) box of each step that has one: True where it is required (refusing,
+    # returning: the validators insist, tests/test_workflow_conventions.py checks they do).
+    OPINIONS: ClassVar[dict[str, bool]] = {}
+
+    @classmethod
+    def waiting_for(cls, actor):
+        from sqlalchemy import false
+        return false()
 
     @classmethod
     def notice_params(cls, row) -> dict:

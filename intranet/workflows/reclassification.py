@@ -22,7 +22,9 @@ from intranet.workflows.request_rules import (
     not_requester,
     requester_owns,
 )
+from intranet.workflows.resource_rules import director_sql
 from intranet.workflows.resource_states import RequestState
+from intranet.workflows.waiting import Inbox, all_of, any_of
 
 S = RequestState
 DECIDERS = [permitted, not_requester, department_manager]
@@ -57,6 +59,17 @@ class ReclassificationFlow(Workflow):
           for state in (S.APPROVED, S.REJECTED)),
         Notice(S.APPROVED, "classification_marked", lambda row: {row.classified_by_id}),
     )
+
+    LABEL = _l("Re-classification request")
+    INBOX = Inbox(started_by=Reclassification.requested_by_id,
+                  started_at=Reclassification.created_at)
+
+    @classmethod
+    def waiting_for(cls, actor):
+        model = Reclassification
+        return any_of([all_of(model.state == S.REQUESTED.value,
+                              director_sql(actor, model.requested_by_id))
+                       if actor.grant(cls, "reject") else None])
 
     @classmethod
     def notice_params(cls, row) -> dict:

@@ -51,3 +51,26 @@ def still_in_pool(model, **kwargs) -> bool:
 def comment_required(comment: str = "", **kwargs) -> None:
     if not (comment or "").strip():
         raise InvalidInput("comment", _l("Please give a reason: the rep will read it."))
+
+
+# --- the same guards in SQL (the inbox: workflows/waiting.py) ----------------------------------
+
+def counterpart_is_sql(actor):
+    from sqlalchemy import and_, or_
+
+    from intranet.models import ResourceRequest as R
+    return or_(and_(R.requested_by_id == R.from_user_id, R.to_user_id == actor.me),
+               and_(R.requested_by_id != R.from_user_id, R.from_user_id == actor.me))
+
+
+def director_sql(actor, *parties):
+    """`heads_department` and not one of `parties` (requester ≠ approver), in SQL."""
+    from sqlalchemy import and_, false
+
+    from intranet.models import ResourceRequest as R
+    from intranet.workflows.waiting import is_not
+
+    departments = actor.managed_departments()
+    if not departments:
+        return false()
+    return and_(R.department_id.in_(sorted(departments)), *(is_not(p, actor) for p in parties))

@@ -23,6 +23,8 @@ from intranet.workflows.engine import START, InvalidInput, Notice, Workflow, per
 from intranet.workflows.resource_rules import (
     comment_required,
     counterpart_id,
+    counterpart_is_sql,
+    director_sql,
     heads_department,
     is_counterpart,
     is_requester,
@@ -31,6 +33,7 @@ from intranet.workflows.resource_rules import (
     still_in_pool,
 )
 from intranet.workflows.resource_states import RequestState
+from intranet.workflows.waiting import Inbox, all_of, any_of
 
 S = RequestState
 REPS = frozenset({Role.SALES_REP, Role.SALES_MANAGER})
@@ -46,6 +49,14 @@ def _decided(model, user, comment):
 
 def _directors(row) -> set[int]:
     return role_holders(Role.SALES_MANAGER, row.department_id)
+
+
+def _inbox(model) -> Inbox:
+    return Inbox(started_by=model.requested_by_id, started_at=model.created_at)
+
+
+def _parties(model) -> tuple:
+    return model.requested_by_id, model.from_user_id, model.to_user_id
 
 
 class TransferFlow(Workflow):
@@ -82,6 +93,19 @@ class TransferFlow(Workflow):
                  lambda row: {row.from_user_id, row.to_user_id} - {row.decided_by_id})
           for state in (S.APPROVED, S.REJECTED)),
     )
+
+    LABEL = _l("Transfer between reps")
+    INBOX = _inbox(TransferRequest)
+
+    @classmethod
+    def waiting_for(cls, actor):
+        model = TransferRequest
+        return any_of([
+            all_of(model.state == S.REQUESTED.value, counterpart_is_sql(actor))
+            if actor.grant(cls, "confirm") else None,
+            all_of(model.state == S.CONFIRMED.value, director_sql(actor, *_parties(model)))
+            if actor.grant(cls, "approve") else None,
+        ])
 
     @classmethod
     def notice_params(cls, row) -> dict:
@@ -141,6 +165,15 @@ class ClaimFlow(Workflow):
         *(Notice(state, "claim_decided", lambda row: {row.requested_by_id})
           for state in (S.APPROVED, S.REJECTED)),
     )
+
+    LABEL = _l("Pool claim")
+    INBOX = _inbox(PoolClaim)
+
+    @classmethod
+    def waiting_for(cls, actor):
+        return any_of([all_of(PoolClaim.state == S.REQUESTED.value,
+                              director_sql(actor, *_parties(PoolClaim)))
+                       if actor.grant(cls, "approve") else None])
 
     @classmethod
     def notice_params(cls, row) -> dict:

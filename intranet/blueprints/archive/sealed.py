@@ -182,7 +182,6 @@ def _context(row, form: AccessTransitionForm | None = None) -> dict:
             "event_labels": ArchiveAccessFlow.EVENT_LABELS,
             "state_labels": ArchiveAccessFlow.STATE_LABELS, "history": engine.history(row),
             "diagram": diagram.layout(ArchiveAccessFlow), "current": row.state,
-            "mermaid": diagram.mermaid(ArchiveAccessFlow, row.state),
             "shown_state": access.display_state(row, now), "live": row.live(now),
             "transition_form": form or AccessTransitionForm(formdata=None)}
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("home", __name__)
 
-from intranet.blueprints.home import views, widgets  # noqa: E402,F401
+from intranet.blueprints.home import inbox, views, widgets  # noqa: E402,F401

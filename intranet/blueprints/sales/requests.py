@@ -126,7 +126,7 @@ def _context(kind: Kind, row, form: RequestTransitionForm | None = None) -> dict
             "event_labels": {**kind.flow.EVENT_LABELS, filing.FILED: _("Filed")},
             "state_labels": kind.flow.STATE_LABELS, "history": engine.history(row),
             "diagram": diagram.layout(kind.flow), "current": row.state,
-            "mermaid": diagram.mermaid(kind.flow, row.state), "customer_visible": visible,
+            "customer_visible": visible,
             "transition_form": form or RequestTransitionForm(formdata=None)}
 
 

@@ -128,7 +128,6 @@ def case_context(case: ServiceCase, form: CaseTransitionForm | None = None, **fo
         "actions": _rows(CorrectiveAction, case, CorrectiveAction.id) if notes else [],
         "attachments": _rows(CaseAttachment, case, CaseAttachment.id) if notes else [],
         "diagram": diagram.layout(ComplaintFlow), "current": case.state,
-        "mermaid": diagram.mermaid(ComplaintFlow, case.state),
         "transition_form": form or CaseTransitionForm(formdata=None),
         "contact_form": forms.get("contact_form") or ContactLogForm(formdata=None),
         "action_form": forms.get("action_form")

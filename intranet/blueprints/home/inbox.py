@@ -1,0 +1,54 @@
+"""The to-do inbox 待办中心 (issue 13 §1): workflows/inbox.py reads it, this page shows it."""
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+from flask_login import current_user
+
+from intranet.blueprints.home import bp
+from intranet.core import audit
+from intranet.core.home import Widget, home_widget
+from intranet.core.i18n import lazy_gettext as _l
+from intranet.core.pagination import capped_count, count_label, paginate
+from intranet.extensions import db
+from intranet.workflows import inbox
+
+QUERIES = {"waiting": inbox.waiting, "started": inbox.started}
+
+
+@bp.route("/inbox")
+def inbox_page():
+    tab = request.args.get("tab", "")
+    tab = tab if tab in inbox.TABS else "waiting"
+    workflow = request.args.get("workflow", "")
+    workflow = workflow if inbox.machine(workflow) else ""
+    overdue = request.args.get("overdue") == "1" and tab != "done"
+    if tab == "done":
+        stmt = inbox.done(current_user, workflow or None)
+    else:
+        stmt = QUERIES[tab](current_user, workflow or None, overdue=overdue)
+    page = paginate(stmt, tuples=True)
+    items = inbox.items(page.items)
+    # The rows name customers: the page is a read of customer data (SECURITY.md 20).
+    audit.record(audit.Action.VIEW, "inbox", tab, details={
+        "page": page.page, "rows": [[i.kind, i.row.id] for i in items]})
+    return render_template("home/inbox.html", page=page, items=items, tab=tab,
+                           workflow=workflow, overdue=overdue, machines=inbox.machines())
+
+
+@bp.route("/inbox/count")
+def inbox_count():
+    """The header's badge: how many records wait for the user (up to the list's cap)."""
+    total, more = capped_count(inbox.waiting(current_user))
+    return render_template("home/_inbox_badge.html", total=total, label=count_label(total, more))
+
+
+@home_widget()
+def waiting_for_me(user):
+    """The first records of the inbox, nearest deadline first, and how many there are."""
+    stmt = inbox.waiting(user)
+    total, more = capped_count(stmt)
+    first = inbox.items(db.session.execute(stmt.limit(5)).all()) if total else []
+    return Widget(_l("Waiting for me"), count_label(total, more),
+                  [(f"{item.row.number} · {item.machine.LABEL} · {item.step}", item.link or None)
+                   for item in first],
+                  url_for("home.inbox_page"), _l("Nothing waits for you."))
