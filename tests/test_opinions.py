@@ -31,9 +31,10 @@ def test_manager_forwards_with_an_opinion_the_gm_reads(app, client, staff, make_
     page = client.get(f"/sales/credit/{aid}").get_data(as_text=True)
     forward_form = page.split('value="forward"')[1].split("</form>")[0]
     assert 'name="comment"' in forward_form and " required" not in forward_form
-    assert transition(client, app, aid, "forward", comment="客户回款稳定，建议批准").status_code == 302
+    opinion = "客户回款稳定，建议批准"
+    assert transition(client, app, aid, "forward", comment=opinion).status_code == 302
     assert history(app, aid)[-1][0] == "forward"
-    assert history(app, aid)[-1][-1] == "客户回款稳定，建议批准"
+    assert history(app, aid)[-1][-1] == opinion
     login_fast(client, app, staff[Role.GENERAL_MANAGER])
     assert "客户回款稳定，建议批准" in client.get(f"/sales/credit/{aid}").get_data(as_text=True)
 
