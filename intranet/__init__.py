@@ -216,6 +216,8 @@ def register_hooks(app: Flask) -> None:
     app.jinja_env.filters["local_minutes"] = clock.local_minutes
     app.jinja_env.filters["local_day"] = clock.local_day
     app.jinja_env.globals["role_name"] = role_label
+    from intranet.workflows.steps import LABELS as shared_step_labels
+    app.jinja_env.globals["shared_step_labels"] = shared_step_labels  # urge, hand on, copy
     read_requests(app)
     app.before_request(reject_nul_bytes)
     app.before_request(enforce_session_timeouts)

@@ -30,6 +30,7 @@ from intranet.workflows.complaint_rules import (
     clock_running,
     deciders,
     has_reply,
+    holders,
     in_charge,
     is_complaint,
     is_consultation,
@@ -166,6 +167,10 @@ class ComplaintFlow(Workflow):
     @classmethod
     def waiting_for(cls, actor):
         return waiting_sql(cls, actor)
+
+    @classmethod
+    def holders(cls, row) -> set[int]:
+        return holders(row)
 
     @classmethod
     def never_told(cls, row) -> set[int]:

@@ -116,6 +116,16 @@ class Workflow(StateMachine):
         return {}
 
     @classmethod
+    def holders(cls, row) -> set[int]:
+        """Who the record waits for at its step (an urge reminds them): by default those the
+        machine tells when the record enters that step."""
+        people: set[int] = set()
+        for notice in cls.NOTICES:
+            if notice.state == row.state and notice.event is None:
+                people |= set(notice.to(row))
+        return people - {None} - cls.never_told(row)
+
+    @classmethod
     def never_told(cls, row) -> set[int]:
         """Users no notice of this record may reach (e.g. those recused from it)."""
         return set()
@@ -127,6 +137,7 @@ class Workflow(StateMachine):
                 raise ValueError(f"two workflows for {cls.object_type!r}")
             REGISTRY[cls.object_type] = cls
             notifications.STATE_LABELS[cls.object_type] = cls.STATE_LABELS
+            notifications.PARAM_LABELS.setdefault("workflow", {})[cls.object_type] = cls.LABEL
 
 
 class HistoryWriter:

@@ -102,7 +102,7 @@ def test_rep_writes_saves_and_submits_an_application(page, app, staff, make_cust
     assert data_events(page) == ["withdraw"]
     for event in ("submit", "approve", "reject", "forward", "return_for_revision"):
         expect(page.locator(f"[data-testid=actions] [data-event={event}]")).to_have_count(0)
-    expect(page.locator("[data-testid=history] tbody tr")).to_have_count(1)
+    expect(page.locator("[data-testid=history] li.timeline-entry")).to_have_count(1)
 
     from intranet.extensions import db
     from intranet.models import CreditApplication, WorkflowHistory

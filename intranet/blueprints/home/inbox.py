@@ -1,16 +1,21 @@
 """The to-do inbox 待办中心 (issue 13 §1): workflows/inbox.py reads it, this page shows it."""
 from __future__ import annotations
 
-from flask import render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from intranet.blueprints.home import bp
-from intranet.core import audit
+from intranet.core import audit, notifications
 from intranet.core.home import Widget, home_widget
+from intranet.core.http import local_path, redirect_to
 from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import capped_count, count_label, paginate
 from intranet.extensions import db
-from intranet.workflows import inbox
+from intranet.workflows import inbox, steps
+from intranet.workflows.engine import NotAllowed
+
+notifications.register_kinds(steps.KINDS)
 
 QUERIES = {"waiting": inbox.waiting, "started": inbox.started}
 
@@ -32,7 +37,29 @@ def inbox_page():
     audit.record(audit.Action.VIEW, "inbox", tab, details={
         "page": page.page, "rows": [[i.kind, i.row.id] for i in items]})
     return render_template("home/inbox.html", page=page, items=items, tab=tab,
-                           workflow=workflow, overdue=overdue, machines=inbox.machines())
+                           workflow=workflow, overdue=overdue, machines=inbox.machines(),
+                           may_urge={(i.kind, i.row.id) for i in items if tab == "started"
+                                     and steps.urge_refusal(i.row, current_user) is None})
+
+
+@bp.route("/inbox/<kind>/<int:record_id>/urge", methods=["POST"])
+def urge(kind: str, record_id: int):
+    """催办: the one who started a record reminds whoever it waits for."""
+    machine = inbox.machine(kind)
+    row = db.session.get(machine.model_class, record_id) if machine else None
+    if row is None or steps.started_by(row) != current_user.id:
+        abort(404)  # only one's own records: nothing said about anyone else's
+    refusal = steps.urge_refusal(row, current_user)
+    if refusal is not None:
+        flash(str(refusal), "error")
+    else:
+        try:
+            told = steps.urge(row, current_user)
+        except NotAllowed:
+            abort(409)
+        flash(_("Reminder sent to %(n)s people.", n=len(told)), "success")
+    back = local_path(request.form.get("next") or "")
+    return redirect_to(back or url_for("home.inbox_page", tab="started"))
 
 
 @bp.route("/inbox/count")
