@@ -136,6 +136,12 @@ FORMS = [
     FormCase("home.notification_read", R.SALES_REP, "/notifications/{note_sales_rep}/read",
              ("follow",), {"follow": ("1",)}),
     FormCase("home.notifications_read_all", R.SALES_REP, "/notifications/read-all", ()),
+    # issue 13: urge one's own record; hand on the step one holds (404 once it is handed on)
+    FormCase("home.urge", R.SALES_REP, "/inbox/credit_application/{submitted_id}/urge",
+             ("next",), {"next": ("/inbox?tab=started", "//evil.example")}),
+    FormCase("home.hand_on", R.COMPLAINT_HANDLER, "/inbox/service_case/{case_open_id}/hand-on",
+             ("to_id", "comment", "version"), {"to_id": IDS, "comment": ("本周出差，请接手",),
+                                               "version": ("1", "0", "x")}, also=(404,)),
     FormCase("admin.user_new", R.ADMIN, "/admin/users/new", fields_of(NewUserForm),
              USER_VALUES),
     FormCase("admin.user_edit", R.ADMIN, "/admin/users/{user_id}", fields_of(UserForm),

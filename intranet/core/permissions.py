@@ -73,6 +73,7 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "home.inbox_page": {"GET": EVERYONE},
     "home.inbox_count": {"GET": EVERYONE},
     "home.urge": {"POST": EVERYONE},
+    "home.hand_on": {"POST": EVERYONE},
     "home.notifications": {"GET": EVERYONE},
     "home.notification_bell": {"GET": EVERYONE},
     "home.notification_read": {"POST": EVERYONE},

@@ -48,6 +48,7 @@ from intranet.workflows.complaint_rules import (
 )
 from intranet.workflows.complaint_states import CaseKind, CaseState
 from intranet.workflows.engine import Notice, Workflow, permitted
+from intranet.workflows.steps import HandOn
 from intranet.workflows.waiting import Inbox
 
 S, K = CaseState, CaseKind
@@ -163,6 +164,11 @@ class ComplaintFlow(Workflow):
     INBOX = Inbox(started_by=ServiceCase.registered_by_id, started_at=ServiceCase.received_at,
                   due=ServiceCase.next_due_at)
     ASIDE = frozenset({"pause", "resume"})  # the clock, beside the step the case waits at
+    HAND_ON = (
+        HandOn("handler_id", HANDLER, frozenset({S.ASSIGNED, S.INVESTIGATING, S.DECIDED,
+                                                 S.IMPLEMENTED})),
+        HandOn("leader_id", LEADERS, frozenset({S.REPORTED})),
+    )
 
     @classmethod
     def waiting_for(cls, actor):

@@ -105,6 +105,8 @@ class Workflow(StateMachine):
     # The opinion (意见) box of each step that has one: True where it is required (refusing,
     # returning: the validators insist, tests/test_workflow_conventions.py checks they do).
     OPINIONS: ClassVar[dict[str, bool]] = {}
+    # Steps the person holding them may pass to a colleague (workflows/steps.HandOn).
+    HAND_ON: ClassVar[tuple] = ()
 
     @classmethod
     def waiting_for(cls, actor):

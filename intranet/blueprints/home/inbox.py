@@ -8,12 +8,13 @@ from flask_login import current_user
 from intranet.blueprints.home import bp
 from intranet.core import audit, notifications
 from intranet.core.home import Widget, home_widget
-from intranet.core.http import local_path, redirect_to
+from intranet.core.http import is_htmx, local_path, redirect_to
 from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import capped_count, count_label, paginate
+from intranet.core.querystring import parse_int
 from intranet.extensions import db
 from intranet.workflows import inbox, steps
-from intranet.workflows.engine import NotAllowed
+from intranet.workflows.engine import Conflict, InvalidInput, NotAllowed
 
 notifications.register_kinds(steps.KINDS)
 
@@ -79,3 +80,25 @@ def waiting_for_me(user):
                   [(f"{item.row.number} · {item.machine.LABEL} · {item.step}", item.link or None)
                    for item in first],
                   url_for("home.inbox_page"), _l("Nothing waits for you."))
+
+
+@bp.route("/inbox/<kind>/<int:record_id>/hand-on", methods=["POST"])
+def hand_on(kind: str, record_id: int):
+    """转交: whoever holds a step passes it to a colleague of the same role and scope."""
+    machine = inbox.machine(kind)
+    row = db.session.get(machine.model_class, record_id) if machine else None
+    if row is None or steps.hand_on_spec(row, current_user) is None:
+        abort(404)  # only the step's holder: nothing said to anyone else
+    if parse_int(request.form.get("version"), minimum=0) != row.version:
+        raise Conflict(row)
+    try:
+        colleague = steps.hand_on(row, current_user, parse_int(request.form.get("to_id")),
+                                  request.form.get("comment", "")[:2000])
+    except InvalidInput as error:
+        template = "workflows/_hand_on.html" if is_htmx() else "workflows/hand_on.html"
+        return render_template(template, row=row, kind=kind, error=error,
+                               colleagues=steps.colleagues(row, current_user),
+                               chosen=parse_int(request.form.get("to_id")),
+                               reason=request.form.get("comment", "")[:2000]), 422
+    flash(_("Handed on to %(name)s.", name=colleague.display_name), "success")
+    return redirect_to(notifications.link_for(kind, record_id) or url_for("home.inbox_page"))

@@ -33,7 +33,7 @@ from intranet.models import (
     Customer,
     ServiceCase,
 )
-from intranet.workflows import deadlines, diagram, engine
+from intranet.workflows import deadlines, diagram, engine, steps
 from intranet.workflows.complaint import ComplaintFlow
 from intranet.workflows.complaint_rules import recused_ids
 from intranet.workflows.engine import InvalidInput
@@ -133,6 +133,8 @@ def case_context(case: ServiceCase, form: CaseTransitionForm | None = None, **fo
         "action_form": forms.get("action_form")
         or CorrectiveActionForm(formdata=None).fill_choices(),
         "attachment_form": forms.get("attachment_form") or CaseAttachmentForm(formdata=None),
+        # 转交: the step this user holds, to a colleague of the same role (issue 13 §2)
+        "colleagues": steps.colleagues(case, user) if notes else [],
     }
     if context["events"]:
         context["handlers"] = people(Role.COMPLAINT_HANDLER)
