@@ -138,7 +138,15 @@ def test_c6_export_is_xlsx_of_the_filtered_own_list_and_audited(app, client, sta
     make_customer("别人的导出有限公司", staff["rep_b"])
     login_fast(client, app, staff[Role.SALES_REP])
     response = client.get("/sales/customers/export?q=导出")
-    assert response.headers["Content-Disposition"].endswith("customers.xlsx")
+    # issue 13: named in Chinese with the day, an ASCII name beside it
+    from urllib.parse import quote
+
+    from intranet.core import clock, settings
+    with app.app_context():
+        day = clock.now().astimezone(settings.tz()).date().isoformat()
+    disposition = response.headers["Content-Disposition"]
+    assert quote(f"客户列表-{day}.xlsx") in disposition
+    assert f'filename="customers-{day}.xlsx"' in disposition
     sheet = load_workbook(io.BytesIO(response.data)).active
     names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert names == ["导出一号有限公司"]

@@ -30,6 +30,7 @@ from intranet.models import (
     WorkflowHistory,
 )
 from intranet.workflows import engine, inbox
+from tests.conftest import counting_selects, login_fast
 
 R = Role
 
@@ -175,7 +176,7 @@ def test_inbox_lists_exactly_what_the_machines_offer_each_user(app, world, manag
 
 
 def test_inbox_page_lists_each_tab_and_filters(app, client, world):
-    from tests.conftest import login_fast
+
 
     with app.app_context():
         gm = db.session.get(User, world[R.GENERAL_MANAGER].id)
@@ -232,9 +233,34 @@ def test_inbox_reading_is_audited_and_acting_shows_under_handled(app, client, st
 
 
 def test_inbox_filters_take_anything(app, client, staff):
-    from tests.conftest import login_fast
+
 
     login_fast(client, app, staff[R.SALES_REP])
     for query in ("tab=../x", "workflow=user", "overdue=yes", "page=-1",
                   "tab=done&overdue=1", "tab=started&workflow=pool_claim&overdue=1"):
         assert client.get(f"/inbox?{query}").status_code == 200, query
+
+
+def test_inbox_statements_do_not_grow_with_its_rows(app, client, staff, make_customer,
+                                                    make_application, make_case):
+    """One page of the inbox asks the same number of statements for 2 records as for 24 of
+    the same two workflows (the union, its count, one statement per workflow on the
+    page and its customers)."""
+    login_fast(client, app, staff[R.GENERAL_MANAGER])
+
+    def add(n):
+        for i in range(n):
+            customer = make_customer(f"客户{i}有限公司", staff[R.SALES_REP])
+            make_application(customer, staff[R.SALES_REP], state="received",
+                             due_at=clock.now() + timedelta(hours=i + 1))
+            make_case(state="awaiting_decision", customer_id=customer)
+
+    counts = []
+    for n in (1, 11):
+        add(n)
+        client.get("/inbox")  # warm: settings, the menu
+        with counting_selects(app) as statements:
+            page = client.get("/inbox").get_data(as_text=True)
+        assert page.count('data-testid="inbox-row"') == 2 * sum((1, 11)[:len(counts) + 1])
+        counts.append(list(statements))
+    assert len(counts[0]) == len(counts[1]), "\n\n".join("\n".join(s[:160].replace("\n", " ") for s in c) + "\n---" for c in counts)

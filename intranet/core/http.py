@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Response, make_response, redirect, request
 
@@ -15,6 +15,18 @@ log = logging.getLogger("intranet.security")
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def download_disposition(title, extension: str, ascii_stem: str) -> str:
+    """Content-Disposition of an export named in the reader's language with the local date
+    (客户列表-2026-11-28.xlsx), with an ASCII name for clients that cannot read RFC 6266's
+    filename* (customers-2026-11-28.xlsx)."""
+    from intranet.core import clock, settings
+
+    day = clock.now().astimezone(settings.tz()).date().isoformat()
+    name = f"{title}-{day}.{extension}"
+    return (f'attachment; filename="{ascii_stem}-{day}.{extension}"; '
+            f"filename*=UTF-8''{quote(name)}")
 
 
 def htmx_redirect(url: str, status: int = 200) -> Response:

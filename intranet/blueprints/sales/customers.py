@@ -30,7 +30,7 @@ from intranet.core.access import (
     scoped_customer_or_404,
 )
 from intranet.core.forms import ConfirmForm
-from intranet.core.http import is_htmx
+from intranet.core.http import download_disposition, is_htmx
 from intranet.core.pagination import Key, paginate
 from intranet.core.querystring import int_arg, text_arg
 from intranet.core.roles import Role
@@ -170,9 +170,10 @@ def customers_export():
         writer.writerow(header)
         writer.writerows([[_csv_safe(str(v)) for v in row] for row in table])
         return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv", headers={
-            "Content-Disposition": "attachment; filename=customers.csv"})
+            "Content-Disposition": download_disposition(_("Customer list"), "csv",
+                                                        "customers")})
     return Response(xlsx_bytes(header, table), mimetype=XLSX_MIME, headers={
-        "Content-Disposition": "attachment; filename=customers.xlsx"})
+        "Content-Disposition": download_disposition(_("Customer list"), "xlsx", "customers")})
 
 
 def _csv_safe(value: str) -> str:

@@ -15,7 +15,7 @@ from intranet.complaints import CHANNEL_LABELS, KIND_LABELS, SEVERITY_LABELS
 from intranet.complaints import ledger as case_ledger
 from intranet.complaints.scope import recused_case_ids
 from intranet.core import audit, clock, i18n, settings
-from intranet.core.http import is_htmx
+from intranet.core.http import download_disposition, is_htmx
 from intranet.core.pagination import paginate
 from intranet.core.querystring import parse_int, url_pattern
 from intranet.core.roles import Role
@@ -117,7 +117,7 @@ def ledger_export():
     audit.record(audit.Action.EXPORT, "case_ledger", "", details={
         "filters": request.args.to_dict(), "rows": len(rows)})
     return Response(xlsx_bytes(header, rows), mimetype=XLSX_MIME, headers={
-        "Content-Disposition": "attachment; filename=case-ledger.xlsx"})
+        "Content-Disposition": download_disposition(_("Case ledger"), "xlsx", "case-ledger")})
 
 
 @bp.route("/ledger/monthly.pdf")
