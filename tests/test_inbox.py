@@ -263,4 +263,4 @@ def test_inbox_statements_do_not_grow_with_its_rows(app, client, staff, make_cus
             page = client.get("/inbox").get_data(as_text=True)
         assert page.count('data-testid="inbox-row"') == 2 * sum((1, 11)[:len(counts) + 1])
         counts.append(list(statements))
-    assert len(counts[0]) == len(counts[1]), "\n\n".join("\n".join(s[:160].replace("\n", " ") for s in c) + "\n---" for c in counts)
+    assert len(counts[0]) == len(counts[1]), [[s[:120] for s in c] for c in counts]
