@@ -62,3 +62,15 @@ def test_no_rule_code_reaches_a_reader():
         text = re.sub(r"{#.*?#}", "", template.read_text(), flags=re.S)
         coded += [f"{template.name}: {m.group(0)}" for m in RULE_CODE.finditer(text)]
     assert coded == []
+
+
+def test_settings_show_labels_not_codes(app, client, staff):
+    """Issue 13 §5: a choice setting reads as words (自然日, 中国（北京时间）), not as its stored
+    code."""
+    from tests.conftest import login
+
+    login(client, "admin")
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert ">自然日：每天都计入</option>" in page and ">工作日：不计周末和法定节假日</option>" in page
+    assert ">中国（北京时间）</option>" in page
+    assert ">calendar</option>" not in page and ">Asia/Shanghai</option>" not in page

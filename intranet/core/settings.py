@@ -36,6 +36,7 @@ class SettingDef:
     maximum: int | None = None
     max_length: int = 200
     choices: tuple = field(default_factory=tuple)
+    choice_labels: dict = field(default_factory=dict)  # what the settings page shows
 
     def parse(self, raw: str):
         raw = strip_bidi(raw or "").strip()  # text people read, like every form field
@@ -75,19 +76,32 @@ TIMEZONES = tuple(tz for tz in (
     "Europe/London", "Europe/Berlin", "Europe/Moscow", "America/New_York",
     "America/Los_Angeles", "Australia/Sydney", "UTC") if tz in available_timezones())
 
+TIMEZONE_LABELS = {
+    "Asia/Shanghai": _l("China (Beijing time)"), "Asia/Hong_Kong": _l("Hong Kong"),
+    "Asia/Macau": _l("Macau"), "Asia/Taipei": _l("Taipei"), "Asia/Urumqi": _l("Urumqi"),
+    "Asia/Singapore": _l("Singapore"), "Asia/Tokyo": _l("Tokyo"), "Asia/Seoul": _l("Seoul"),
+    "Asia/Bangkok": _l("Bangkok"), "Asia/Kolkata": _l("India (Kolkata)"),
+    "Asia/Dubai": _l("Dubai"), "Europe/London": _l("London"), "Europe/Berlin": _l("Berlin"),
+    "Europe/Moscow": _l("Moscow"), "America/New_York": _l("New York"),
+    "America/Los_Angeles": _l("Los Angeles"), "Australia/Sydney": _l("Sydney"),
+    "UTC": _l("Coordinated Universal Time (UTC)"),
+}
+
 SETTINGS: dict[str, SettingDef] = {s.key: s for s in [
     SettingDef("company_name", "str", "示例贸易有限公司", _l("Company name"),
                _l("Shown in the page header and on printed records.")),
     SettingDef("timezone", "choice", "Asia/Shanghai", _l("Time zone"),
-               _l("Times are stored in UTC and shown in this zone."), choices=TIMEZONES),
+               _l("Times are stored in UTC and shown in this zone."), choices=TIMEZONES,
+               choice_labels=TIMEZONE_LABELS),
     SettingDef("session_idle_minutes", "int", 30, _l("Idle timeout (minutes)"),
                _l("A session unused this long is ended."), minimum=5, maximum=480),
     SettingDef("session_absolute_hours", "int", 12, _l("Absolute session limit (hours)"),
                _l("Sign in again after this long, however active."), minimum=1, maximum=72),
     # Deadlines of every workflow (K6, P5, R2) run on this calendar.
     SettingDef("business_calendar", "choice", "calendar", _l("Deadlines count"),
-               _l("calendar: every day counts; working: weekends and holidays are skipped."),
-               choices=("calendar", "working")),
+               choices=("calendar", "working"), choice_labels={
+                   "calendar": _l("Calendar days: every day counts"),
+                   "working": _l("Working days: weekends and public holidays are skipped")}),
     SettingDef("holidays", "dates", [], _l("Public holidays"),
                _l("Dates skipped by the working-day calendar, e.g. 2026-10-01 2026-10-02.")),
     SettingDef("extra_working_days", "dates", [], _l("Make-up working days (调休)"),
