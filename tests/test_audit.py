@@ -178,8 +178,9 @@ def test_audit_page_lists_and_filters_and_is_itself_audited(app, client, staff, 
     rep.get(f"/sales/customers/{customer_id}")
     login_fast(client, app, staff[Role.GENERAL_MANAGER])
     page = client.get("/admin/audit?user=rep&action=view").get_data(as_text=True)
-    assert f"客户 {customer_id}" in page
-    assert "<td>审计日志" not in page  # filtered to the rep's views
+    # issue 13 §5: a readable action on a named record, the raw details behind a toggle
+    assert "查看客户 <strong>审计页面有限公司</strong>" in page
+    assert "查看审计日志" not in page  # filtered to the rep's views
     empty = client.get("/admin/audit?user=nobody").get_data(as_text=True)
     assert "没有匹配的记录" in empty
     bad = client.get("/admin/audit?from=not-a-date")
@@ -189,6 +190,10 @@ def test_audit_page_lists_and_filters_and_is_itself_audited(app, client, staff, 
             AuditEntry.object_type == "audit_trail", AuditEntry.username == "gm"))
         assert seen is not None and "nobody" in db.session.scalars(db.select(
             AuditEntry.details).where(AuditEntry.object_type == "audit_trail")).all()[1]
+    everything = client.get("/admin/audit").get_data(as_text=True)
+    assert "查看审计日志" in everything  # the GM's own readings, with their filters
+    assert "<summary>查看原始数据</summary><pre class=\"raw\">{&#34;action&#34;: &#34;view&#34;" \
+        in everything
 
 
 def test_22_several_entries_of_one_commit_chain_onto_each_other(app):

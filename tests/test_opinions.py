@@ -82,3 +82,18 @@ def test_an_approval_tells_the_applicant_the_limit(app, client, staff, make_cust
     assert transition(client, app, aid, "approve", amount="400000").status_code == 302
     notes = _notes(app, staff[Role.SALES_REP])
     assert any("已批准" in n and "400,000" in n for n in notes), notes
+
+
+def test_the_audit_trail_names_the_step_and_the_record(app, client, staff, make_customer,
+                                                      make_application):
+    """Issue 13 §5: "批准资信额度申请 ZX-…", not an event code and an id."""
+    customer = make_customer("上海华兴精密机械有限公司", staff[Role.SALES_REP])
+    aid = make_application(customer, staff[Role.SALES_REP], state="received")
+    login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    assert transition(client, app, aid, "approve").status_code == 302
+    with app.app_context():
+        number = db.session.get(CreditApplication, aid).number
+    login_fast(client, app, staff[Role.ADMIN])
+    page = client.get("/admin/audit?object_type=credit_application").get_data(as_text=True)
+    what = page.split('data-testid="audit-what">')[1].split("</td>")[0]
+    assert what.startswith("批准") and f"<strong>{number}</strong>" in what, what

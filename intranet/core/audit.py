@@ -64,6 +64,45 @@ def register_object_labels(labels: dict) -> None:
     OBJECT_LABELS.update(labels)
 
 
+# How the trail names one record of a kind: object type → function(ids) → {id: name}, e.g. a
+# customer by its name, an order by its number (registered by the domains).
+OBJECT_NAMES: dict = {}
+
+
+def _customer_names(ids):
+    from intranet.models import Customer
+    return column_names(Customer.id, Customer.name)(ids)
+
+
+OBJECT_NAMES["customer"] = _customer_names
+
+
+def register_object_names(object_type: str, names) -> None:
+    OBJECT_NAMES[object_type] = names
+
+
+def column_names(id_column, name_column):
+    """A names function reading `name_column` by `id_column`."""
+    def names(ids):
+        return dict(db.session.execute(select(id_column, name_column)
+                                       .where(id_column.in_(ids))).all())
+    return names
+
+
+def names_of(entries) -> dict:
+    """{(object_type, object_id): name} for the entries' records: one statement per kind."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        if entry.object_type in OBJECT_NAMES and str(entry.object_id or "").isdigit() \
+                and len(str(entry.object_id)) < 10:
+            wanted.setdefault(entry.object_type, set()).add(int(entry.object_id))
+    found = {}
+    for object_type, ids in wanted.items():
+        for record_id, name in OBJECT_NAMES[object_type](sorted(ids)).items():
+            found[object_type, str(record_id)] = name
+    return found
+
+
 def record(action: str, object_type: str, object_id=None, *, reason: str = "",
            details: dict | None = None, user=None) -> None:
     """Queue one audit entry in the current transaction."""

@@ -156,6 +156,11 @@ def init_app(app) -> None:
         "order": _l("Order"), "order_blocked": _l("Order refused over the limit"),
         "order_list": _l("Orders"), "over_limit_list": _l("Customers over their limit"),
         "shipment": _l("Shipment"), "shipment_blocked": _l("Shipment refused over the limit")})
+    from intranet.models import Order
+    order_numbers = audit.column_names(Order.id, Order.number)
+    for kind in ("order", "shipment", "shipment_blocked"):  # their ids are the order's
+        audit.register_object_names(kind, order_numbers)
+    audit.register_object_names("order_blocked", audit.OBJECT_NAMES["customer"])
     notifications.register_link(CreditFlow.object_type, "sales.credit_application",
                                 "application_id")
     app.jinja_env.globals["credit_grades"] = GRADE_LABELS

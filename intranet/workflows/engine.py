@@ -118,6 +118,13 @@ class Workflow(StateMachine):
         return {}
 
     @classmethod
+    def record_numbers(cls, ids) -> dict:
+        """{id: record number} (the audit trail names records by them)."""
+        model = cls.model_class
+        return {row.id: row.number for row in db.session.scalars(
+            db.select(model).where(model.id.in_(ids)))}
+
+    @classmethod
     def holders(cls, row) -> set[int]:
         """Who the record waits for at its step (an urge reminds them): by default those the
         machine tells when the record enters that step."""
@@ -140,6 +147,7 @@ class Workflow(StateMachine):
             REGISTRY[cls.object_type] = cls
             notifications.STATE_LABELS[cls.object_type] = cls.STATE_LABELS
             notifications.PARAM_LABELS.setdefault("workflow", {})[cls.object_type] = cls.LABEL
+            audit.register_object_names(cls.object_type, cls.record_numbers)
 
 
 class HistoryWriter:

@@ -271,4 +271,27 @@ def audit_log():
         k: v for k, v in args.items() if k in AUDIT_FILTERS and v})
     return render_template("admin/audit.html", page=page, args=args,
                            actions=audit.ACTION_LABELS, objects=audit.OBJECT_LABELS,
-                           role_label=role_label)
+                           role_label=role_label, names=audit.names_of(page.items),
+                           steps=_step_labels(page.items))
+
+
+def _step_labels(entries) -> dict:
+    """{seq: what a workflow step was called} for entries that record one ("event")."""
+    import json
+
+    from intranet.workflows.engine import REGISTRY
+    from intranet.workflows.steps import LABELS
+
+    found = {}
+    for entry in entries:
+        machine = REGISTRY.get(entry.object_type)
+        if machine is None or '"event"' not in (entry.details or ""):
+            continue
+        try:
+            event = json.loads(entry.details).get("event")
+        except (ValueError, AttributeError):
+            continue
+        label = machine.EVENT_LABELS.get(event) or LABELS.get(event)
+        if label:
+            found[entry.seq] = label
+    return found
