@@ -49,8 +49,10 @@ REASON_FIRST = {"sales.customer", "sales.attachment_download"}
 
 # An approved application is no longer editable: the page says so (409), not a permission.
 STATE_REFUSALS = {("sales.credit_edit", "GET")}
-# Steps only the one who started the record may take; anyone else is told nothing (404).
-STARTER_ONLY = {("home.urge", "POST"): Role.SALES_REP}
+# Steps only one party to the record may take (here the world's applicant), and pages only
+# someone copied in may read (None: nobody in the world); anyone else is told nothing (404).
+PARTY_ONLY = {("home.urge", "POST"): Role.SALES_REP, ("home.copy", "POST"): Role.SALES_REP,
+              ("home.hand_on", "POST"): None, ("home.copied_record", "GET"): None}
 
 # A signed-in user asking for the sign-in page is sent home.
 SIGNED_IN_REDIRECTS = {("auth.login", "GET"): "/"}
@@ -176,7 +178,8 @@ def world(app, staff, make_customer, make_case, tmp_path):
 
 # Routes whose record is a different one of the world's than the argument's name says.
 ARGUMENTS = {("sales.pool_claim", "customer_id"): "pool_customer_id",
-             ("home.urge", "record_id"): "application_id",
+             **{(endpoint, "record_id"): "application_id"
+                for endpoint in ("home.urge", "home.copy", "home.hand_on", "home.copied_record")},
              ("archive.record", "record_id"): "application_id",
              ("archive.record_pdf", "record_id"): "application_id"}
 
@@ -223,7 +226,7 @@ def test_role_on_route(app, client, staff, world, role, endpoint, method):
         expected = (200,) if method == "GET" else (200, 302, 409, 422)
         if (endpoint, method) in STATE_REFUSALS:
             expected = (409,)
-        if STARTER_ONLY.get((endpoint, method), role) != role:
+        if PARTY_ONLY.get((endpoint, method), role) != role:
             expected = (404,)
         assert response.status_code in expected, (role, endpoint, response.status_code,
                                                   response.headers.get("Location"))

@@ -139,6 +139,8 @@ FORMS = [
     # issue 13: urge one's own record; hand on the step one holds (404 once it is handed on)
     FormCase("home.urge", R.SALES_REP, "/inbox/credit_application/{submitted_id}/urge",
              ("next",), {"next": ("/inbox?tab=started", "//evil.example")}),
+    FormCase("home.copy", R.SALES_REP, "/inbox/credit_application/{submitted_id}/copy",
+             ("user_ids",), {"user_ids": IDS}),
     FormCase("home.hand_on", R.COMPLAINT_HANDLER, "/inbox/service_case/{case_open_id}/hand-on",
              ("to_id", "comment", "version"), {"to_id": IDS, "comment": ("本周出差，请接手",),
                                                "version": ("1", "0", "x")}, also=(404,)),

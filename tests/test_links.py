@@ -50,6 +50,7 @@ from intranet.models import (
 from intranet.resources import allocation, reps
 from intranet.resources.requests import pool_customer_or_none
 from intranet.resources.scope import request_scope, scoped_request_or_404
+from intranet.workflows import steps
 from intranet.workflows.credit_states import OPEN
 
 MAX_PAGES = 100  # pages requested per user
@@ -235,8 +236,23 @@ def _request(model, key: str):
     return check
 
 
+def _inbox_record(allowed):
+    """What home/inbox.py asks of a record before urging, copying or handing it on."""
+    def check(args):
+        from intranet.blueprints.home.inbox import _record
+        row = _record(args["kind"], args["record_id"])
+        if row is None or not allowed(row, current_user):
+            abort(404)
+    return check
+
+
 # Keep in step with the views: each entry is the scoped_*_or_404 call its view makes.
 RECORD_CHECKS = {
+    "home.urge": _inbox_record(lambda row, user: steps.started_by(row) == user.id),
+    "home.copy": _inbox_record(steps.may_copy),
+    "home.hand_on": _inbox_record(lambda row, user: steps.hand_on_spec(row, user) is not None),
+    "home.copied_record": _inbox_record(steps.is_copied),
+    "sales.credit_edit": _application("view"),
     "sales.customer_access": _exists(Customer, "customer_id"),
     "sales.credit_transition": _application("view"),
     "sales.credit_pdf": _application("archive"),

@@ -74,6 +74,8 @@ MATRIX: dict[str, dict[str, Permission]] = {
     "home.inbox_count": {"GET": EVERYONE},
     "home.urge": {"POST": EVERYONE},
     "home.hand_on": {"POST": EVERYONE},
+    "home.copy": {"POST": EVERYONE},
+    "home.copied_record": {"GET": EVERYONE},
     "home.notifications": {"GET": EVERYONE},
     "home.notification_bell": {"GET": EVERYONE},
     "home.notification_read": {"POST": EVERYONE},

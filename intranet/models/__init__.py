@@ -35,7 +35,7 @@ from intranet.models.resources import (
 from intranet.models.sealing import ArchiveAccessRequest, SealedPeriod
 from intranet.models.setting import Setting, SettingsVersion
 from intranet.models.user import Delegation, Department, User, UserRole
-from intranet.models.workflow import WorkflowDeadline, WorkflowHistory
+from intranet.models.workflow import WorkflowCopy, WorkflowDeadline, WorkflowHistory
 
 __all__ = ["Activity", "ArchiveAccessRequest", "ArchiveExport", "Attachment", "AuditEntry",
            "CaseAttachment",
@@ -45,4 +45,4 @@ __all__ = ["Activity", "ArchiveAccessRequest", "ArchiveExport", "Attachment", "A
            "Notification", "Order", "OwnershipRecord", "Payment", "Penalty", "PoolClaim",
            "ReclaimRule", "Reclassification", "ResourceRequest", "SealedPeriod", "ServiceCase",
            "Setting", "SettingsVersion", "Shipment", "TransferRequest", "User", "UserRole",
-           "WorkflowDeadline", "WorkflowHistory"]
+           "WorkflowCopy", "WorkflowDeadline", "WorkflowHistory"]

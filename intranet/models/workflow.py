@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.core import clock
@@ -60,3 +60,22 @@ class WorkflowDeadline(db.Model):
     warned_percent: Mapped[int] = mapped_column(default=0)
     next_warning_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation: Mapped[int] = mapped_column(default=0)  # 1: manager told, 2: GM told
+
+
+class WorkflowCopy(db.Model):
+    """抄送 (issue 13 §2): someone copied in on a workflow record by whoever started it or took a
+    step on it. The copied user may read that record's summary and timeline (audited) and sees
+    it under 抄送我的; nothing else is opened to them."""
+
+    __table_args__ = (
+        UniqueConstraint("object_type", "object_id", "user_id", name="uq_workflow_copy"),
+        Index("ix_workflow_copy_user", "user_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    copied_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    copied_by: Mapped[User] = relationship(foreign_keys=[copied_by_id])

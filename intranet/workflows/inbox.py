@@ -34,7 +34,7 @@ from intranet.workflows import calendar
 from intranet.workflows.engine import REGISTRY, START, Workflow
 from intranet.workflows.waiting import Actor
 
-TABS = ("waiting", "started", "done")
+TABS = ("waiting", "started", "done", "copied")
 
 
 def machines() -> list[type[Workflow]]:
@@ -95,6 +95,17 @@ def done(user, object_type: str | None = None):
                    WorkflowHistory.object_type.in_(types))
             .group_by(WorkflowHistory.object_type, WorkflowHistory.object_id)
             .order_by(latest.desc()))
+
+
+def copied(user, object_type: str | None = None):
+    """SQL: the records `user` was copied in on, latest first."""
+    from intranet.models import WorkflowCopy
+
+    types = [object_type] if machine(object_type) else [cls.object_type for cls in machines()]
+    return (select(WorkflowCopy.object_type.label("kind"), WorkflowCopy.object_id.label("id"),
+                   WorkflowCopy.at.label("acted_at"))
+            .where(WorkflowCopy.user_id == user.id, WorkflowCopy.object_type.in_(types))
+            .order_by(WorkflowCopy.at.desc(), WorkflowCopy.id.desc()))
 
 
 @dataclass

@@ -6,6 +6,8 @@ record's history like any step, so the timeline shows them:
 - hand on (转交): the person a step is with passes it, with a reason, to a colleague who holds
   the same role in the same scope (`HandOn`, declared per machine: which column names the
   holder, in which states, among which roles).
+- copy (抄送): whoever started a record or took a step on it copies colleagues in; each may
+  then read that record's summary and timeline (home/inbox.py, audited), nothing more.
 
 Who a record waits for is the machine's `holders(row)`."""
 from __future__ import annotations
@@ -23,11 +25,13 @@ from intranet.extensions import db
 from intranet.models import User, WorkflowHistory
 from intranet.workflows.engine import InvalidInput, NotAllowed, machine_class
 
-URGE, HAND_ON = "urge", "hand_on"
-LABELS = {URGE: _l("Urged"), HAND_ON: _l("Handed on")}
+URGE, HAND_ON, COPY = "urge", "hand_on", "copy"
+LABELS = {URGE: _l("Urged"), HAND_ON: _l("Handed on"), COPY: _l("Copied in")}
+MAX_COPIES = 20  # people copied in at once
 KINDS = {"urged": _l("%(by)s is waiting on you: %(workflow)s %(number)s (%(state)s)."),
          "handed_on": _l("%(by)s handed %(workflow)s %(number)s (%(state)s) on to you: "
-                         "%(why)s")}
+                         "%(why)s"),
+         "copied": _l("%(by)s copied you in on %(workflow)s %(number)s (%(state)s).")}
 MAX_ID = 2**31 - 1
 
 
@@ -163,3 +167,73 @@ def hand_on(row, user, to_id, reason: str) -> User:
                             "workflow": cls.object_type, "state": row.state,
                             "by": user.display_name, "why": reason})
     return colleague
+
+
+def may_copy(row, user) -> bool:
+    """The one who started the record, or anyone who took a step on it."""
+    if user is None:
+        return False
+    if started_by(row) == user.id:
+        return True
+    cls = machine_class(row)
+    return db.session.scalar(select(WorkflowHistory.id).where(
+        WorkflowHistory.object_type == cls.object_type, WorkflowHistory.object_id == row.id,
+        WorkflowHistory.user_id == user.id).limit(1)) is not None
+
+
+def copy_choices(row, user) -> list:
+    """Whom `user` may copy in: active colleagues not yet copied, not kept out of the record."""
+    from intranet.models import WorkflowCopy
+
+    cls = machine_class(row)
+    already = select(WorkflowCopy.user_id).where(WorkflowCopy.object_type == cls.object_type,
+                                                 WorkflowCopy.object_id == row.id)
+    excluded = cls.never_told(row) | {user.id}
+    return list(db.session.scalars(select(User).where(
+        User.active, User.id.not_in(sorted(excluded)), User.id.not_in(already))
+        .order_by(User.display_name, User.id)))
+
+
+def copy(row, user, user_ids) -> list:
+    """Copy colleagues in; returns them. NotAllowed unless `may_copy`; InvalidInput for
+    nobody or anyone not among `copy_choices`."""
+    from intranet.models import WorkflowCopy
+
+    if not may_copy(row, user):
+        raise NotAllowed(row, event=COPY)
+    choices = {c.id: c for c in copy_choices(row, user)}
+    wanted = [i for i in dict.fromkeys(user_ids or ())]
+    if not wanted or len(wanted) > MAX_COPIES \
+            or any(not isinstance(i, int) or i not in choices for i in wanted):
+        raise InvalidInput("user_ids", _l("Choose up to %(n)s colleagues to copy in.",
+                                          n=MAX_COPIES))
+    cls, now = machine_class(row), clock.now()
+    people = [choices[i] for i in wanted]
+    for person in people:
+        db.session.add(WorkflowCopy(object_type=cls.object_type, object_id=row.id,
+                                    user_id=person.id, copied_by_id=user.id, at=now))
+    db.session.add(WorkflowHistory(
+        object_type=cls.object_type, object_id=row.id, event=COPY, from_state=row.state,
+        to_state=row.state, user_id=user.id, role="", at=now,
+        comment="、".join(p.display_name for p in people)))
+    audit.record(audit.Action.UPDATE, cls.object_type, row.id, user=user,
+                 details={"event": COPY, "to": [p.id for p in people]})
+    params = {"number": getattr(row, "number", ""), **cls.notice_params(row),
+              "workflow": cls.object_type, "state": row.state, "by": user.display_name}
+    for person in people:
+        notifications.notify(person.id, "copied", copy_link(cls.object_type, row.id), **params)
+    return people
+
+
+def copy_link(object_type: str, object_id: int) -> str:
+    from flask import url_for
+    return url_for("home.copied_record", kind=object_type, record_id=object_id)
+
+
+def is_copied(row, user) -> bool:
+    from intranet.models import WorkflowCopy
+
+    cls = machine_class(row)
+    return user is not None and db.session.scalar(select(WorkflowCopy.id).where(
+        WorkflowCopy.object_type == cls.object_type, WorkflowCopy.object_id == row.id,
+        WorkflowCopy.user_id == user.id)) is not None

@@ -19,6 +19,7 @@ from intranet.workflows.engine import Conflict, InvalidInput, NotAllowed
 notifications.register_kinds(steps.KINDS)
 
 QUERIES = {"waiting": inbox.waiting, "started": inbox.started}
+LISTS = {"done": inbox.done, "copied": inbox.copied}
 
 
 @bp.route("/inbox")
@@ -27,9 +28,9 @@ def inbox_page():
     tab = tab if tab in inbox.TABS else "waiting"
     workflow = request.args.get("workflow", "")
     workflow = workflow if inbox.machine(workflow) else ""
-    overdue = request.args.get("overdue") == "1" and tab != "done"
-    if tab == "done":
-        stmt = inbox.done(current_user, workflow or None)
+    overdue = request.args.get("overdue") == "1" and tab in QUERIES
+    if tab in LISTS:
+        stmt = LISTS[tab](current_user, workflow or None)
     else:
         stmt = QUERIES[tab](current_user, workflow or None, overdue=overdue)
     page = paginate(stmt, tuples=True)
@@ -102,3 +103,40 @@ def hand_on(kind: str, record_id: int):
                                reason=request.form.get("comment", "")[:2000]), 422
     flash(_("Handed on to %(name)s.", name=colleague.display_name), "success")
     return redirect_to(notifications.link_for(kind, record_id) or url_for("home.inbox_page"))
+
+
+def _record(kind: str, record_id: int):
+    machine = inbox.machine(kind)
+    return db.session.get(machine.model_class, record_id) if machine else None
+
+
+@bp.route("/inbox/<kind>/<int:record_id>/copy", methods=["POST"])
+def copy(kind: str, record_id: int):
+    """抄送: whoever started the record or took a step on it copies colleagues in."""
+    row = _record(kind, record_id)
+    if row is None or not steps.may_copy(row, current_user):
+        abort(404)
+    ids = [parse_int(v) for v in request.form.getlist("user_ids")[:steps.MAX_COPIES + 1]]
+    try:
+        people = steps.copy(row, current_user, ids)
+    except InvalidInput as error:
+        flash(str(error.message), "error")
+    else:
+        flash(_("Copied in: %(names)s.", names="、".join(p.display_name for p in people)),
+              "success")
+    return redirect_to(notifications.link_for(kind, record_id) or url_for("home.inbox_page"))
+
+
+@bp.route("/inbox/<kind>/<int:record_id>")
+def copied_record(kind: str, record_id: int):
+    """What a colleague copied in may read: the record's summary and timeline, audited."""
+    from intranet.workflows import engine
+
+    row = _record(kind, record_id)
+    if row is None or not steps.is_copied(row, current_user):
+        abort(404)
+    machine = inbox.machine(kind)
+    audit.record(audit.Action.VIEW, kind, record_id, details={"as": "copied"})
+    return render_template("home/copied_record.html", item=inbox.Item(machine, row),
+                           history=engine.history(row), event_labels=machine.EVENT_LABELS,
+                           state_labels=machine.STATE_LABELS)

@@ -26,7 +26,7 @@ from intranet.credit.scope import credit_application_scope, scoped_credit_applic
 from intranet.customers import ledger, search_fields
 from intranet.extensions import db
 from intranet.models import CreditApplication, Customer
-from intranet.workflows import diagram, engine
+from intranet.workflows import diagram, engine, steps
 from intranet.workflows.credit import CreditFlow, CreditState
 
 EDITABLE = (CreditState.DRAFT, CreditState.RETURNED)
@@ -161,6 +161,8 @@ def workflow_context(application: CreditApplication, form: TransitionForm | None
         "state_labels": CreditFlow.STATE_LABELS, "event_labels": CreditFlow.EVENT_LABELS,
         "events": engine.available_events(application, user),
         "opinions": CreditFlow.OPINIONS,
+        "copy_choices": steps.copy_choices(application, user)
+        if steps.may_copy(application, user) else [],
         "suggested": credit.suggestion_for(application),
         "history": engine.history(application),
         "diagram": diagram.layout(CreditFlow), "current": application.state,

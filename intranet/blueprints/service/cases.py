@@ -135,6 +135,8 @@ def case_context(case: ServiceCase, form: CaseTransitionForm | None = None, **fo
         "attachment_form": forms.get("attachment_form") or CaseAttachmentForm(formdata=None),
         # 转交: the step this user holds, to a colleague of the same role (issue 13 §2)
         "colleagues": steps.colleagues(case, user) if notes else [],
+        "copy_choices": steps.copy_choices(case, user)
+        if notes and steps.may_copy(case, user) else [],
     }
     if context["events"]:
         context["handlers"] = people(Role.COMPLAINT_HANDLER)
