@@ -8,6 +8,7 @@ import socket
 
 import pytest
 from pypdf import PdfReader
+from test_i18n import RULE_CODE
 from test_pdf import HOSTILE, pdf_text
 
 from intranet.archive import issue
@@ -93,3 +94,5 @@ def test_record_template_with_hostile_fields_fetches_nothing(
     assert sum(len(page.images) for page in reader.pages) == 0
     text = pdf_text(signed.content).replace("\n", "")
     assert "root:" not in text and "file:///etc/passwd" in text  # printed, inert
+    # issue 13 §5: no rule code (规则 K6, （P2）) reaches the printed record
+    assert not RULE_CODE.search(text), RULE_CODE.search(text).group(0)

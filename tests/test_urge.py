@@ -30,6 +30,9 @@ def test_the_applicant_urges_the_manager_once_per_interval(app, client, staff, m
     login_fast(client, app, staff[Role.SALES_REP])
     started = client.get("/inbox?tab=started").get_data(as_text=True)
     assert 'data-testid="urge"' in started
+    # where it is and who holds it
+    assert "待销售经理审核" in started or "销售经理" in started
+    assert 'data-testid="holders">当前处理人：Manager</small>' in started
     answer = post(client, f"/inbox/credit_application/{aid}/urge", {})
     assert answer.status_code == 302
     assert _urges(app, aid) == 1

@@ -40,8 +40,21 @@ def inbox_page():
         "page": page.page, "rows": [[i.kind, i.row.id] for i in items]})
     return render_template("home/inbox.html", page=page, items=items, tab=tab,
                            workflow=workflow, overdue=overdue, machines=inbox.machines(),
+                           holders=_holders(items) if tab == "started" else {},
                            may_urge={(i.kind, i.row.id) for i in items if tab == "started"
                                      and steps.urge_refusal(i.row, current_user) is None})
+
+
+def _holders(items) -> dict:
+    """{(kind, id): "张三、李四"}: who each open record the user started is with now."""
+    from intranet.models import User
+
+    wanted = {(i.kind, i.row.id): i.machine.holders(i.row) for i in items if i.is_open}
+    ids = set().union(*wanted.values()) if wanted else set()
+    names = dict(db.session.execute(db.select(User.id, User.display_name)
+                                    .where(User.id.in_(sorted(ids)))).all()) if ids else {}
+    return {key: "、".join(sorted(names[i] for i in people if i in names))
+            for key, people in wanted.items() if people}
 
 
 @bp.route("/inbox/<kind>/<int:record_id>/urge", methods=["POST"])
