@@ -35,7 +35,7 @@ def test_the_applicant_copies_finance_in_who_reads_that_record_only(
     record = client.get(f"/inbox/credit_application/{aid}")
     assert record.status_code == 200
     text = record.get_data(as_text=True)
-    assert "上海华兴精密机械有限公司" in text and 'data-event="copy"' in text
+    assert "上海华兴精密机械有限公司" in text and 'data-step="copy"' in text
     assert client.get(f"/inbox/credit_application/{other}").status_code == 404
     assert client.get(f"/sales/credit/{aid}").status_code in (403, 404)  # not the full file
     with app.app_context():

@@ -47,7 +47,7 @@ def test_handler_hands_a_case_on_to_a_colleague(app, client, staff, make_user, m
     assert post(client, f"/inbox/service_case/{case_id}/hand-on",
                 {"to_id": handler.id, "comment": "x", "version": version + 1}).status_code == 404
     page = client.get(f"/service/cases/{case_id}").get_data(as_text=True)
-    assert 'data-event="hand_on"' in page  # in the timeline
+    assert 'data-step="hand_on"' in page  # in the timeline
 
 
 def test_crafted_hand_ons_are_refused_and_change_nothing(app, client, staff, make_user,

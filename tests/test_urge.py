@@ -48,7 +48,7 @@ def test_the_applicant_urges_the_manager_once_per_interval(app, client, staff, m
     assert post(client, f"/inbox/credit_application/{aid}/urge", {}).status_code == 302
     assert _urges(app, aid) == 2
     page = client.get(f"/sales/credit/{aid}").get_data(as_text=True)
-    assert page.count('data-event="urge"') == 2  # in the timeline
+    assert page.count('data-step="urge"') == 2  # in the timeline
 
 
 def test_only_the_starter_urges_and_only_while_it_waits(app, client, staff, make_customer,

@@ -100,6 +100,6 @@ def test_manager_decides_a_complaint_on_a_phone(browser, live_server, app, staff
     with app.app_context():
         assert db.session.get(ServiceCase, case_id).state == "decided"
     no_sideways_scroll(manager)
-    expect(manager.locator("[data-testid=history] [data-event=decide]")).to_contain_text(
+    expect(manager.locator("[data-testid=history] [data-step=decide]")).to_contain_text(
         "同意退换货")
     assert manager.errors == []
