@@ -290,12 +290,16 @@ def test_k6_applicant_may_withdraw_until_the_gm_decides(app, client, staff, cust
                            received_at=datetime(2026, 11, 2, tzinfo=UTC),
                            due_at=datetime(2026, 11, 5, tzinfo=UTC))
     login_fast(client, app, staff["rep_b"])  # same department, not the applicant
-    assert transition(client, app, aid, "withdraw").status_code == 404  # not rep_b's customer
+    assert transition(client, app, aid, "withdraw",
+                      comment="客户取消").status_code == 404  # not rep_b's customer
     login_fast(client, app, staff[Role.SALES_REP])
-    assert transition(client, app, aid, "withdraw").status_code == 302
+    # issue 13: a withdrawal says why
+    assert transition(client, app, aid, "withdraw").status_code == 422
+    assert state_of(app, aid) != "withdrawn"
+    assert transition(client, app, aid, "withdraw", comment="客户取消合作").status_code == 302
     assert state_of(app, aid) == "withdrawn"
     decided = make_application(customer, staff[Role.SALES_REP], state="approved")
-    assert transition(client, app, decided, "withdraw").status_code == 409
+    assert transition(client, app, decided, "withdraw", comment="客户取消").status_code == 409
 
 
 def test_k6_deputy_decides_for_the_gm_and_history_says_so(app, client, staff, customer, frozen,

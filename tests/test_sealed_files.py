@@ -297,10 +297,10 @@ def test_c7_withdrawing(app, staff, world):
     request_id = _request(app, staff[Role.ARCHIVIST], world["customer"])
     with app.test_request_context(), pytest.raises(engine.NotAllowed):  # not the GM's to do
         engine.fire(db.session.get(ArchiveAccessRequest, request_id), "withdraw",
-                    user=_u(staff[Role.GENERAL_MANAGER]))
+                    user=_u(staff[Role.GENERAL_MANAGER]), comment="不再需要")
     client = _client(app, staff[Role.ARCHIVIST])
     response = post(client, f"/archive/access/{request_id}/transition",
-                    {"event": "withdraw", "version": "1"})
+                    {"event": "withdraw", "version": "1", "comment": "审计已结束"})
     assert response.status_code == 302
     with app.test_request_context():
         row = db.session.get(ArchiveAccessRequest, request_id)

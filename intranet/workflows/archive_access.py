@@ -24,6 +24,7 @@ from intranet.workflows.engine import (
     Workflow,
     grant_for,
     permitted,
+    withdrawal_reason,
 )
 from intranet.workflows.waiting import Inbox, all_of, any_of, is_not
 
@@ -72,7 +73,9 @@ class ArchiveAccessFlow(Workflow):
     approve = requested.to(approved, cond=[permitted, not_the_requester])
     reject = requested.to(rejected, cond=[permitted, not_the_requester],
                           validators=[comment_required])
-    withdraw = requested.to(withdrawn, cond=[permitted, is_requester])
+    withdraw = requested.to(withdrawn, cond=[permitted, is_requester],
+                            validators=[withdrawal_reason])
+    OPINIONS = {"approve": False, "reject": True, "withdraw": True}
     expire = approved.to(expired, cond=[permitted, has_expired])
 
     STATE_LABELS = {S.REQUESTED: _l("Waiting for the general manager"),

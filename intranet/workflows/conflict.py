@@ -21,7 +21,7 @@ from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ConflictClaim, OwnershipRecord
 from intranet.resources.ownership import change_owner
-from intranet.workflows.engine import Notice, Workflow, permitted
+from intranet.workflows.engine import Notice, Workflow, permitted, withdrawal_reason
 from intranet.workflows.request_rules import (
     comment_required,
     department_manager,
@@ -50,7 +50,9 @@ class ConflictFlow(Workflow):
     keep = requested.to(rejected, cond=DECIDERS, validators=[comment_required])
     transfer = requested.to(approved, cond=DECIDERS)
     share = requested.to(approved, cond=DECIDERS)
-    withdraw = requested.to(withdrawn, cond=[permitted, is_requester])
+    withdraw = requested.to(withdrawn, cond=[permitted, is_requester],
+                            validators=[withdrawal_reason])
+    OPINIONS = {"keep": True, "transfer": False, "share": False, "withdraw": True}
 
     STATE_LABELS = {S.REQUESTED: _l("Awaiting the sales manager"),
                     S.APPROVED: _l("Decided for the claimant"), S.REJECTED: _l("Owner kept"),

@@ -19,7 +19,14 @@ from intranet.core.roles import Role
 from intranet.models import CreditApplication, Customer, WorkflowHistory
 from intranet.workflows import calendar
 from intranet.workflows.credit_states import IN_FORCE, OPEN, PENDING_GM, CreditState  # noqa: F401
-from intranet.workflows.engine import SYSTEM, InvalidInput, Notice, Workflow, permitted
+from intranet.workflows.engine import (
+    SYSTEM,
+    InvalidInput,
+    Notice,
+    Workflow,
+    permitted,
+    withdrawal_reason,
+)
 from intranet.workflows.waiting import Inbox, all_of, any_of, is_not
 
 S = CreditState
@@ -116,10 +123,14 @@ class CreditFlow(Workflow):
                              validators=[comment_required])
     refuse = submitted.to(rejected, cond=[permitted, not_applicant, reviewer_in_department],
                           validators=[comment_required])
-    withdraw = (draft.to(withdrawn, cond=[permitted, is_applicant])
-                | submitted.to(withdrawn, cond=[permitted, is_applicant])
-                | received.to(withdrawn, cond=[permitted, is_applicant])
-                | returned.to(withdrawn, cond=[permitted, is_applicant]))
+    withdraw = (draft.to(withdrawn, cond=[permitted, is_applicant],
+                         validators=[withdrawal_reason])
+                | submitted.to(withdrawn, cond=[permitted, is_applicant],
+                               validators=[withdrawal_reason])
+                | received.to(withdrawn, cond=[permitted, is_applicant],
+                              validators=[withdrawal_reason])
+                | returned.to(withdrawn, cond=[permitted, is_applicant],
+                              validators=[withdrawal_reason]))
     approve = received.to(approved, cond=[permitted, not_applicant, not_forwarder,
                                           customer_not_blacklisted], validators=[valid_amount])
     reject = received.to(rejected, cond=[permitted, not_applicant, not_forwarder],
@@ -169,7 +180,7 @@ class CreditFlow(Workflow):
     )
     # The opinion box of each step (True: required, as the validators above insist).
     OPINIONS = {"forward": False, "send_back": True, "refuse": True, "approve": False,
-                "reject": True, "return_for_revision": True}
+                "reject": True, "return_for_revision": True, "withdraw": True}
 
     @classmethod
     def notice_params(cls, row) -> dict:

@@ -60,6 +60,15 @@ class InvalidInput(FieldError):
     """A validator refused the data sent with an event; `field` names the form field."""
 
 
+def withdrawal_reason(comment: str = "", **kwargs) -> None:
+    """撤回 with a reason (issue 13 §2): whoever the record waits for reads why it is gone."""
+    from intranet.core.i18n import lazy_gettext as _l
+
+    if not (comment or "").strip():
+        raise InvalidInput("comment", _l("Please say why you withdraw it: the others will "
+                                         "read it."))
+
+
 def grant_for(machine_cls: type[Workflow], event: str, user) -> Grant | None:
     """The role in which `user` may fire `event` (own role first, then a deputy's), or None.
     `user=None` is the system itself."""

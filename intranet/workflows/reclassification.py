@@ -14,7 +14,7 @@ from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
 from intranet.models import Reclassification
-from intranet.workflows.engine import Notice, Workflow, permitted
+from intranet.workflows.engine import Notice, Workflow, permitted, withdrawal_reason
 from intranet.workflows.request_rules import (
     comment_required,
     department_manager,
@@ -41,7 +41,9 @@ class ReclassificationFlow(Workflow):
 
     approve = requested.to(approved, cond=[*DECIDERS, requester_owns])
     reject = requested.to(rejected, cond=DECIDERS, validators=[comment_required])
-    withdraw = requested.to(withdrawn, cond=[permitted, is_requester])
+    withdraw = requested.to(withdrawn, cond=[permitted, is_requester],
+                            validators=[withdrawal_reason])
+    OPINIONS = {"approve": False, "reject": True, "withdraw": True}
 
     STATE_LABELS = {S.REQUESTED: _l("Awaiting the sales manager"),
                     S.APPROVED: _l("Approved: class changed"), S.REJECTED: _l("Rejected"),

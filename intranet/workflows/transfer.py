@@ -19,7 +19,14 @@ from intranet.core.roles import Role
 from intranet.models import PoolClaim, TransferRequest
 from intranet.resources.handover import follow_owner
 from intranet.resources.ownership import change_owner, load
-from intranet.workflows.engine import START, InvalidInput, Notice, Workflow, permitted
+from intranet.workflows.engine import (
+    START,
+    InvalidInput,
+    Notice,
+    Workflow,
+    permitted,
+    withdrawal_reason,
+)
 from intranet.workflows.resource_rules import (
     comment_required,
     counterpart_id,
@@ -74,8 +81,12 @@ class TransferFlow(Workflow):
                            validators=[comment_required])
     approve = confirmed.to(approved, cond=[*DECIDE, owner_unchanged])
     reject = confirmed.to(rejected, cond=DECIDE, validators=[comment_required])
-    withdraw = (requested.to(withdrawn, cond=[permitted, is_requester])
-                | confirmed.to(withdrawn, cond=[permitted, is_requester]))
+    withdraw = (requested.to(withdrawn, cond=[permitted, is_requester],
+                             validators=[withdrawal_reason])
+                | confirmed.to(withdrawn, cond=[permitted, is_requester],
+                               validators=[withdrawal_reason]))
+    OPINIONS = {"confirm": False, "decline": True, "approve": False, "reject": True,
+                "withdraw": True}
 
     STATE_LABELS = {S.REQUESTED: _l("Waiting for the other rep"),
                     S.CONFIRMED: _l("Waiting for the director"),
@@ -153,7 +164,9 @@ class ClaimFlow(Workflow):
 
     approve = requested.to(approved, cond=[*DECIDE, still_in_pool], validators=[within_cap])
     reject = requested.to(rejected, cond=DECIDE, validators=[comment_required])
-    withdraw = requested.to(withdrawn, cond=[permitted, is_requester])
+    withdraw = requested.to(withdrawn, cond=[permitted, is_requester],
+                            validators=[withdrawal_reason])
+    OPINIONS = {"approve": False, "reject": True, "withdraw": True}
 
     STATE_LABELS = {S.REQUESTED: _l("Waiting for the director"), S.APPROVED: _l("Claimed"),
                     S.REJECTED: _l("Not approved"), S.WITHDRAWN: _l("Withdrawn")}
