@@ -118,6 +118,9 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("home.healthz", None, "/healthz"),
     ListCase("home.notification_bell", R.SALES_REP, "/notifications/bell"),
     ListCase("home.inbox_count", R.SALES_MANAGER, "/inbox/count"),
+    # a record copied to someone else: nothing said to this reader
+    ListCase("home.copied_record", R.FINANCE, "/inbox/credit_application/{submitted_id}",
+             status=(404,)),
     ListCase("auth.password", R.SALES_REP, "/auth/password"),
     ListCase("admin.user_new", R.ADMIN, "/admin/users/new"),
     ListCase("admin.user_edit", R.ADMIN, "/admin/users/{user_id}"),
