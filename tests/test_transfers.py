@@ -471,3 +471,17 @@ def test_r1_a_director_who_is_a_party_does_not_approve_their_own_transfer(app, s
     assert _owner(app, cid) == both.id
     assert _act(app, manager, rid, "approve").status_code == 302
     assert _owner(app, cid) == rep_b.id
+
+
+def test_the_asker_withdraws_a_transfer_saying_why(app, staff, transfer):
+    """Issue 13 §2: 撤回 with a reason, asked for on the request's page."""
+    cid, rid = transfer
+    client = _client(app, staff[Role.SALES_REP])
+    page = client.get(f"/sales/requests/{rid}").get_data(as_text=True)
+    form = page.split('value="withdraw"')[1].split("</form>")[0]
+    assert 'name="comment"' in form and " required" in form
+    assert _act(app, staff[Role.SALES_REP], rid, "withdraw").status_code == 422
+    assert _act(app, staff[Role.SALES_REP], rid, "withdraw", "客户决定暂不迁址").status_code == 302
+    with app.app_context():
+        assert db.session.get(ResourceRequest, rid).state == "withdrawn"
+    assert _owner(app, cid) == staff[Role.SALES_REP].id
