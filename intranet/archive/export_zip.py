@@ -71,9 +71,7 @@ def _jobs(planned):
     """(Item, html, data_json, number) per record, prepared here (database, templates) while
     the renderers work, PREPARE records per short read transaction (on SQLite every
     transaction holds the write lock, so the web and the heartbeat must not wait on a long
-    one). ARCHIVE_EXPORT_TEST_DELAY (seconds a record) slows it for the tests that kill a
-    consumer mid-way."""
-    delay = float(os.environ.get("ARCHIVE_EXPORT_TEST_DELAY") or 0)
+    one)."""
     names: set[str] = set()
     for record_type, ids in planned:
         for offset in range(0, len(ids), PREPARE):
@@ -87,10 +85,19 @@ def _jobs(planned):
                 batch.append((Item(record_type.key, record_id, doc.number, doc.version,
                                    doc.title, name), html, data_json, doc.number))
             db.session.commit()  # nothing written: ends the read transaction
-            for job in batch:
-                if delay:
-                    time.sleep(delay)
-                yield job
+            yield from batch
+
+
+def _test_pause(tick) -> None:
+    """ARCHIVE_EXPORT_TEST_DELAY (seconds after each PDF) spaces the PDFs out for the tests
+    that kill a consumer mid-way, the heartbeat going on meanwhile. After each PDF, not before
+    each record: the records prepared while the renderers start would otherwise finish in a
+    burst."""
+    delay = float(os.environ.get("ARCHIVE_EXPORT_TEST_DELAY") or 0)
+    end = time.monotonic() + delay
+    while time.monotonic() < end:
+        time.sleep(min(0.25, max(0.0, end - time.monotonic())))
+        tick()
 
 
 def _file_name(stem: str, taken: set[str], record_id: int) -> str:
@@ -127,6 +134,7 @@ def write(export, part_path, progress) -> tuple[list[Item], Item]:
             archive.writestr(_entry(item.filename, when, compress=False), pdf)
             items.append(item)
             progress(len(items))
+            _test_pause(lambda: progress(len(items)))
         title = _("Batch export summary")
         doc, html, data_json = export_render.summary(export, items, title, when=when,
                                                      labels=_labels(export))
