@@ -48,7 +48,8 @@ def test_the_search_index_exists_on_each_database(app):
             triggers = set() if dialect == "postgresql" else set(conn.scalars(text(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search%'")))
             tables = set(inspect(conn).get_table_names())
-    indexed = {"customer_name", "customer_region", "customer_credit_code", "contact_phone_digits"}
+    indexed = {"customer_name", "customer_region", "customer_credit_code", "contact_phone_digits",
+               "customer_name_pinyin", "customer_name_initials"}  # issue 13 §7: pinyin
     assert not {n for n in names if n.startswith("trgm_")}
     if dialect == "postgresql":
         assert {n for n in names if n.startswith("search_")} == {f"search_{f}" for f in indexed}

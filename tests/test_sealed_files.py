@@ -477,3 +477,21 @@ def test_c7_a_year_sealed_twice_at_once_is_refused_not_a_500(app, staff, frozen,
             sealing.seal(2024, _u(staff[Role.GENERAL_MANAGER]))
         db.session.rollback()
         assert db.session.scalar(select(SealedPeriod.sealed_by_id)) == staff[Role.ARCHIVIST].id
+
+
+def test_the_requester_urges_the_gm_and_copies_in_from_the_request_page(app, staff, world):
+    """Issue 13 §2: 催办 and 抄送 on an access request's page (workflows/_steps.html)."""
+    archivist, gm = staff[Role.ARCHIVIST], staff[Role.GENERAL_MANAGER]
+    rid = _request(app, archivist, world["customer"])
+    requester = _client(app, archivist)
+    page = requester.get(f"/archive/access/{rid}").get_data(as_text=True)
+    assert 'data-testid="urge-form"' in page and 'data-testid="copy"' in page
+    assert 'data-testid="urge-form"' not in _client(app, gm).get(
+        f"/archive/access/{rid}").get_data(as_text=True)
+    answer = post(requester, f"/inbox/archive_access_request/{rid}/urge",
+                  {"next": f"/archive/access/{rid}"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(
+        f"/archive/access/{rid}")
+    with app.app_context():
+        assert db.session.scalars(db.select(Notification.user_id).where(
+            Notification.kind == "urged")).all() == [gm.id]

@@ -14,7 +14,7 @@ from intranet.core import search
 from intranet.core.roles import Role
 from intranet.customers import credit_code, search_fields
 from intranet.extensions import db
-from intranet.models import AuditEntry, Contact, Customer
+from intranet.models import AuditEntry, Contact, Customer, User
 
 CITIES = ["上海", "杭州", "南京", "苏州", "广州", "深圳", "北京", "乌鲁木齐"]
 WORDS = list("华东恒通金陵西湖珠江前海智联宏达新锐远航鼎盛瑞丰安泰博远中科海纳天成")
@@ -35,6 +35,8 @@ TERMS = [
     "9131", "91310000", "5555 0101", "021",
     # literal % _ and backslash
     "%", "_", "100%", "0%精", "a_b", "A_B科", "\\", "a\\b", "%%", "_B",
+    # pinyin and initials (issue 13 §7): full, initials, spaced, apostrophe, mixed case
+    "shanghai", "shhd", "sh", "Shang Hai", "xi'an", "jingmijixie", "HZ", "wlmq", "zzz",
     # mixed and long
     "科技a", "2电子", "京金陵", "上海华东精密机械00001", "广州前海智联电子科技有限公司",
 ]
@@ -52,14 +54,26 @@ def _digits(value: str) -> str:
     return digits
 
 
-def expected(term: str, fields=("name", "region", "credit_code", "phone")) -> set[int]:
+def _letters(term: str) -> str | None:
+    """Issue 13 §7: a term of Latin letters (spaces and apostrophes between syllables) is
+    also looked for in the name's pinyin and initials."""
+    letters = re.sub(r"[\s'’·]", "", _norm(term))
+    return letters if len(letters) >= 2 and re.fullmatch("[a-z]+", letters) else None
+
+
+def expected(term: str, fields=("name", "region", "credit_code", "phone", "pinyin",
+                                "initials")) -> set[int]:
     """A plain scan in Python over what the database holds (not through the index)."""
-    wanted = _norm(term)
+    wanted, letters = _norm(term), _letters(term)
     found = set()
-    for cid, name, region, code in db.session.execute(
-            select(Customer.id, Customer.name, Customer.region, Customer.credit_code)):
+    for cid, name, region, code, pinyin, initials in db.session.execute(
+            select(Customer.id, Customer.name, Customer.region, Customer.credit_code,
+                   Customer.name_pinyin, Customer.name_initials)):
         values = {"name": name, "region": region, "credit_code": code}
         if any(wanted in _norm(values[f]) for f in fields if f in values):
+            found.add(cid)
+        spelled = {"pinyin": pinyin, "initials": initials}
+        if letters and any(letters in spelled[f] for f in fields if f in spelled):
             found.add(cid)
     digits = _digits(term)
     if "phone" in fields and len(digits) >= 4:
@@ -104,11 +118,13 @@ def test_results_equal_a_plain_substring_scan(app):
     with app.app_context():
         seed()
         check_all()
-        for term in ("上海", "精密机", "tech", "1234"):  # a subset of the fields
-            assert found(term, search_fields.NAME) == expected(term, ("name",))
+        for term in ("上海", "精密机", "tech", "1234", "shhd", "jingmi"):  # a subset of fields
+            assert found(term, search_fields.NAME) == expected(
+                term, ("name", "pinyin", "initials"))
         # the set is varied enough: every kind of term finds something
         assert all(expected(t) for t in ("海", "上海", "精密机", "华东精密机", "海精密机械", "tech",
-                                         "ＡＢＣ", "%", "_", "a_b", "\\", "5678", "１２３"))
+                                         "ＡＢＣ", "%", "_", "a_b", "\\", "5678", "１２３",
+                                         "shhd", "shanghai", "Shang Hai", "wlmq"))
 
 
 def test_results_stay_equal_after_edits_and_deletions(app):
@@ -177,7 +193,7 @@ def test_a_common_gram_is_probed_in_the_lists_order(app, monkeypatch):
         plans = {}
         for term in ("公司", "有限公司", "乌"):
             query = (select(Customer.id).where(search_fields.matches(term))
-                     .order_by(Customer.name, Customer.id).limit(26))
+                     .order_by(Customer.name_pinyin, Customer.id).limit(26))
             sql = query.compile(db.engine, compile_kwargs={"literal_binds": True})
             plans[term] = "\n".join(row[3] for row in db.session.execute(
                 text(f"EXPLAIN QUERY PLAN {sql}")))
@@ -390,7 +406,14 @@ def test_the_migration_back_fills_existing_customers(tmp_path):
                               "0, '', 'reserve', '', 0, 0)"))
             conn.execute(text("INSERT INTO contact (customer_id, name, title, phone, "
                               "phone_digits, email) VALUES (1, '张伟', '', '', '13812345678', '')"))
+            conn.execute(text("INSERT INTO user (id, username, display_name, password_hash, "
+                              "active, locale, session_token, created_at, experience, away) "
+                              "VALUES (1, 'zw', '张伟', 'x', 1, 'zh_CN', 't', '2026-01-01', "
+                              "'new', 0)"))
         upgrade()
         assert [found(t) for t in ("精", "上海", "精密机械", "ma1f", "5678")] == [{1}] * 5
+        # issue 13 §7 (migration 0021): the pinyin columns and their grams are back-filled
+        assert [found(t) for t in ("shhd", "shanghaihuadong", "jingmi")] == [{1}] * 3
+        assert db.session.scalar(select(User.name_pinyin)) == "zhangwei"
         db.session.remove()
         db.engine.dispose()

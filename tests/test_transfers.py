@@ -485,3 +485,28 @@ def test_the_asker_withdraws_a_transfer_saying_why(app, staff, transfer):
     with app.app_context():
         assert db.session.get(ResourceRequest, rid).state == "withdrawn"
     assert _owner(app, cid) == staff[Role.SALES_REP].id
+
+
+def test_the_asker_urges_and_copies_in_from_the_request_page(app, staff, transfer):
+    """Issue 13 §2: 催办 and 抄送 on the transfer's own page (workflows/_steps.html); the
+    reminder goes to the rep who must agree, and the asker lands back on the page."""
+    _cid, rid = transfer
+    rep, rep_b = staff[Role.SALES_REP], staff["rep_b"]
+    asker = _client(app, rep)
+    page = asker.get(f"/sales/requests/{rid}").get_data(as_text=True)
+    assert 'data-testid="urge-form"' in page and 'data-testid="copy"' in page
+    assert 'data-testid="urge-form"' not in _client(app, rep_b).get(
+        f"/sales/requests/{rid}").get_data(as_text=True)  # only the one who started it
+    answer = post(asker, f"/inbox/transfer_request/{rid}/urge",
+                  {"next": f"/sales/requests/{rid}"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(
+        f"/sales/requests/{rid}")
+    with app.app_context():
+        assert db.session.scalar(db.select(Notification.user_id).where(
+            Notification.kind == "urged")) == rep_b.id
+    again = asker.get(f"/sales/requests/{rid}").get_data(as_text=True)
+    assert 'data-testid="urge-refusal"' in again and 'data-event="urge"' not in again
+    finance = staff[Role.FINANCE]
+    assert post(asker, f"/inbox/transfer_request/{rid}/copy",
+                {"user_ids": [finance.id]}).status_code == 302
+    assert _client(app, finance).get(f"/inbox/transfer_request/{rid}").status_code == 200

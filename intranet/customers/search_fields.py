@@ -1,17 +1,27 @@
-"""What the customer search looks in (core/search.py indexes it): name, region and credit code,
-and the contacts' phone digits when the term has at least four digits (a phone number typed
-with or without separators). Field numbers are keys of the SQLite index: never reuse one."""
+"""What the customer search looks in (core/search.py indexes it): name, region and credit code;
+the name's pinyin and initials when the term is Latin letters (issue 13 §7: shhx and
+shanghai both find 上海华兴); and the contacts' phone digits when the term has at least four
+digits (a phone number typed with or without separators). Field numbers are keys of the
+SQLite index: never reuse one."""
+import re
+
 from intranet.core import search
 from intranet.customers.names import phone_digits
 from intranet.models import Contact, Customer
 
 CUSTOMER = "customer"
-NAME = ("name",)  # the look-ups that find a company by its name only
+NAME = ("name", "pinyin", "initials")  # the look-ups that find a company by its name only
+_SEPARATORS = re.compile(r"[\s'’·]+")  # typed between syllables: xi'an, shang hai
 
 
 def _phone(text: str) -> str | None:
     digits = phone_digits(text)
     return digits if len(digits) >= 4 else None
+
+
+def _pinyin(text: str) -> str | None:
+    letters = _SEPARATORS.sub("", search.normalise(text))
+    return letters if len(letters) >= 2 and letters.isascii() and letters.isalpha() else None
 
 
 def register() -> None:
@@ -21,6 +31,8 @@ def register() -> None:
         "region": search.Field(2, customer, "region"),
         "credit_code": search.Field(3, customer, "credit_code"),
         "phone": search.Field(4, contact, "phone_digits", target="customer_id", query=_phone),
+        "pinyin": search.Field(5, customer, "name_pinyin", query=_pinyin),
+        "initials": search.Field(6, customer, "name_initials", query=_pinyin),
     }))
 
 

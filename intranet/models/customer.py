@@ -17,7 +17,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from intranet.core import clock
-from intranet.customers.names import normalise_name, phone_digits
+from intranet.customers.names import (
+    INITIALS_LENGTH,
+    PINYIN_LENGTH,
+    name_pinyin,
+    normalise_name,
+    phone_digits,
+)
 from intranet.extensions import db
 from intranet.models.types import UTCDateTime
 from intranet.models.user import Department, User
@@ -34,6 +40,10 @@ ACTIVITY_KINDS = ("phone", "visit", "email", "meeting")
 
 def _in(column: str, values) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _pinyin_of(context, part: int) -> str:
+    return name_pinyin(context.get_current_parameters().get("name"))[part]
 
 
 class Customer(db.Model):
@@ -55,6 +65,14 @@ class Customer(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     # Rule C2: 上海华东机械有限公司 and 上海华东机械(股份)公司 are the same registration.
     normalized_name: Mapped[str] = mapped_column(String(200), default="", index=True)
+    # Issue 13 §7: the name in pinyin (the A→Z sort, searched) and its initials (searched:
+    # shhx finds 上海华兴). The ORM keeps them with the name; a bulk insert that leaves them
+    # out gets them from its own name (the defaults); a set-based UPDATE of the name must
+    # set them too (the database cannot read Chinese).
+    name_pinyin: Mapped[str] = mapped_column(
+        String(PINYIN_LENGTH), default=lambda ctx: _pinyin_of(ctx, 0), server_default="")
+    name_initials: Mapped[str] = mapped_column(
+        String(INITIALS_LENGTH), default=lambda ctx: _pinyin_of(ctx, 1), server_default="")
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     legal_representative: Mapped[str] = mapped_column(String(50), default="")
     registered_capital: Mapped[Decimal | None] = mapped_column(MONEY)
@@ -105,6 +123,7 @@ class Customer(db.Model):
     @validates("name")
     def _keep_normalized_name(self, key, value):
         self.normalized_name = normalise_name(value)
+        self.name_pinyin, self.name_initials = name_pinyin(value)
         return value
 
     @property
@@ -129,7 +148,7 @@ GROWTH = ((Customer.sales_12m - Customer.sales_prev_12m)
 # reads its rows in index order instead of sorting every visible customer. They replace the
 # single-column owner, department and name indexes, which are their prefixes.
 _SORT_KEYS = {
-    "name": (Customer.name, Customer.id),
+    "name": (Customer.name_pinyin, Customer.id),
     "sales": (Customer.sales_12m.desc(), Customer.id),
     "newest": (Customer.created_at.desc(), Customer.id),
     "growth": (GROWTH.is_(None), GROWTH.desc(), Customer.id),

@@ -15,10 +15,11 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, validates
 
 from intranet.core import clock
 from intranet.core.roles import Role
+from intranet.customers.names import name_pinyin
 from intranet.extensions import db
 from intranet.models.types import UTCDateTime
 
@@ -55,6 +56,10 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
+    # Issue 13 §7: staff lists and pickers sort A→Z by the name's pinyin (张 after 王)
+    name_pinyin: Mapped[str] = mapped_column(
+        String(600), default=lambda ctx: name_pinyin(
+            ctx.get_current_parameters().get("display_name"))[0], server_default="")
     email: Mapped[str | None] = mapped_column(String(200))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -72,6 +77,11 @@ class User(UserMixin, db.Model):
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role
     )
+
+    @validates("display_name")
+    def _keep_name_pinyin(self, key, value):
+        self.name_pinyin = name_pinyin(value)[0]
+        return value
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -107,7 +107,7 @@ def _tell_former_owners(now, customer_ids: list[int]) -> None:
         .join(Customer, Customer.id == OwnershipRecord.customer_id)
         .where(OwnershipRecord.kind == "reclaim", OwnershipRecord.at == now,
                OwnershipRecord.customer_id.in_(customer_ids))
-        .order_by(Customer.name)).all()
+        .order_by(Customer.name_pinyin, Customer.id)).all()
     names = defaultdict(list)
     for user_id, name in rows:
         names[user_id].append(name)

@@ -112,7 +112,7 @@ def preview(rule: ReclaimRule, limit: int = 20) -> tuple[int, list[Customer]]:
     count = db.session.scalar(select(func.count()).select_from(Customer)
                               .where(due(rule, now))) or 0
     sample = db.session.scalars(select(Customer).where(due(rule, now))
-                                .order_by(Customer.name).limit(limit)).all()
+                                .order_by(Customer.name_pinyin, Customer.id).limit(limit)).all()
     return count, sample
 
 

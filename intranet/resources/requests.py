@@ -43,7 +43,7 @@ def colleagues(department_id: int | None, *, exclude: set[int] = frozenset()) ->
         select(User).join(UserRole, UserRole.user_id == User.id)
         .where(User.active, User.department_id == department_id,
                UserRole.role == Role.SALES_REP.value, User.id.not_in(exclude or {0}))
-        .order_by(User.display_name)))
+        .order_by(User.name_pinyin, User.id)))
 
 
 def open_request(customer_id: int, kind: type[ResourceRequest]) -> ResourceRequest | None:

@@ -136,7 +136,7 @@ def colleagues(row, user) -> list:
     candidates = db.session.scalars(
         select(User).where(User.active, User.id.not_in(sorted(excluded)), User.id.in_(
             select(UserRole.user_id).where(UserRole.role.in_(roles))))
-        .options(selectinload(User.role_rows)).order_by(User.display_name, User.id))
+        .options(selectinload(User.role_rows)).order_by(User.name_pinyin, User.id))
     return [c for c in candidates if _same_scope(spec, user, c)]
 
 
@@ -191,7 +191,7 @@ def copy_choices(row, user) -> list:
     excluded = cls.never_told(row) | {user.id}
     return list(db.session.scalars(select(User).where(
         User.active, User.id.not_in(sorted(excluded)), User.id.not_in(already))
-        .order_by(User.display_name, User.id)))
+        .order_by(User.name_pinyin, User.id)))
 
 
 def copy(row, user, user_ids) -> list:
@@ -237,3 +237,17 @@ def is_copied(row, user) -> bool:
     return user is not None and db.session.scalar(select(WorkflowCopy.id).where(
         WorkflowCopy.object_type == cls.object_type, WorkflowCopy.object_id == row.id,
         WorkflowCopy.user_id == user.id)) is not None
+
+
+def page_actions(row, user) -> dict:
+    """What a record's page offers `user` beside the machine's events (workflows/_steps.html):
+    催办 to the one who started it while it waits for someone else (with the reason when it
+    is too soon), 转交 to the step's holder, 抄送 to whoever started it or took a step. A page
+    that keeps a reader out of the record (a recused handler) does not call this."""
+    cls = machine_class(row)
+    waits_on_others = (user is not None and started_by(row) == user.id and is_open(row)
+                       and bool(cls.holders(row) - {user.id}))
+    return {"kind": cls.object_type, "may_urge": waits_on_others,
+            "urge_refusal": urge_refusal(row, user) if waits_on_others else None,
+            "colleagues": colleagues(row, user),
+            "copy_choices": copy_choices(row, user) if may_copy(row, user) else []}

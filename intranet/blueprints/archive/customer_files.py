@@ -25,7 +25,7 @@ def customer_files():
         query = query.where(Customer.department_id == department_id)
     if q:
         query = query.where(search_fields.matches(q, search_fields.NAME))
-    page = paginate(query.order_by(Customer.name, Customer.id))
+    page = paginate(query.order_by(Customer.name_pinyin, Customer.id))
     audit.record(audit.Action.VIEW, "customer_list", "", details={
         "list": "archive_customer_files", "page": page.page,
         "rows": [c.id for c in page.items]})

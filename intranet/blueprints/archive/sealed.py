@@ -25,7 +25,7 @@ from intranet.core.querystring import int_arg, parse_int
 from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ArchiveAccessRequest, Customer, SealedPeriod
-from intranet.workflows import diagram, engine
+from intranet.workflows import diagram, engine, steps
 from intranet.workflows.archive_access import ArchiveAccessFlow
 from intranet.workflows.archive_access_states import AccessState
 
@@ -183,6 +183,7 @@ def _context(row, form: AccessTransitionForm | None = None) -> dict:
             "state_labels": ArchiveAccessFlow.STATE_LABELS, "history": engine.history(row),
             "diagram": diagram.layout(ArchiveAccessFlow), "current": row.state,
             "shown_state": access.display_state(row, now), "live": row.live(now),
+            "shared": steps.page_actions(row, user),
             "transition_form": form or AccessTransitionForm(formdata=None)}
 
 

@@ -44,7 +44,7 @@ def over_limit_customers(user):
         customer_id_scope(CreditBreach.customer_id, user, "edit"))
     rows = db.session.execute(
         select(Customer.id, Customer.name).where(Customer.id.in_(breached))
-        .order_by(Customer.name).limit(10)).all()
+        .order_by(Customer.name_pinyin, Customer.id).limit(10)).all()
     return Widget(_l("Customers over their credit limit"), len(rows),
                   [(name, url_for("sales.customer", customer_id=cid)) for cid, name in rows],
                   None, _l("No customer of yours is over its limit."))

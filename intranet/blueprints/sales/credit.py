@@ -161,8 +161,7 @@ def workflow_context(application: CreditApplication, form: TransitionForm | None
         "state_labels": CreditFlow.STATE_LABELS, "event_labels": CreditFlow.EVENT_LABELS,
         "events": engine.available_events(application, user),
         "opinions": CreditFlow.OPINIONS,
-        "copy_choices": steps.copy_choices(application, user)
-        if steps.may_copy(application, user) else [],
+        "shared": steps.page_actions(application, user),
         "suggested": credit.suggestion_for(application),
         "history": engine.history(application),
         "diagram": diagram.layout(CreditFlow), "current": application.state,
@@ -239,7 +238,7 @@ def credit_review():
     customers = db.session.scalars(
         select(Customer).where(customer_scope(user, "edit"), Customer.relation == "customer",
                                Customer.blacklisted.is_(False))
-        .order_by(Customer.name).limit(500)).all()
+        .order_by(Customer.name_pinyin, Customer.id).limit(500)).all()
     already = set(db.session.scalars(select(CreditApplication.customer_id).where(
         CreditApplication.period_start == target,
         CreditApplication.state.not_in([CreditState.WITHDRAWN.value,

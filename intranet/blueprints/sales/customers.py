@@ -66,7 +66,7 @@ from intranet.resources import ownership, reclaim
 
 EXPORT_LIMIT = 50_000
 SORTS = {  # rule C5: "growth" ranks by year-on-year growth
-    "name": (Customer.name,),
+    "name": (Customer.name_pinyin,),
     "sales": (Customer.sales_12m.desc(),),
     "growth": (GROWTH.is_(None), GROWTH.desc()),
     "newest": (Customer.created_at.desc(),),
@@ -75,7 +75,7 @@ SORTS = {  # rule C5: "growth" ranks by year-on-year growth
 # department, owner, all), so a page reads 26 index entries instead of sorting every visible
 # customer; the column sorts also page by key (?after=), growth by offset in its index.
 KEYSETS = {
-    "name": (Key(Customer.name), Key(Customer.id)),
+    "name": (Key(Customer.name_pinyin), Key(Customer.id)),
     "sales": (Key(Customer.sales_12m, descending=True), Key(Customer.id)),
     "growth": None,
     "newest": (Key(Customer.created_at, descending=True), Key(Customer.id)),
@@ -84,7 +84,8 @@ KEYSETS = {
 # A row of the list as plain columns, not an entity with its owner (ORM loading was a sixth
 # of the page); the owner's name is a subquery, so the count still reads no user.
 LIST_COLUMNS = (
-    Customer.id, Customer.name, Customer.blacklisted, Customer.tier_override,
+    Customer.id, Customer.name, Customer.name_pinyin, Customer.blacklisted,
+    Customer.tier_override,
     func.coalesce(Customer.tier_override, Customer.tier).label("effective_tier"),
     Customer.region, Customer.sales_12m, Customer.created_at,
     type_coerce(GROWTH, Float).label("growth"),  # not Numeric(14, 2)'s two places
@@ -146,7 +147,7 @@ def _owner_choices():
     if not roles & {Role.SALES_MANAGER, Role.GENERAL_MANAGER}:
         return []
     query = (select(User.id, User.display_name).join(UserRole, UserRole.user_id == User.id)
-             .where(UserRole.role == Role.SALES_REP.value).order_by(User.display_name))
+             .where(UserRole.role == Role.SALES_REP.value).order_by(User.name_pinyin, User.id))
     if Role.GENERAL_MANAGER not in roles:
         query = query.where(User.department_id == current_user.department_id)
     return db.session.execute(query).all()

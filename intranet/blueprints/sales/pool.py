@@ -115,7 +115,7 @@ def reclaim_due():
     rules = reclaim.enabled_rules()
     returning = and_(customer_scope(current_user, "edit"),
                      or_(*[reclaim.due(rule, soon) for rule in rules]) if rules else false())
-    order = (Customer.name, Customer.id)
+    order = (Customer.name_pinyin, Customer.id)
     found = select(Customer.id).where(returning)
     page = paginate(select(Customer).where(returning).options(selectinload(Customer.owner))
                     .order_by(*order),

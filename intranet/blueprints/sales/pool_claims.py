@@ -75,7 +75,7 @@ def pool():
     q = text_arg("q")
     if q:
         query = query.where(search_fields.matches(q, search_fields.NAME))
-    page = paginate(query.order_by(Customer.name, Customer.id))
+    page = paginate(query.order_by(Customer.name_pinyin, Customer.id))
     ids = [c.id for c in page.items]
     audit.record(audit.Action.VIEW, "customer_list", "", details={
         "list": "pool", "page": page.page, "rows": ids})

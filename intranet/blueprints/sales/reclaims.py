@@ -60,7 +60,7 @@ def reclaim_batch_pdf(record_id: int):
         .options(selectinload(OwnershipRecord.from_user))
         .where(*BATCH, _in_scope(), OwnershipRecord.object_id == first.object_id,
                OwnershipRecord.at == first.at)
-        .order_by(Customer.name)).all()
+        .order_by(Customer.name_pinyin, Customer.id)).all()
     names = dict(db.session.execute(select(Customer.id, Customer.name).where(
         Customer.id.in_([r.customer_id for r in records]))).all())
     number = f"HS-{first.at:%Y%m%d%H%M}-{first.object_id}"

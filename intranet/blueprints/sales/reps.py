@@ -56,7 +56,7 @@ def reps_list():
     q = text_arg("q")
     if q:
         query = query.where(contains(User.display_name, q))
-    page = paginate(query.order_by(User.display_name, User.id))
+    page = paginate(query.order_by(User.name_pinyin, User.id))
     ids = [u.id for u in page.items]
     audit.record(audit.Action.VIEW, "rep", "", details={"list": "reps", "rows": ids})
     return render_template("sales/reps.html", page=page, q=q, loads=allocation.loads(ids),

@@ -28,7 +28,7 @@ from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import ConflictClaim, Customer, Reclassification
 from intranet.resources import disputes as filing
-from intranet.workflows import diagram, engine
+from intranet.workflows import diagram, engine, steps
 from intranet.workflows.conflict import ConflictFlow
 from intranet.workflows.reclassification import ReclassificationFlow
 from intranet.workflows.resource_states import DEAL_CLASSES, RequestState
@@ -126,7 +126,7 @@ def _context(kind: Kind, row, form: RequestTransitionForm | None = None) -> dict
             "event_labels": {**kind.flow.EVENT_LABELS, filing.FILED: _("Filed")},
             "state_labels": kind.flow.STATE_LABELS, "history": engine.history(row),
             "diagram": diagram.layout(kind.flow), "current": row.state,
-            "customer_visible": visible,
+            "customer_visible": visible, "shared": steps.page_actions(row, user),
             "transition_form": form or RequestTransitionForm(formdata=None)}
 
 

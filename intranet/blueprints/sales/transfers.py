@@ -36,7 +36,7 @@ from intranet.resources.scope import (
     scoped_request_or_404,
     waiting_on,
 )
-from intranet.workflows import engine
+from intranet.workflows import engine, steps
 from intranet.workflows.resource_states import OPEN_STATES, RequestKind
 
 SPREAD = -1  # the handover's "to": each customer to the rep the allocation ranking puts first
@@ -108,6 +108,7 @@ def request_context(row: ResourceRequest, form: TransitionForm | None = None) ->
             "history": engine.history(row), "followed": handover.followed(row.handed_over),
             "followed_labels": audit.OBJECT_LABELS,
             "customer_link": _may_open(row.customer_id),
+            "shared": steps.page_actions(row, _user()),
             "transition_form": form or TransitionForm(formdata=None)}
 
 

@@ -106,7 +106,7 @@ def customer_lookup():
             search_fields.matches(q, search_fields.NAME))
         if not needs_reason(_user()):
             query = query.where(customer_scope(_user()))
-        rows = db.session.execute(query.order_by(Customer.name).limit(10)).all()
+        rows = db.session.execute(query.order_by(Customer.name_pinyin, Customer.id).limit(10)).all()
         audit.record(audit.Action.VIEW, "customer_lookup", "", details={
             "q": q, "rows": [r.id for r in rows]})
     return render_template("service/_customer_choices.html", rows=rows, q=q)
@@ -134,9 +134,7 @@ def case_context(case: ServiceCase, form: CaseTransitionForm | None = None, **fo
         or CorrectiveActionForm(formdata=None).fill_choices(),
         "attachment_form": forms.get("attachment_form") or CaseAttachmentForm(formdata=None),
         # 转交: the step this user holds, to a colleague of the same role (issue 13 §2)
-        "colleagues": steps.colleagues(case, user) if notes else [],
-        "copy_choices": steps.copy_choices(case, user)
-        if notes and steps.may_copy(case, user) else [],
+        "shared": steps.page_actions(case, user) if notes else {},
     }
     if context["events"]:
         context["handlers"] = people(Role.COMPLAINT_HANDLER)

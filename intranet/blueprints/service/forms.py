@@ -32,7 +32,8 @@ def people(*roles: Role):
     if roles:
         query = query.where(User.id.in_(select(UserRole.user_id).where(
             UserRole.role.in_([r.value for r in roles]))))
-    return [(uid, name) for uid, name in db.session.execute(query.order_by(User.display_name))]
+    return [(uid, name) for uid, name in db.session.execute(
+        query.order_by(User.name_pinyin, User.id))]
 
 
 def departments():
