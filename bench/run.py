@@ -224,6 +224,10 @@ def pages(data: dict) -> list[tuple[str, str, list[str], dict]]:
         ("search 上海 (2 chars), GM", "benchgm", [f"/sales/customers?q={q('上海')}"], rows),
         ("search 精密机械 (4), GM", "benchgm", [f"/sales/customers?q={q('精密机械')}"], rows),
         ("search 华东 (2), manager", "benchmgr", [f"/sales/customers?q={q('华东')}"], rows),
+        # issue 13 §7: the name's pinyin and initials (shhd: 上海华东…)
+        ("search shhd (initials), GM", "benchgm", ["/sales/customers?q=shhd"], rows),
+        ("search shanghai (pinyin), GM", "benchgm", ["/sales/customers?q=shanghai"], rows),
+        ("search jingmi (pinyin), manager", "benchmgr", ["/sales/customers?q=jingmi"], rows),
         ("customers p1, rep", "benchrep", ["/sales/customers"], {}),
         ("customers p30, rep", "benchrep", ["/sales/customers?page=30"], {}),
         ("customers p1, manager", "benchmgr", ["/sales/customers"], {}),
@@ -246,6 +250,14 @@ def pages(data: dict) -> list[tuple[str, str, list[str], dict]]:
         ("over limit, finance", "benchfinance", ["/finance/over-limit"], {}),
         ("audit trail, admin", "benchadmin", ["/admin/audit"], {}),
         ("home, manager", "benchmgr", ["/"], {}),
+        # issue 13 §1: the inbox over every workflow's open records
+        ("inbox waiting, GM", "benchgm", ["/inbox"], {}),
+        ("inbox waiting p20, GM", "benchgm", ["/inbox?page=20"], {}),
+        ("inbox waiting, handler", "benchhandler", ["/inbox"], {}),
+        ("inbox overdue, desk", "benchdesk", ["/inbox?overdue=1"], {}),
+        ("inbox started, rep", "benchrep", ["/inbox?tab=started"], {}),
+        ("inbox done, GM", "benchgm", ["/inbox?tab=done"], {}),
+        ("inbox badge, GM", "benchgm", ["/inbox/count"], {}),
     ]
 
 

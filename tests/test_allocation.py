@@ -95,7 +95,7 @@ def test_r7_deal_class_goes_to_the_matching_experience_and_says_why(app, client,
     assert first[:2] == ("repb", 1) and second[:2] == ("rep", 2)  # a mismatch is not forbidden
     login_fast(client, app, sales[Role.SALES_MANAGER])
     page = client.get(f"/sales/allocation/{customer}").get_data(as_text=True)
-    assert "资深业务员，匹配 A 类资源；同一区域已有 3 家客户；当前 3/200 家" in page
+    assert "资深业务员，匹配 A 类资源；同一地区已有 3 家客户；当前 3/200 家" in page
     # a class C lead goes to the new hire first
     c_lead = lead(app, "北京小线索有限公司", deal_class="C", region="北京")
     assert ranking(app, c_lead, dept)[0][:2] == ("rep", 1)

@@ -98,7 +98,7 @@ def test_p1_a_referral_from_an_authority_goes_straight_to_a_handler(app, desk, s
     assert intake(desk, channel="authority", kind="consultation").status_code == 422
     refused = intake(desk, channel="authority")
     assert refused.status_code == 422
-    assert "直接交给投诉处理人" in refused.get_data(as_text=True)
+    assert "直接交给投诉专员" in refused.get_data(as_text=True)
     response = intake(desk, channel="authority", handler_id=str(staff[Role.COMPLAINT_HANDLER].id))
     assert response.status_code == 302
     with app.app_context():

@@ -257,7 +257,7 @@ def test_r2_a_rule_is_previewed_before_it_is_switched_on(app, client, staff, fro
         rule_id = db.session.scalar(db.select(ReclaimRule.id).where(
             ReclaimRule.kind == "no_activity"))
     page = client.get(f"/sales/reclaim-rules/{rule_id}").get_data(as_text=True)
-    assert "上海华东机械有限公司" in page and "现在将回收：1" in page
+    assert "上海华东机械有限公司" in page and "当前可回收：1" in page
     bad = post(client, f"/sales/reclaim-rules/{rule_id}", {
         "days": "0", "pool_id": "1", "department_id": "0", "warn_days": "7 x"})
     assert bad.status_code == 422
