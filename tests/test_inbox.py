@@ -264,3 +264,29 @@ def test_inbox_statements_do_not_grow_with_its_rows(app, client, staff, make_cus
         assert page.count('data-testid="inbox-row"') == 2 * sum((1, 11)[:len(counts) + 1])
         counts.append(list(statements))
     assert len(counts[0]) == len(counts[1]), [[s[:120] for s in c] for c in counts]
+
+
+def test_the_started_tab_asks_the_same_statements_for_more_rows(app, client, staff,
+                                                                make_customer, make_case):
+    """我发起的 names who holds each record and offers 催办: the holders' roles are asked once
+    per (role, department) in a page, a case's parties come with the case, the last urges
+    in one statement. The desk started every case here."""
+    login_fast(client, app, staff[R.SERVICE_DESK])
+
+    def add(n):
+        for i in range(n):
+            customer = make_customer(f"客户{i}有限公司", staff[R.SALES_REP])
+            make_case(state="awaiting_decision", customer_id=customer,
+                      subjects=(staff["rep_b"],))
+            make_case(state="investigating", customer_id=customer)
+
+    counts = []
+    for n in (1, 11):
+        add(n)
+        client.get("/inbox?tab=started")  # warm: settings, the menu
+        with counting_selects(app) as statements:
+            page = client.get("/inbox?tab=started").get_data(as_text=True)
+        assert page.count('data-testid="inbox-row"') == 2 * sum((1, 11)[:len(counts) + 1])
+        assert page.count('data-testid="urge"') == page.count('data-testid="inbox-row"')
+        counts.append(list(statements))
+    assert len(counts[0]) == len(counts[1]), [[s[:120] for s in c] for c in counts]

@@ -9,6 +9,7 @@ from flask import g, has_request_context
 from sqlalchemy import bindparam, func, insert, select
 
 from intranet.core import clock, mail
+from intranet.core.db_engine import is_read_request
 from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.roles import Role, role_label
 from intranet.extensions import db
@@ -133,6 +134,11 @@ def role_holders(role: Role, department_id=ANY_DEPARTMENT) -> set[int]:
     for it. A record without a department notifies no department's manager."""
     if department_id is None:
         return set()
+    # A page that lists many records asks the same few (role, department) pairs for each
+    # (the inbox's 我发起的: who holds each): a read request answers each pair once.
+    memo = g.setdefault("_role_holders", {}) if is_read_request() else None
+    if memo is not None and (role, department_id) in memo:
+        return set(memo[role, department_id])
     query = (select(User.id).join(UserRole, UserRole.user_id == User.id)
              .where(User.active, UserRole.role == role.value))
     if department_id is not ANY_DEPARTMENT:
@@ -144,6 +150,8 @@ def role_holders(role: Role, department_id=ANY_DEPARTMENT) -> set[int]:
             Delegation.principal_id.in_(principals), Delegation.role == role.value,
             Delegation.starts_at <= now, Delegation.ends_at > now,
             Delegation.revoked_at.is_(None))))
+    if memo is not None:
+        memo[role, department_id] = frozenset(principals | deputies)
     return principals | deputies
 
 

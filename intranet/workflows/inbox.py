@@ -153,7 +153,10 @@ def items(rows) -> list[Item]:
     for kind, ids in wanted.items():
         cls = REGISTRY[kind]
         model = cls.model_class
-        options = [selectinload(model.customer)] if hasattr(model, "customer") else []
+        # the customer's name on each row; a case's parties (who holds it leaves out the
+        # recused, 我发起的)
+        options = [selectinload(getattr(model, name)) for name in ("customer", "people")
+                   if hasattr(model, name)]
         for record in db.session.scalars(select(model).where(model.id.in_(ids))
                                          .options(*options)):
             loaded[kind, record.id] = record

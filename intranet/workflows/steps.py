@@ -69,20 +69,44 @@ def _last(row, event: str) -> WorkflowHistory | None:
         .order_by(WorkflowHistory.id.desc()).limit(1))
 
 
-def urge_refusal(row, user):
-    """Why `user` may not urge now (a message), or None. Only the one who started it urges."""
+_UNREAD = object()
+
+
+def urge_refusal(row, user, last_urged=_UNREAD):
+    """Why `user` may not urge now (a message), or None. Only the one who started it urges.
+    `last_urged`: when it was last urged, if the caller read it already (`last_urges`)."""
     if user is None or started_by(row) != user.id:
         return _l("Only the one who started it can urge.")
     if not is_open(row) or not (machine_class(row).holders(row) - {user.id}):
         return _l("It is not waiting for anyone else now.")
-    last = _last(row, URGE)
-    if last is not None:
-        again = last.at + timedelta(hours=settings.get("urge_interval_hours"))
+    if last_urged is _UNREAD:
+        last = _last(row, URGE)
+        last_urged = last.at if last is not None else None
+    if last_urged is not None:
+        again = last_urged + timedelta(hours=settings.get("urge_interval_hours"))
         if clock.now() < again:
             return _l("Already urged at %(time)s; you can urge again from %(again)s.",
-                      time=last.at.astimezone(settings.tz()).strftime("%m-%d %H:%M"),
+                      time=last_urged.astimezone(settings.tz()).strftime("%m-%d %H:%M"),
                       again=again.astimezone(settings.tz()).strftime("%m-%d %H:%M"))
     return None
+
+
+def last_urges(records) -> dict[tuple[str, int], object]:
+    """{(object_type, id): when it was last urged} for (object_type, id) pairs, in one
+    statement (a list page's urge buttons)."""
+    from sqlalchemy import func, or_
+
+    by_kind: dict[str, list[int]] = {}
+    for kind, id_ in records:
+        by_kind.setdefault(kind, []).append(id_)
+    if not by_kind:
+        return {}
+    H = WorkflowHistory
+    rows = db.session.execute(
+        select(H.object_type, H.object_id, func.max(H.at)).where(H.event == URGE, or_(*(
+            (H.object_type == kind) & H.object_id.in_(ids) for kind, ids in by_kind.items())))
+        .group_by(H.object_type, H.object_id))
+    return {(kind, id_): at for kind, id_, at in rows}
 
 
 def urge(row, user) -> set[int]:

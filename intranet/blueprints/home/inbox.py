@@ -38,11 +38,14 @@ def inbox_page():
     # The rows name customers: the page is a read of customer data (SECURITY.md 20).
     audit.record(audit.Action.VIEW, "inbox", tab, details={
         "page": page.page, "rows": [[i.kind, i.row.id] for i in items]})
+    started = tab == "started"
+    urged = steps.last_urges((i.kind, i.row.id) for i in items) if started else {}
     return render_template("home/inbox.html", page=page, items=items, tab=tab,
                            workflow=workflow, overdue=overdue, machines=inbox.machines(),
-                           holders=_holders(items) if tab == "started" else {},
-                           may_urge={(i.kind, i.row.id) for i in items if tab == "started"
-                                     and steps.urge_refusal(i.row, current_user) is None})
+                           holders=_holders(items) if started else {},
+                           may_urge={(i.kind, i.row.id) for i in items if started
+                                     and steps.urge_refusal(i.row, current_user, urged.get(
+                                         (i.kind, i.row.id))) is None})
 
 
 def _holders(items) -> dict:
