@@ -6,6 +6,16 @@
     return meta ? meta.getAttribute("content") : "";
   }
 
+  // On a phone the department links fold behind 菜单 (app.css: .js header.top ul.menu).
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".menu-toggle button");
+    if (!toggle) { return; }
+    var header = toggle.closest("header.top");
+    var shown = header.classList.toggle("menu-shown");
+    toggle.setAttribute("aria-expanded", shown ? "true" : "false");
+  });
+
   // Every htmx request carries the CSRF token (SECURITY.md 15).
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = csrfToken();
