@@ -232,8 +232,10 @@ def test_a_spread_terms_count_reads_the_index_first_and_stays_exact(app, client,
                   if s.startswith("SELECT count(*)") and "notification" not in s]
         driven = ["FROM search_gram AS driver JOIN customer" in " ".join(s.split())
                   for s in counts]
-        if term in ("上海", "海", "tech", "1234"):  # in SPREAD rows / also the contacts' phones
-            assert driven == [term != "1234"], (term, counts)
+        # in SPREAD rows / also the contacts' phones; tech is also in names' pinyin, a latin
+        # look-up whose candidates drive, so its count walks the list (issue 13 §7)
+        if term in ("上海", "海", "tech", "1234"):
+            assert driven == [term not in ("1234", "tech")], (term, counts)
 
 
 def test_a_term_in_most_rows_is_tested_on_the_row_on_postgresql(app, monkeypatch):

@@ -31,8 +31,8 @@ def register() -> None:
         "region": search.Field(2, customer, "region"),
         "credit_code": search.Field(3, customer, "credit_code"),
         "phone": search.Field(4, contact, "phone_digits", target="customer_id", query=_phone),
-        "pinyin": search.Field(5, customer, "name_pinyin", query=_pinyin),
-        "initials": search.Field(6, customer, "name_initials", query=_pinyin),
+        "pinyin": search.Field(5, customer, "name_pinyin", query=_pinyin, latin=True),
+        "initials": search.Field(6, customer, "name_initials", query=_pinyin, latin=True),
     }))
 
 

@@ -153,7 +153,10 @@ _SORT_KEYS = {
     "newest": (Customer.created_at.desc(), Customer.id),
     "growth": (GROWTH.is_(None), GROWTH.desc(), Customer.id),
 }
+# The name sort's indexes also carry the initials: a pinyin search whose letters are in most
+# names (hangzhou) tests the rows in the index alone as it reads them (104 → 11 ms).
 for _sort, _key in _SORT_KEYS.items():
+    _key = (*_key, Customer.name_initials) if _sort == "name" else _key
     Index("ix_customer_name" if _sort == "name" else f"ix_customer_{_sort}", *_key)
     Index(f"ix_customer_owner_{_sort}", Customer.owner_id, *_key)
     Index(f"ix_customer_department_{_sort}", Customer.department_id, *_key)

@@ -3,8 +3,10 @@
 customer.name_pinyin / name_initials and user.name_pinyin, back-filled here from the names
 with pypinyin (intranet/customers/names.py, as the app keeps them). The customer list's
 name-sorted indexes now read the pinyin. The two customer columns join the n-gram search as
-fields 5 and 6 (intranet/customers/search_fields.py): SQLite's triggers are recreated with
-them and their grams back-filled; PostgreSQL gets a GIN index on each (migration 0014).
+fields 5 and 6 (intranet/customers/search_fields.py), indexed by their pairs and triples of
+letters (search_grams_latin; over 26 letters every pair is common): SQLite's triggers are
+recreated with them and their grams back-filled; PostgreSQL gets the function and a GIN
+index on each (as migration 0014 did for the others).
 
 Revision ID: 0021_pinyin
 Revises: 0020_workflow_copies
@@ -26,14 +28,18 @@ SORT_INDEXES = {"ix_customer_name": [], "ix_customer_owner_name": ["owner_id"],
 BATCH = 5_000
 
 
+def _function(number):
+    return "search_grams_latin" if number in NEW_FIELDS else "search_grams"
+
+
 def _insert(number, column):
     return (f"INSERT OR IGNORE INTO search_gram (gram, field, id) SELECT value, {number}, "
-            f"NEW.id FROM json_each(search_grams(NEW.{column}));")
+            f"NEW.id FROM json_each({_function(number)}(NEW.{column}));")
 
 
 def _delete(number, column):
     return (f"DELETE FROM search_gram WHERE field = {number} AND id = OLD.id AND gram IN "
-            f"(SELECT value FROM json_each(search_grams(OLD.{column})));")
+            f"(SELECT value FROM json_each({_function(number)}(OLD.{column})));")
 
 
 def _sqlite_triggers(fields):
@@ -79,11 +85,22 @@ def upgrade():
     _back_fill("user", "display_name", ["name_pinyin"])
     for name, prefix in SORT_INDEXES.items():
         op.drop_index(name, table_name="customer")
-        op.create_index(name, "customer", [*prefix, "name_pinyin", "id"])
+        # with the initials, so a pinyin search tests rows in the index alone
+        op.create_index(name, "customer", [*prefix, "name_pinyin", "id", "name_initials"])
     if bind.dialect.name == "postgresql":
+        op.execute("""
+            CREATE FUNCTION search_grams_latin(t text) RETURNS text[]
+            LANGUAGE sql IMMUTABLE PARALLEL SAFE COST 1000
+            AS $$
+                SELECT coalesce(array_agg(DISTINCT substr(s.n, i, k)), '{}')
+                FROM (SELECT coalesce(t, '') AS n) s,
+                     generate_series(1, length(s.n)) AS i, generate_series(2, 3) AS k
+                WHERE i + k - 1 <= length(s.n)
+            $$
+        """)
         for column in NEW_FIELDS.values():
             op.execute(f"CREATE INDEX search_customer_{column} ON customer "
-                       f"USING gin (search_grams({column}))")
+                       f"USING gin (search_grams_latin({column}))")
         return
     _sqlite_triggers({**OLD_FIELDS, **NEW_FIELDS})
     for number, column in NEW_FIELDS.items():
@@ -92,7 +109,8 @@ def upgrade():
                    f"BEGIN\n{_delete(number, column)}\n{_insert(number, column)}\nEND")
     rows = " UNION ALL ".join(
         f"SELECT value AS gram, {number} AS field, customer.id AS id FROM customer, "
-        f"json_each(search_grams(customer.{column}))" for number, column in NEW_FIELDS.items())
+        f"json_each(search_grams_latin(customer.{column}))"
+        for number, column in NEW_FIELDS.items())
     op.execute(f"INSERT INTO search_gram (gram, field, id) SELECT gram, field, id FROM "
                f"({rows}) ORDER BY gram, field, id")
 
@@ -101,6 +119,7 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         for column in NEW_FIELDS.values():
             op.execute(f"DROP INDEX IF EXISTS search_customer_{column}")
+        op.execute("DROP FUNCTION IF EXISTS search_grams_latin(text)")
     else:
         for number, column in NEW_FIELDS.items():
             op.execute(f"DROP TRIGGER IF EXISTS search_customer_{column}")
