@@ -49,10 +49,11 @@ REASON_FIRST = {"sales.customer", "sales.attachment_download"}
 
 # An approved application is no longer editable: the page says so (409), not a permission.
 STATE_REFUSALS = {("sales.credit_edit", "GET")}
-# Steps only one party to the record may take (here the world's applicant), and pages only
-# someone copied in may read (None: nobody in the world); anyone else is told nothing (404).
+# Steps only one party to the record may take (here the world's applicant), and pages only a
+# party or someone copied in may read (None: nobody in the world); anyone else is told
+# nothing (404).
 PARTY_ONLY = {("home.urge", "POST"): Role.SALES_REP, ("home.copy", "POST"): Role.SALES_REP,
-              ("home.hand_on", "POST"): None, ("home.copied_record", "GET"): None}
+              ("home.hand_on", "POST"): None, ("home.copied_record", "GET"): Role.SALES_REP}
 
 # A signed-in user asking for the sign-in page is sent home.
 SIGNED_IN_REDIRECTS = {("auth.login", "GET"): "/"}

@@ -1,6 +1,7 @@
 """SECURITY.md 20-22: audit rows in the same transaction, append-only, hash-chained, verified."""
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -341,3 +342,40 @@ def test_22_a_deleted_row_is_named_by_the_row_that_follows_it(app):
         tamper("DELETE FROM audit_entry WHERE seq = 2")
         count, problem = audit.verify_chain()
     assert (problem.seq, problem.row_id, problem.kind) == (3, ids[3], "deleted")
+
+
+def test_the_trail_names_lists_people_and_rules_in_words_not_keys(app, client, staff,
+                                                                  make_customer):
+    """Issue 13 §5: no internal identifier in the trail — an inbox tab, an archive kind, a
+    user, a sealed year and a reclaim's rule read in words; the raw details stay behind
+    the toggle."""
+    from intranet.models import ReclaimRule, SealedPeriod
+    from intranet.resources import reclaim
+
+    rep = staff[Role.SALES_REP]
+    customer = make_customer("上海华兴精密机械有限公司", None)
+    with app.test_request_context():
+        reclaim.ensure_defaults()
+        rule = db.session.scalar(db.select(ReclaimRule).where(ReclaimRule.kind == "no_activity"))
+        year = SealedPeriod(year=2024, sealed_by_id=staff[Role.ARCHIVIST].id, note="年度归档")
+        db.session.add(year)
+        db.session.flush()
+        admin = db.session.get(User, staff[Role.ADMIN].id)
+        for object_type, object_id in (("inbox", "waiting"), ("archive", "credit_application"),
+                                       ("user", rep.id), ("sealed_period", year.id),
+                                       ("reclaim_rule", rule.id)):
+            audit.record(audit.Action.VIEW, object_type, object_id, user=admin)
+        rule_id = rule.id
+        audit.record(audit.Action.UPDATE, "customer", customer, user=None,
+                     reason=f"reclaim_rule:{rule_id}")
+        db.session.commit()
+    login_fast(client, app, staff[Role.ADMIN])
+    page = client.get("/admin/audit").get_data(as_text=True)
+    rows = page.split("<tbody>")[1].split("</tbody>")[0]
+    rows = re.sub(r"<details>.*?</details>", "", rows, flags=re.S)  # the raw details
+    visible = re.sub(r"<[^>]+>", "", rows)
+    for words in ("查看待办 待我处理", "客户资信额度审批表", "Rep", "2024", "无销售活动"):
+        assert words in visible, words
+    for key in ("#waiting", "#credit_application", f"#{rep.id}\n", "reclaim_rule:",
+                "inbox", f"#{rule_id}\n", "#"):
+        assert key not in visible, key

@@ -7,6 +7,7 @@ step other than the machine's ASIDE events (withdrawing, pausing a clock)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 from itertools import count
@@ -290,3 +291,28 @@ def test_the_started_tab_asks_the_same_statements_for_more_rows(app, client, sta
         assert page.count('data-testid="urge"') == page.count('data-testid="inbox-row"')
         counts.append(list(statements))
     assert len(counts[0]) == len(counts[1]), [[s[:120] for s in c] for c in counts]
+
+
+def test_a_party_who_may_no_longer_open_a_record_reads_its_summary(app, client, staff,
+                                                                   make_customer,
+                                                                   make_application):
+    """Every link in the inbox leads somewhere: the applicant whose customer moved to a
+    colleague finds their application under 我发起的, linked to its summary and timeline
+    (the full page is scoped to the customer, rule C6), not to a 404."""
+    rep, rep_b = staff[R.SALES_REP], staff["rep_b"]
+    customer = make_customer("上海华兴精密机械有限公司", rep)
+    aid = make_application(customer, rep, state="submitted")
+    kept = make_application(make_customer("苏州恒通电子有限公司", rep), rep, state="submitted")
+    with app.app_context():
+        db.session.get(Customer, customer).owner_id = rep_b.id
+        db.session.commit()
+    login_fast(client, app, rep)
+    page = client.get("/inbox?tab=started").get_data(as_text=True)
+    links = set(re.findall(r'data-label="[^"]*"><a href="([^"]+)"', page))
+    assert links == {f"/inbox/credit_application/{aid}", f"/sales/credit/{kept}"}
+    assert client.get(f"/sales/credit/{aid}").status_code == 404
+    summary = client.get(f"/inbox/credit_application/{aid}")
+    assert summary.status_code == 200 and "上海华兴精密机械有限公司" in summary.get_data(
+        as_text=True)
+    login_fast(client, app, staff["rep_other_dept"])  # no party: nothing to read
+    assert client.get(f"/inbox/credit_application/{aid}").status_code == 404

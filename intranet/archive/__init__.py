@@ -7,8 +7,10 @@ The archive never imports a domain: the domains register their record types with
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from intranet.core.i18n import lazy_gettext as _l
+from intranet.extensions import db
 
 
 def init_app(app) -> None:
@@ -20,7 +22,19 @@ def init_app(app) -> None:
 
     audit.register_object_labels({"issued_document": _l("Issued document"),
                                   "archive": _l("Archive"),
-                                  "archive_export": _l("Batch export")})
+                                  "archive_export": _l("Batch export"),
+                                  "customer_file": _l("Customer file card")})
+    from intranet.archive.records import RECORD_TYPES
+    from intranet.models import ArchiveExport, Customer, SealedPeriod
+    # the archive browser's entries name the kind of record listed
+    audit.register_object_keys("archive", lambda: {
+        key: rt.label for key, rt in RECORD_TYPES.items()})
+    audit.register_object_names("customer_file", audit.column_names(Customer.id, Customer.name))
+    audit.register_object_names("archive_export", lambda ids: {
+        row.id: row.number for row in db.session.scalars(
+            select(ArchiveExport).where(ArchiveExport.id.in_(ids)))})
+    audit.register_object_names("sealed_period", audit.column_names(
+        SealedPeriod.id, SealedPeriod.year))
     app.cli.add_command(commands.archive_cli)
     _sealed_files(app)
 

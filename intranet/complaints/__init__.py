@@ -34,6 +34,17 @@ def init_app(app) -> None:
         "case_ledger": _l("Case ledger"), "case_figures": _l("Case figures"),
         "customer_lookup": _l("Customer look-up"), "queue": _l("Case queue"),
         "ledger": _l("Case ledger")})
+    from sqlalchemy import select
+
+    from intranet.extensions import db
+    from intranet.models import CaseAttachment, CaseContact, CorrectiveAction, ServiceCase
+
+    for kind, model in (("case_contact", CaseContact), ("corrective_action", CorrectiveAction),
+                        ("case_attachment", CaseAttachment)):  # named by their case's number
+        audit.register_object_names(kind, lambda ids, model=model: {
+            id_: case_number(year, seq) for id_, year, seq in db.session.execute(
+                select(model.id, ServiceCase.year, ServiceCase.seq)
+                .join(ServiceCase, ServiceCase.id == model.case_id).where(model.id.in_(ids)))})
     notifications.register_param_labels("deadline", DEADLINE_LABELS)
     notifications.register_link(ComplaintFlow.object_type, "service.case", "case_id")
     app.jinja_env.globals.update(

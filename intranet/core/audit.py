@@ -74,11 +74,32 @@ def _customer_names(ids):
     return column_names(Customer.id, Customer.name)(ids)
 
 
+def _user_names(ids):
+    from intranet.models import User
+    return column_names(User.id, User.display_name)(ids)
+
+
 OBJECT_NAMES["customer"] = _customer_names
+OBJECT_NAMES["user"] = _user_names
 
 
 def register_object_names(object_type: str, names) -> None:
     OBJECT_NAMES[object_type] = names
+
+
+# Kinds whose entries name a list or a part by a key, not a record by id (the archive's
+# record types, the inbox's tabs): object type → {key: label}.
+OBJECT_KEYS: dict[str, dict] = {}
+
+
+def register_object_keys(object_type: str, labels) -> None:
+    """`labels`: {key: label}, or a function giving them (read when the trail is shown)."""
+    OBJECT_KEYS[object_type] = labels
+
+
+def _keys(object_type: str) -> dict:
+    labels = OBJECT_KEYS.get(object_type, {})
+    return labels() if callable(labels) else labels
 
 
 def column_names(id_column, name_column):
@@ -96,7 +117,11 @@ def names_of(entries) -> dict:
         if entry.object_type in OBJECT_NAMES and str(entry.object_id or "").isdigit() \
                 and len(str(entry.object_id)) < 10:
             wanted.setdefault(entry.object_type, set()).add(int(entry.object_id))
-    found = {}
+    keys = {object_type: _keys(object_type) for object_type in
+            {entry.object_type for entry in entries} & set(OBJECT_KEYS)}
+    found = {(entry.object_type, str(entry.object_id)): keys[entry.object_type][
+             str(entry.object_id)] for entry in entries
+             if str(entry.object_id) in keys.get(entry.object_type, {})}
     for object_type, ids in wanted.items():
         for record_id, name in OBJECT_NAMES[object_type](sorted(ids)).items():
             found[object_type, str(record_id)] = name

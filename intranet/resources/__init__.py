@@ -3,8 +3,12 @@
 jobs."""
 from __future__ import annotations
 
+from flask import has_app_context
+from sqlalchemy import select
+
 import intranet.resources.settings  # noqa: F401  (registers the settings)
 from intranet.core.i18n import lazy_gettext as _l
+from intranet.extensions import db
 
 KIND_LABELS = {"registered": _l("Registered"), "import": _l("Imported"),
                "allocation": _l("Allocated"), "claim": _l("Claimed from the pool"),
@@ -19,6 +23,25 @@ EXPERIENCE_LABELS = {"new": _l("New hire"), "intermediate": _l("Intermediate rep
 RECLAIM_LABELS = {"no_activity": _l("No sales activity"),
                   "prospect": _l("Prospect not converted"),
                   "former": _l("Former customer without orders")}
+
+
+def ownership_reason(reason: str | None) -> str:
+    """An ownership record's reason as a reader says it: a reclaim's rule by its label (the
+    records keep the rule's key, reclaim_rule:N)."""
+    reason = reason or ""
+    if not reason.startswith("reclaim_rule:"):
+        return reason
+    from flask import g
+
+    from intranet.models import ReclaimRule
+    kinds = g.get("_reclaim_kinds") if has_app_context() else None
+    if kinds is None:
+        kinds = {f"reclaim_rule:{id_}": kind for id_, kind in db.session.execute(
+            select(ReclaimRule.id, ReclaimRule.kind))}
+        if has_app_context():
+            g._reclaim_kinds = kinds
+    kind = kinds.get(reason)
+    return str(RECLAIM_LABELS.get(kind, _l("Returned to the pool")))
 
 
 def init_app(app) -> None:
@@ -38,6 +61,15 @@ def init_app(app) -> None:
                                   "resource_request": _l("Transfers and claims"),
                                   "penalty": _l("Penalty"), "rep": _l("Sales rep record"),
                                   "reclaim_batch": _l("Reclaim batch")})
+    from intranet.models import Penalty, ReclaimRule, User
+    audit.register_object_names("rep", audit.OBJECT_NAMES["user"])
+    audit.register_object_names("penalty", audit.column_names(
+        Penalty.id, select(User.display_name).where(User.id == Penalty.user_id)
+        .scalar_subquery()))
+    audit.register_object_names("reclaim_rule", lambda ids: {
+        id_: RECLAIM_LABELS.get(kind, kind) for id_, kind in db.session.execute(
+            select(ReclaimRule.id, ReclaimRule.kind).where(ReclaimRule.id.in_(ids)))})
+    app.jinja_env.globals["ownership_reason"] = ownership_reason
     for flow in (TransferFlow, ClaimFlow):
         notifications.register_link(flow.object_type, "sales.resource_request", "request_id")
     app.jinja_env.globals.update(ownership_kinds=KIND_LABELS, reclaim_kinds=RECLAIM_LABELS,

@@ -189,6 +189,13 @@ class CreditFlow(Workflow):
                 "amount": f"{amount:,.0f}", "why": row.decision_comment or ""}
 
     LABEL = _l("Credit limit application")
+    @classmethod
+    def readable_ids(cls, user, ids) -> set[int]:
+        from intranet.credit.scope import credit_application_scope
+        from intranet.extensions import db
+        return set(db.session.scalars(select(CreditApplication.id).where(
+            CreditApplication.id.in_(sorted(ids)), credit_application_scope(user, "view"))))
+
     INBOX = Inbox(started_by=CreditApplication.applicant_id,
                   started_at=CreditApplication.created_at, due=CreditApplication.due_at)
 

@@ -134,6 +134,13 @@ class Workflow(StateMachine):
             db.select(model).where(model.id.in_(ids)))}
 
     @classmethod
+    def readable_ids(cls, user, ids) -> set[int] | None:
+        """Which of `ids` `user` may open on the record's own page, when that page is scoped
+        more narrowly than "a party to it" (None: every one). The inbox sends a party who
+        may not (an applicant whose customer moved on) to the record's summary instead."""
+        return None
+
+    @classmethod
     def holders(cls, row) -> set[int]:
         """Who the record waits for at its step (an urge reminds them): by default those the
         machine tells when the record enters that step."""

@@ -114,6 +114,7 @@ class Item:
     row: object
     due_at: datetime | None = None
     acted_at: datetime | None = None
+    summary_only: bool = False  # a party who may not open the record's page (readable_ids)
 
     @property
     def kind(self) -> str:
@@ -136,12 +137,32 @@ class Item:
 
     @property
     def link(self) -> str:
+        if self.summary_only:
+            return steps_summary_link(self.kind, self.row.id)
         return notifications.link_for(self.kind, self.row.id)
 
     @property
     def customer(self) -> str:
         customer = getattr(self.row, "customer", None)
         return customer.name if customer is not None else getattr(self.row, "who", "")
+
+
+def steps_summary_link(kind: str, record_id: int) -> str:
+    from flask import url_for
+    return url_for("home.copied_record", kind=kind, record_id=record_id)
+
+
+def mark_summary_only(items_: list[Item], user) -> None:
+    """Send `user` to the summary of the records they are a party to but may not open on
+    their own page (Workflow.readable_ids): one statement per workflow that narrows it."""
+    by_kind: dict[str, list[Item]] = defaultdict(list)
+    for item in items_:
+        by_kind[item.kind].append(item)
+    for kind, group in by_kind.items():
+        readable = REGISTRY[kind].readable_ids(user, [i.row.id for i in group])
+        if readable is not None:
+            for item in group:
+                item.summary_only = item.row.id not in readable
 
 
 def items(rows) -> list[Item]:

@@ -17,6 +17,10 @@ from intranet.workflows import inbox, steps
 from intranet.workflows.engine import Conflict, InvalidInput, NotAllowed
 
 notifications.register_kinds(steps.KINDS)
+TAB_LABELS = {"waiting": _l("Waiting for me"), "started": _l("Started by me"),
+              "done": _l("Handled by me"), "copied": _l("Copied to me")}
+audit.register_object_labels({"inbox": _l("To-do")})
+audit.register_object_keys("inbox", TAB_LABELS)
 
 QUERIES = {"waiting": inbox.waiting, "started": inbox.started}
 LISTS = {"done": inbox.done, "copied": inbox.copied}
@@ -35,6 +39,8 @@ def inbox_page():
         stmt = QUERIES[tab](current_user, workflow or None, overdue=overdue)
     page = paginate(stmt, tuples=True)
     items = inbox.items(page.items)
+    if tab in ("started", "done"):
+        inbox.mark_summary_only(items, current_user)
     # The rows name customers: the page is a read of customer data (SECURITY.md 20).
     audit.record(audit.Action.VIEW, "inbox", tab, details={
         "page": page.page, "rows": [[i.kind, i.row.id] for i in items]})
@@ -145,14 +151,17 @@ def copy(kind: str, record_id: int):
 
 @bp.route("/inbox/<kind>/<int:record_id>")
 def copied_record(kind: str, record_id: int):
-    """What a colleague copied in may read: the record's summary and timeline, audited."""
+    """What a colleague copied in, or a party to the record (who started it or took a step),
+    may read: the record's summary and timeline, audited."""
     from intranet.workflows import engine
 
     row = _record(kind, record_id)
-    if row is None or not steps.is_copied(row, current_user):
+    copied = row is not None and steps.is_copied(row, current_user)
+    if row is None or not (copied or steps.may_copy(row, current_user)):
         abort(404)
     machine = inbox.machine(kind)
-    audit.record(audit.Action.VIEW, kind, record_id, details={"as": "copied"})
+    audit.record(audit.Action.VIEW, kind, record_id,
+                 details={"as": "copied" if copied else "party"})
     return render_template("home/copied_record.html", item=inbox.Item(machine, row),
                            history=engine.history(row), event_labels=machine.EVENT_LABELS,
-                           state_labels=machine.STATE_LABELS)
+                           state_labels=machine.STATE_LABELS, copied=copied)
