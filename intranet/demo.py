@@ -173,7 +173,6 @@ def _load_credit(users) -> None:
     quarter's applications at every stage, a few of them waiting for the GM (one overdue)."""
     from intranet.core import clock
     from intranet.credit import basis_for, next_quarter_start, quarter_start, suggest
-    from intranet.models import CreditApplication
 
     today = ledger.today()
     this_quarter, next_quarter = quarter_start(today), next_quarter_start(today)
@@ -198,15 +197,34 @@ def _load_credit(users) -> None:
         in_force = (in_force / 1000).to_integral_value() * 1000
         if index % 15 == 14:
             in_force = (basis.receivables * Decimal("0.8")).quantize(Decimal("1000"))
-        db.session.add(CreditApplication(
-            **{**common, "proposed_limit": in_force}, state="effective",
-            period_start=this_quarter, approved_limit=in_force,
-            received_at=now - timedelta(days=60), due_at=now - timedelta(days=57),
-            decided_at=now - timedelta(days=58), decided_by_id=db.session.scalar(
-                db.select(User.id).where(User.username == "gm"))))
+        _demo_limit_in_force({**common, "proposed_limit": in_force}, this_quarter, users)
         customer.credit_grade, customer.credit_graded_at = grade, now - timedelta(days=58)
         if index < len(stages):
             _demo_application(common, stages[index], next_quarter, index, users)
+
+
+def _demo_limit_in_force(common: dict, period_start, users) -> None:
+    """This quarter's limit, applied for, forwarded, approved by the GM and in force, driven
+    through the workflow two months ago so its record has its history and signatures."""
+    from intranet.core import clock
+    from intranet.models import CreditApplication
+    from intranet.workflows import engine
+
+    application = CreditApplication(**common, state="draft", period_start=period_start)
+    db.session.add(application)
+    db.session.flush()
+    applicant = db.session.get(User, common["applicant_id"])
+    manager = users["manager1"] if applicant.department_id == users["manager1"].department_id \
+        else users["manager2"]
+    received = clock.now() - timedelta(days=60)
+    with clock.at(received - timedelta(hours=5)):
+        engine.fire(application, "submit", user=applicant)
+    if application.state == "submitted":
+        with clock.at(received):
+            engine.fire(application, "forward", user=manager, comment="同意，请总经理审批")
+    with clock.at(received + timedelta(days=2)):
+        engine.fire(application, "approve", user=users["gm"], comment="同意")
+        engine.fire(application, "activate", user=None)
 
 
 def _demo_application(common: dict, stage: str, period_start, index: int, users) -> None:
