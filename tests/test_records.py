@@ -308,7 +308,7 @@ def test_contacts_are_added_checked_for_duplicates_and_removed(app, client, staf
     login_fast(client, app, staff[Role.SALES_REP])
     dup = post(client, f"/sales/customers/{mine}/contacts", {"name": "某人",
                                                               "phone": "137 0000 1111"})
-    assert dup.status_code == 422 and "该电话已属于" in dup.get_data(as_text=True)
+    assert dup.status_code == 422 and "该电话号码已登记在" in dup.get_data(as_text=True)
     ok = post(client, f"/sales/customers/{mine}/contacts", {
         "name": "王采购", "title": "采购经理", "phone": "021-5555 6666", "email": "w@x.cn"})
     assert ok.status_code == 302

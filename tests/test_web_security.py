@@ -121,4 +121,4 @@ def test_18_nul_bytes_are_refused_with_a_clear_400(app, client, staff):
     login_fast(client, app, staff[Role.SALES_REP])
     assert client.get("/sales/customers?q=a%00b").status_code == 400
     response = post(client, "/auth/password", {"current": "a\x00b"})
-    assert response.status_code == 400 and "无法理解" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "请求无效，无法处理" in response.get_data(as_text=True)

@@ -118,13 +118,8 @@ class Field:
     query: Callable[[str], str | None] = lambda text: text
     latin: bool = False  # lower-case Latin letters only; `query` gives two letters or more
 
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return LATIN_SIZES if self.latin else SIZES
-
-    @property
-    def function(self) -> str:
-        return "search_grams_latin" if self.latin else "search_grams"
+    sizes = property(lambda self: LATIN_SIZES if self.latin else SIZES)
+    function = property(lambda self: "search_grams_latin" if self.latin else "search_grams")
 
 
 @dataclass(frozen=True)
@@ -273,12 +268,9 @@ def _pairs(wanted: str, size: int = 2) -> list[str]:
 
 
 def _look_ups(fields: list[Field], wanted: str) -> tuple[bool, list[str]]:
-    """(exact, grams): the term itself when the index holds grams of its length (no recheck),
-    else its longest grams (rechecked). The fields of one look-up share their sizes."""
-    sizes = fields[0].sizes
-    if len(wanted) <= max(sizes):
-        return True, [wanted]
-    return False, _pairs(wanted, max(sizes))
+    """(exact, grams): the term, a gram the index holds (no recheck), or its longest grams."""
+    longest = max(fields[0].sizes)  # the fields of one look-up share their sizes
+    return (True, [wanted]) if len(wanted) <= longest else (False, _pairs(wanted, longest))
 
 
 def _postgresql(table, target, fields: list[Field], wanted: str) -> list:
@@ -357,10 +349,8 @@ def _sqlite(table, target, fields: list[Field], wanted: str) -> list:
     counts = _gram_counts(grams_, numbers)
     if not min(counts.values()):
         return []
-    recheck = None if short else or_(*(
-        func.instr(table.c[f.column], wanted) > 0 if f.latin else _recheck(table.c[f.column],
-                                                                          wanted)
-        for f in fields))
+    recheck = None if short else or_(*(_recheck(table.c[f.column], wanted, f.latin)
+                                       for f in fields))
     if not short and min(counts.values()) >= COMMON:
         return [recheck]
     driver, *probes = sorted(grams_, key=lambda gram: (counts[gram], gram))[:1 + PROBES]
@@ -393,10 +383,12 @@ def _sqlite(table, target, fields: list[Field], wanted: str) -> list:
     return [candidate if short else and_(candidate, recheck)]
 
 
-def _recheck(column, wanted: str):
+def _recheck(column, wanted: str, latin: bool = False):
     """SQLite: `column` contains `wanted` once normalised. Printable ASCII and CJK unified
     ideographs are their own normal form once A-Z are lowered, which SQLite does in C; only
     other text (full-width, compatibility characters, combining marks) costs a Python call."""
+    if latin:  # lower-case Latin letters already
+        return func.instr(column, wanted) > 0
     return case((column.op("GLOB")(PLAIN), func.search_has(wanted, column) == 1),
                 else_=func.instr(func.lower(column), wanted) > 0)
 
