@@ -67,7 +67,7 @@ MAX_PAIRS = 8  # a long term intersects this many of its pairs; the recheck does
 PROBES = 2  # SQLite: pairs probed besides the rarest one
 COMMON = 20_000  # SQLite: a pair in this many rows is no help
 SPREAD = 10_000  # SQLite: a gram in this many rows is probed row by row, in the list's order
-COMMON_SHARE = 0.05  # PostgreSQL: a gram in this share of the rows is no help
+COMMON_SHARE, LATIN_COMMON_SHARE = 0.05, 0.25  # PostgreSQL: a gram in this share is no help
 STATISTICS_SECONDS = 600  # PostgreSQL: how long a worker keeps an index's gram frequencies
 PLAIN = "*[^ -~\u4e00-\u9fff]*"  # GLOB: any character but printable ASCII and CJK ideographs
 
@@ -86,8 +86,7 @@ SIZES, LATIN_SIZES = (1, 2), (2, 3)  # the lengths of the grams a field's index 
 
 
 def grams(text: str | None, sizes: tuple[int, ...] = SIZES) -> set[str]:
-    """What the index holds for a text: each character and each pair of its normal form (a
-    latin field: each pair and triple)."""
+    """What the index holds for a text: each character and pair of its normal form (`sizes`)."""
     norm = normalise(text)
     return {norm[i:i + n] for n in sizes for i in range(len(norm) - n + 1)}
 
@@ -169,7 +168,6 @@ def matches(document: str, text: str, fields: Iterable[str] | None = None, on=No
 
 def match(document: str, text: str, fields: Iterable[str] | None = None, on=None) -> Match:
     """`matches`, with the way to count it (Match).
-
     The index look-ups go into one `IN (subquery)` however many fields: SQLite then drives
     the query from the index's ids (with an OR of several IN terms it scanned the caller's
     other indexes instead). On SQLite a term of three characters or more costs one statement
@@ -229,8 +227,7 @@ def match(document: str, text: str, fields: Iterable[str] | None = None, on=None
 
 def _entries_drive(table, entries: list[tuple[str, list[int]]]) -> Callable:
     def drive(countable):
-        """The rows of `countable` (on `table`) read from the index's entries of each
-        (driver gram, field numbers): DISTINCT, as a row may hold them in several fields."""
+        """`countable`'s rows read from those index entries (DISTINCT: a row may hold several)."""
         entry = search_gram.alias("driver")
         return (countable.with_only_columns(table.c.id)
                 .join_from(entry, table, entry.c.id == table.c.id)
@@ -253,8 +250,7 @@ class _Indexed:
 
 @dataclass(frozen=True)
 class _Spread:
-    """_sqlite's condition for a SPREAD term, with the index entries that drive its count
-    (Match.count_drive): (driver gram, field numbers)."""
+    """_sqlite's SPREAD term: its condition, and the (gram, fields) that drive its count."""
     condition: object
     entries: list[tuple[str, list[int]]]
 
@@ -284,18 +280,22 @@ def _postgresql(table, target, fields: list[Field], wanted: str) -> list:
     such a term's rows in order and computed search_grams() on each, ~150 µs a row (15 s for
     91310, in every credit code), since the bitmap scan is charged the same per row."""
     exact, wanted_grams = _look_ups(fields, wanted)
-    grams_ = bindparam(None, wanted_grams, type_=ARRAY(Text))
     found = []
     for searched in fields:
         column = table.c[searched.column]
         literal_ = func.strpos(column if searched.latin else func.search_norm(column),
                                wanted) > 0
         shares = _gram_shares(f"search_{table.name}_{searched.column}")
-        held = getattr(func, searched.function)(column).op("@>")(grams_)
-        if min(shares.get(gram, 0) for gram in wanted_grams) >= COMMON_SHARE:
+        grams_ = getattr(func, searched.function)(column)
+        held = grams_.op("@>")(bindparam(None, wanted_grams, type_=ARRAY(Text)))
+        # a latin field's matches gather in the list's pinyin order (as on SQLite): its
+        # rarer grams are looked up, up to a larger share (shanghai: 222 ms walking the list)
+        common = LATIN_COMMON_SHARE if searched.latin else COMMON_SHARE
+        if min(shares.get(gram, 0) for gram in wanted_grams) >= common:
             found.append(_Indexed(literal_, held, common=True))
             continue
-        rows = select(target).where(held)
+        rows = select(target).where(grams_.op("@>")(bindparam(None, [
+            g for g in wanted_grams if shares.get(g, 0) < common], type_=ARRAY(Text))))
         found.append(_Indexed(rows if exact else rows.where(literal_), held, common=False))
     return found
 
