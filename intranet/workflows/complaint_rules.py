@@ -230,17 +230,27 @@ def escalation_targets(row, level: int) -> set[int]:
 # --- who a case waits for, in SQL (the inbox: workflows/waiting.py) ----------------------------
 
 def _not_recused_sql(person):
-    """SQL: `person` (a User) is not recused from the case (`recused_ids`, P2)."""
-    from sqlalchemy import and_, exists
+    """SQL: `person` (a User) is not recused from the case (`recused_ids`, P2). Written
+    as the same text in every step of the inbox's OR (values inline, not one parameter
+    each), so PostgreSQL factors it out and tests it once per row (with a parameter each,
+    it probed case_person six times a row: a handler's inbox took 450 ms)."""
+    from sqlalchemy import and_, bindparam, exists
 
     from intranet.models import CasePerson, ServiceCase, User
 
-    subject = and_(CasePerson.case_id == ServiceCase.id, CasePerson.relation == "subject")
-    clause = ~exists().where(subject, CasePerson.user_id == person.id)
+    def inline(name, value):
+        return bindparam(name, value, literal_execute=True)
+
+    subject = and_(CasePerson.case_id == ServiceCase.id,
+                   CasePerson.relation == inline("subject", "subject"))
+    clause = ~exists().where(subject, CasePerson.user_id == inline(f"person_{person.id}",
+                                                                    person.id))
     if settings.get("recusal_excludes_manager") and Role.SALES_MANAGER in person.roles \
             and person.department_id is not None:
         clause = and_(clause, ~exists().where(
-            subject, CasePerson.user_id == User.id, User.department_id == person.department_id))
+            subject, CasePerson.user_id == User.id,
+            User.department_id == inline(f"department_{person.department_id}",
+                                         person.department_id)))
     return clause
 
 
