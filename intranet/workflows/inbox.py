@@ -30,7 +30,7 @@ from sqlalchemy.orm import selectinload
 from intranet.core import clock, notifications
 from intranet.extensions import db
 from intranet.models import WorkflowHistory
-from intranet.workflows import calendar
+from intranet.workflows import calendar, steps
 from intranet.workflows.engine import REGISTRY, START, Workflow
 from intranet.workflows.waiting import Actor
 
@@ -138,18 +138,13 @@ class Item:
     @property
     def link(self) -> str:
         if self.summary_only:
-            return steps_summary_link(self.kind, self.row.id)
+            return steps.copy_link(self.kind, self.row.id)
         return notifications.link_for(self.kind, self.row.id)
 
     @property
     def customer(self) -> str:
         customer = getattr(self.row, "customer", None)
         return customer.name if customer is not None else getattr(self.row, "who", "")
-
-
-def steps_summary_link(kind: str, record_id: int) -> str:
-    from flask import url_for
-    return url_for("home.copied_record", kind=kind, record_id=record_id)
 
 
 def mark_summary_only(items_: list[Item], user) -> None:
