@@ -28,7 +28,7 @@ class SettingError(ValueError):
 @dataclass(frozen=True)
 class SettingDef:
     key: str
-    kind: str  # "str", "int", "bool", "choice"
+    kind: str  # "str", "int", "bool", "choice", "dates", "days"
     default: object
     label: object
     help: object = ""
@@ -49,6 +49,15 @@ class SettingDef:
             except ValueError:
                 raise SettingError(_l("List dates like 2026-10-01, separated by commas or "
                                       "spaces.")) from None
+            return days
+        if self.kind == "days":  # a list of day counts, e.g. the follow-ups 3 30 60
+            try:
+                days = sorted({int(d) for d in raw.replace("，", ",").replace(",", " ").split()})
+            except ValueError:
+                raise SettingError(_l("List whole numbers of days, separated by spaces.")) from None
+            if any(not (self.minimum or 0) <= d <= (self.maximum or 3650) for d in days):
+                raise SettingError(_l("Each number must be between %(low)s and %(high)s.",
+                                      low=self.minimum or 0, high=self.maximum or 3650))
             return days
         if self.kind == "int":
             try:

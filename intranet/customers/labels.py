@@ -15,5 +15,6 @@ PAYMENT_LABELS = {"transfer": _l("Bank transfer"), "cash": _l("Cash"),
                   "acceptance": _l("Bank acceptance bill"), "credit": _l("On credit")}
 SOURCE_LABELS = {"exhibition": _l("Exhibition"), "web": _l("Website"), "phone": _l("Phone"),
                  "referral": _l("Referral"), "walk_in": _l("Walk-in")}
-ACTIVITY_LABELS = {"phone": _l("Phone call"), "visit": _l("Visit"), "email": _l("Email"),
-                   "meeting": _l("Meeting")}
+ACTIVITY_LABELS = {"phone": _l("Phone call"), "sms": _l("Text message"), "email": _l("Email"),
+                   "visit": _l("On-site visit"), "video": _l("Video call"),
+                   "meeting": _l("Meeting")}  # rule V3's channels

@@ -14,6 +14,7 @@ from intranet.models.complaint import (
 from intranet.models.credit import CreditApplication, CreditBreach, CreditOverride
 from intranet.models.customer import (
                                       Activity,
+                                      ActivityParticipant,
                                       Attachment,
                                       Contact,
                                       Customer,
@@ -35,14 +36,15 @@ from intranet.models.resources import (
 from intranet.models.sealing import ArchiveAccessRequest, SealedPeriod
 from intranet.models.setting import Setting, SettingsVersion
 from intranet.models.user import Delegation, Department, User, UserRole
+from intranet.models.visit import FollowUp
 from intranet.models.workflow import WorkflowCopy, WorkflowDeadline, WorkflowHistory
 
-__all__ = ["Activity", "ArchiveAccessRequest", "ArchiveExport", "Attachment", "AuditEntry",
-           "CaseAttachment",
-           "CaseContact", "CasePerson", "ConflictClaim", "Contact", "ContactMiss",
-           "CorrectiveAction", "CreditApplication", "CreditBreach", "CreditOverride", "Customer",
-           "CustomerPool", "Delegation", "Department", "IssuedDocument", "LedgerCounter",
-           "Notification", "Order", "OwnershipRecord", "Payment", "Penalty", "PoolClaim",
-           "ReclaimRule", "Reclassification", "ResourceRequest", "SealedPeriod", "ServiceCase",
-           "Setting", "SettingsVersion", "Shipment", "TransferRequest", "User", "UserRole",
-           "WorkflowCopy", "WorkflowDeadline", "WorkflowHistory"]
+__all__ = ["Activity", "ActivityParticipant", "ArchiveAccessRequest", "ArchiveExport",
+           "Attachment", "AuditEntry", "CaseAttachment", "CaseContact", "CasePerson",
+           "ConflictClaim", "Contact", "ContactMiss", "CorrectiveAction", "CreditApplication",
+           "CreditBreach", "CreditOverride", "Customer", "CustomerPool", "Delegation",
+           "Department", "FollowUp", "IssuedDocument", "LedgerCounter", "Notification", "Order",
+           "OwnershipRecord", "Payment", "Penalty", "PoolClaim", "ReclaimRule", "Reclassification",
+           "ResourceRequest", "SealedPeriod", "ServiceCase", "Setting", "SettingsVersion",
+           "Shipment", "TransferRequest", "User", "UserRole", "WorkflowCopy", "WorkflowDeadline",
+           "WorkflowHistory"]

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    false,
     func,
     literal_column,
     select,
@@ -35,7 +36,9 @@ RELATIONSHIPS = ("prospect", "customer", "partner", "former")
 SIZES = ("micro", "small", "medium", "large")
 PAYMENT_METHODS = ("transfer", "cash", "acceptance", "credit")
 SOURCE_CHANNELS = ("exhibition", "web", "phone", "referral", "walk_in")
-ACTIVITY_KINDS = ("phone", "visit", "email", "meeting")
+# Rule V3's channels: "visit" is on site; "meeting" stays for activities logged before issue 14.
+ACTIVITY_KINDS = ("phone", "sms", "email", "visit", "video", "meeting")
+VISIT_PURPOSES = ("sales", "upkeep", "relationship", "information", "guidance")  # rule V1
 
 
 def _in(column: str, values) -> str:
@@ -97,6 +100,11 @@ class Customer(db.Model):
     sales_12m: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     sales_prev_12m: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Rule V2: the day of the last visit that counts for each visit obligation (visits/cadence.py):
+    # on site with a head of sales or the GM, on site with the GM, any visit by the owner.
+    visit_head_on: Mapped[date | None] = mapped_column(Date)
+    visit_gm_on: Mapped[date | None] = mapped_column(Date)
+    visit_rep_on: Mapped[date | None] = mapped_column(Date)
     # Rule K1/K4: the grade the GM last approved, and when (re-rated every half year)
     credit_grade: Mapped[str | None] = mapped_column(String(1))
     credit_graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -197,10 +205,17 @@ class Contact(db.Model):
 
 
 class Activity(db.Model):
-    """Sales activity (phone, visit, e-mail, meeting): what the reclaim rules later count."""
+    """A visit or other sales contact (rules V1, V3): what the reclaim rules count and what
+    meets the visit obligations (V2). `kind` is the channel; `user` recorded it and took part;
+    `participants` are the others who went (e.g. the GM with the rep)."""
 
     __table_args__ = (CheckConstraint(_in("kind", ACTIVITY_KINDS), name="kind_known"),
-                      Index("ix_activity_customer_time", "customer_id", "occurred_at"))
+                      CheckConstraint(f"purpose IS NULL OR {_in('purpose', VISIT_PURPOSES)}",
+                                      name="purpose_known"),
+                      CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5",
+                                      name="satisfaction_range"),
+                      Index("ix_activity_customer_time", "customer_id", "occurred_at"),
+                      Index("ix_activity_time", "occurred_at"))  # a quarter's visits (Q2)
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
@@ -208,8 +223,26 @@ class Activity(db.Model):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     summary: Mapped[str] = mapped_column(Text)
     next_action_on: Mapped[date | None] = mapped_column(Date)
+    purpose: Mapped[str | None] = mapped_column(String(20))  # None: logged before issue 14
+    satisfaction: Mapped[int | None]
+    # What the visit counted for (rule V2), fixed when it was logged: the roles and the
+    # ownership of that day decide, not those of a later reader.
+    by_head: Mapped[bool] = mapped_column(default=False, server_default=false())
+    by_gm: Mapped[bool] = mapped_column(default=False, server_default=false())
+    by_owner: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     user: Mapped[User] = relationship()
+    participants: Mapped[list[User]] = relationship(
+        secondary="activity_participant", order_by="User.name_pinyin", lazy="selectin")
+
+
+class ActivityParticipant(db.Model):
+    """Who else took part in a visit (rule V3), besides the colleague who recorded it."""
+
+    __tablename__ = "activity_participant"
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True, index=True)
 
 
 class Order(db.Model):

@@ -15,5 +15,6 @@ from intranet.blueprints.sales import (  # noqa: E402,F401
     reps,
     requests,
     transfers,
+    visits,
     widgets,
 )

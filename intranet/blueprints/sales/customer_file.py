@@ -26,11 +26,10 @@ from intranet.customers import attachments
 from intranet.customers.dedupe import find_duplicate
 from intranet.extensions import db
 from intranet.models import (
-    Activity,
     Attachment,
     Contact,
 )
-from intranet.resources import first_contact
+from intranet.visits import operations
 
 
 @bp.route("/customers/<int:customer_id>/contacts", methods=["POST"])
@@ -74,22 +73,17 @@ def contact_delete(customer_id: int, contact_id: int):
 
 @bp.route("/customers/<int:customer_id>/activities", methods=["POST"])
 def activity_add(customer_id: int):
-    """Log a phone call, visit, e-mail or meeting; htmx swaps in the updated log."""
+    """Record a visit or other contact (rules V1, V3); htmx swaps in the updated log."""
     record = scoped_customer_or_404(customer_id, "edit")
     form = ActivityForm()
+    form.fill_choices(operations.visitors(), exclude=current_user.id)
     if form.validate_on_submit():
         occurred = form.occurred_at.data.replace(tzinfo=settings.tz()).astimezone(UTC)
-        activity = Activity(customer_id=record.id, user_id=current_user.id,
-                            kind=form.kind.data, occurred_at=occurred,
-                            summary=form.summary.data.strip(),
-                            next_action_on=form.next_action_on.data)
-        db.session.add(activity)
-        if record.last_activity_at is None or occurred > record.last_activity_at:
-            record.last_activity_at = occurred
-        db.session.flush()
-        audit.record(audit.Action.CREATE, "activity", activity.id,
-                     details={"customer": record.id, "kind": activity.kind})
-        first_contact.contact_logged(record.id, current_user.id)  # rule R8
+        operations.record_visit(
+            record, current_user, kind=form.kind.data, occurred_at=occurred,
+            summary=form.summary.data.strip(), purpose=form.purpose.data,
+            satisfaction=form.satisfaction_value, next_action_on=form.next_action_on.data,
+            participant_ids=tuple(form.participants.data or ()))
         form = None
         status = 200
     else:

@@ -54,6 +54,7 @@ from intranet.models import (
     Contact,
     CreditApplication,
     Customer,
+    FollowUp,
     Order,
     Payment,
     Shipment,
@@ -63,6 +64,8 @@ from intranet.models import (
 from intranet.models.customer import GROWTH, RELATIONSHIPS, TIERS
 from intranet.models.user import user_name
 from intranet.resources import ownership, reclaim
+from intranet.visits import cadence
+from intranet.visits import operations as visits
 
 EXPORT_LIMIT = 50_000
 SORTS = {  # rule C5: "growth" ranks by year-on-year growth
@@ -266,6 +269,9 @@ def customer_page_context(record: Customer, **forms) -> dict:
     activity_form = forms.get("activity_form") or ActivityForm(formdata=None)
     if activity_form.occurred_at.data is None:
         activity_form.occurred_at.data = ledger.local_now()
+    if activity_form.participants.choices is None:
+        activity_form.fill_choices(visits.visitors(), exclude=current_user.id)
+    today = ledger.today()
     return {
         "customer": record, "figures": figures,
         "tiers": TIER_LABELS,
@@ -288,7 +294,10 @@ def customer_page_context(record: Customer, **forms) -> dict:
         # Rules R1-R6: the owners over time, and when the customer returns to the pool
         "owners": ownership.history_table(record.id),
         "returning": reclaim.returns_on(record, last_order=figures.last_order_on),
-        "today": ledger.today(),
+        # Rules V2-V4: the visits the customer is owed and its open follow-ups
+        "visit_statuses": cadence.statuses(record, today),
+        "follow_ups": db.session.scalars(_OPEN_FOLLOW_UPS, params).all(),
+        "today": today,
     }
 
 
@@ -314,6 +323,11 @@ _ACTIVITIES = (select(Activity).options(joinedload(Activity.user).lazyload(User.
                .where(Activity.customer_id == bindparam("customer_id"))
                .order_by(Activity.occurred_at.desc(), Activity.id.desc())
                .limit(bindparam("limit")))
+
+
+_OPEN_FOLLOW_UPS = (select(FollowUp).where(FollowUp.customer_id == bindparam("customer_id"),
+                                            FollowUp.done_at.is_(None))
+                    .order_by(FollowUp.due_on, FollowUp.id).limit(20))
 
 
 def _activities(record: Customer, limit: int = 20):

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     DateTimeLocalField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -22,7 +25,9 @@ from intranet.customers.labels import (
     SOURCE_LABELS,
     TIER_LABELS,
 )
+from intranet.customers.ledger import local_now
 from intranet.customers.names import phone_digits
+from intranet.visits import PURPOSE_LABELS, SATISFACTION_LABELS
 
 CREDIT_CODE_MESSAGES = {
     "length": _l("A unified social credit code has 18 characters."),
@@ -113,13 +118,40 @@ class ContactForm(Form):
 
 
 class ActivityForm(Form):
-    """A sales activity: what the two-month reclaim rule (R2) will count."""
+    """A visit or other contact (rules V1, V3): what the visit obligations (V2) and the
+    two-month reclaim rule (R2) count. Who went besides the recorder: `participants`, chosen
+    from the colleagues the page lists (fill_choices)."""
 
-    kind = SelectField(_l("Kind"), choices=lambda: options(ACTIVITY_LABELS.items()))
+    kind = SelectField(_l("Visit channel"), choices=lambda: options(ACTIVITY_LABELS.items()))
+    purpose = SelectField(_l("Purpose"), default="sales",
+                          choices=lambda: options(PURPOSE_LABELS.items()))
     occurred_at = DateTimeLocalField(_l("When"), format="%Y-%m-%dT%H:%M", validators=[
         REQUIRED])
+    participants = SelectMultipleField(_l("Also went"), coerce=int, validate_choice=False)
     summary = TextAreaField(_l("What happened"), validators=[REQUIRED, length(2000, 2)])
-    next_action_on = DateField(_l("Next action on"), validators=[Optional()])
+    satisfaction = SelectField(_l("Customer satisfaction"), default="", choices=lambda: options(
+        [("", "—")] + [(str(k), v) for k, v in SATISFACTION_LABELS.items()]))
+    next_action_on = DateField(_l("Next follow-up on"), validators=[Optional()])
+
+    def fill_choices(self, people, exclude: int) -> None:
+        self.participants.choices = [(id_, name) for id_, name in people if id_ != exclude]
+
+    def validate_participants(self, field):
+        known = {value for value, _label in field.choices or ()}
+        if any(value not in known for value in field.data or ()):
+            raise ValidationError(_l("Choose colleagues from the list."))
+
+    def validate_occurred_at(self, field):
+        if field.data and field.data > local_now() + timedelta(minutes=10):
+            raise ValidationError(_l("A visit is recorded after it took place."))
+
+    def validate_next_action_on(self, field):
+        if field.data and self.occurred_at.data and field.data < self.occurred_at.data.date():
+            raise ValidationError(_l("The next follow-up comes after this visit."))
+
+    @property
+    def satisfaction_value(self) -> int | None:
+        return int(self.satisfaction.data) if self.satisfaction.data else None
 
 
 class AttachmentForm(Form):

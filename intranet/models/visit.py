@@ -1,0 +1,41 @@
+"""Follow-up tasks (rules V3, V4): the next contact a visit asked for, and the follow-ups after a
+customer's first purchase. Open until a contact with the customer is logged (visits/tasks.py)."""
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intranet.core import clock
+from intranet.extensions import db
+from intranet.models.customer import Customer
+from intranet.models.types import UTCDateTime
+
+FOLLOW_UP_REASONS = ("next_action", "first_purchase")
+
+
+class FollowUp(db.Model):
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        CheckConstraint("reason IN ('next_action', 'first_purchase')", name="reason_known"),
+        # A first purchase gets each of its follow-ups once, however often it is looked at.
+        Index("ux_follow_up_first_purchase", "customer_id", "after_days", unique=True,
+              sqlite_where=db.text("reason = 'first_purchase'"),
+              postgresql_where=db.text("reason = 'first_purchase'")),
+        # The assignee's open tasks by due day (home page, inbox); the customer's open tasks.
+        Index("ix_follow_up_assignee_open", "assignee_id", "done_at", "due_on", "id"),
+        Index("ix_follow_up_customer_open", "customer_id", "done_at", "due_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    reason: Mapped[str] = mapped_column(String(20))
+    after_days: Mapped[int | None]  # first_purchase: 3, 30 or 60 days after the order
+    due_on: Mapped[date] = mapped_column(Date)
+    activity_id: Mapped[int | None] = mapped_column(  # the visit that asked for it
+        ForeignKey("activity.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by_activity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("activity.id", ondelete="SET NULL"))
+
+    customer: Mapped[Customer] = relationship()
