@@ -147,6 +147,8 @@ PAGES_WITHOUT_FILTERS = [
              {"when": ("overdue", "soon", "period", "x"),
               "obligation": ("vip_head", "vip_gm", "key_head", "general", "x", "%"),
               "owner": ("1", "x", "-1", "99999999999999999999"), "page": PAGES}),
+    ListCase("sales.follow_ups", R.SALES_REP, "/sales/follow-ups",
+             {"status": ("open", "done", "x"), "page": PAGES}),
     ListCase("sales.visits_due", R.GENERAL_MANAGER, "/sales/visits",
              {"when": ("period",), "obligation": ("vip_gm",), "page": PAGES}),
     ListCase("sales.pool", R.SALES_REP, "/sales/pool", {"q": ("上海", "%", "_"), "page": PAGES}),

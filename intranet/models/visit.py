@@ -21,12 +21,14 @@ class FollowUp(db.Model):
         Index("ux_follow_up_first_purchase", "customer_id", "after_days", unique=True,
               sqlite_where=db.text("reason = 'first_purchase'"),
               postgresql_where=db.text("reason = 'first_purchase'")),
-        # The assignee's open tasks by due day (home page, inbox); the customer's open tasks.
-        Index("ix_follow_up_assignee_open", "assignee_id", "done_at", "due_on", "id"),
+        # Open tasks by due day (the lists, for whom sees every customer); a customer's open
+        # tasks (the customer page; a rep's or manager's lists through their customers).
+        Index("ix_follow_up_open", "done_at", "due_on", "id"),
         Index("ix_follow_up_customer_open", "customer_id", "done_at", "due_on"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    # Who was asked (the rep of the day); the lists follow the customer's owner of today.
     assignee_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     reason: Mapped[str] = mapped_column(String(20))
     after_days: Mapped[int | None]  # first_purchase: 3, 30 or 60 days after the order

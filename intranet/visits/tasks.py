@@ -12,9 +12,32 @@ from intranet.core import clock, settings
 from intranet.extensions import db
 from intranet.models import Activity, Customer, FollowUp, Order
 
+SOON_DAYS = 7  # the home page and the inbox show the tasks due within a week
+
 
 def open_tasks():
     return FollowUp.done_at.is_(None)
+
+
+def visible(user):
+    """The tasks of the customers `user` may see (C6): a rep's own, a manager's department's,
+    every task for the GM."""
+    from intranet.core.access import customer_id_scope
+
+    return customer_id_scope(FollowUp.customer_id, user)
+
+
+def due_soon(user, limit: int = 5):
+    """(count, the first `limit`) of the open tasks due within a week, overdue ones first."""
+    today = clock.now().astimezone(settings.tz()).date()
+    where = (open_tasks(), FollowUp.due_on <= today + timedelta(days=SOON_DAYS), visible(user))
+    count = db.session.scalar(select(func.count()).select_from(FollowUp).where(*where)) or 0
+    first = db.session.execute(
+        select(FollowUp.id, FollowUp.customer_id, FollowUp.due_on, FollowUp.reason,
+               FollowUp.after_days, Customer.name)
+        .join(Customer, Customer.id == FollowUp.customer_id).where(*where)
+        .order_by(FollowUp.due_on, FollowUp.id).limit(limit)).all() if count else []
+    return count, first
 
 
 def complete(customer_id: int, activity: Activity, day: date) -> list[int]:

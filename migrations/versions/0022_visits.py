@@ -82,7 +82,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_up'))
     )
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
-        batch_op.create_index('ix_follow_up_assignee_open', ['assignee_id', 'done_at', 'due_on', 'id'], unique=False)
+        batch_op.create_index('ix_follow_up_open', ['done_at', 'due_on', 'id'], unique=False)
         batch_op.create_index('ix_follow_up_customer_open', ['customer_id', 'done_at', 'due_on'], unique=False)
         batch_op.create_index('ux_follow_up_first_purchase', ['customer_id', 'after_days'], unique=True, sqlite_where=sa.text("reason = 'first_purchase'"), postgresql_where=sa.text("reason = 'first_purchase'"))
 
@@ -152,7 +152,7 @@ def downgrade():
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.drop_index('ux_follow_up_first_purchase', sqlite_where=sa.text("reason = 'first_purchase'"), postgresql_where=sa.text("reason = 'first_purchase'"))
         batch_op.drop_index('ix_follow_up_customer_open')
-        batch_op.drop_index('ix_follow_up_assignee_open')
+        batch_op.drop_index('ix_follow_up_open')
 
     op.drop_table('follow_up')
     with op.batch_alter_table('activity_participant', schema=None) as batch_op:

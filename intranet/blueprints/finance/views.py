@@ -22,6 +22,7 @@ from intranet.customers import ledger, search_fields
 from intranet.customers.importer import import_transactions
 from intranet.extensions import db
 from intranet.models import CreditBreach, Customer, Order, Shipment
+from intranet.visits import tasks
 
 
 @bp.route("/transactions/import", methods=["GET", "POST"])
@@ -36,6 +37,7 @@ def transactions_import():
             "rows": len(records), "customers": customer_ids})
         breaches.check(db.session.scalars(  # rule K3 as soon as receivables change
             db.select(Customer).where(Customer.id.in_(customer_ids))).all())
+        tasks.first_purchase({r.customer_id for r in records if isinstance(r, Order)})  # V4
     return import_page(import_transactions, refresh_and_audit, _("Import transactions"),
                        "import/transactions.csv")
 

@@ -12,7 +12,10 @@ from intranet.core.http import is_htmx, local_path, redirect_to
 from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import capped_count, count_label, paginate
 from intranet.core.querystring import parse_int
+from intranet.core.roles import Role
+from intranet.customers import ledger
 from intranet.extensions import db
+from intranet.visits import tasks
 from intranet.workflows import inbox, steps
 from intranet.workflows.engine import Conflict, InvalidInput, NotAllowed
 
@@ -46,7 +49,11 @@ def inbox_page():
         "page": page.page, "rows": [[i.kind, i.row.id] for i in items]})
     started = tab == "started"
     urged = steps.last_urges((i.kind, i.row.id) for i in items) if started else {}
+    # Rules V3, V4: the follow-ups due this week are to-dos too (not a workflow's records).
+    follow_ups = tasks.due_soon(current_user) if tab == "waiting" and not workflow and (
+        current_user.roles & {Role.SALES_REP, Role.SALES_MANAGER}) else (0, [])
     return render_template("home/inbox.html", page=page, items=items, tab=tab,
+                           follow_ups=follow_ups, today=ledger.today(),
                            workflow=workflow, overdue=overdue, machines=inbox.machines(),
                            holders=_holders(items) if started else {},
                            may_urge={(i.kind, i.row.id) for i in items if started

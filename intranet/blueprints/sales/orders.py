@@ -12,6 +12,7 @@ from intranet.core.access import scoped_customer_or_404
 from intranet.credit import exposure
 from intranet.extensions import db
 from intranet.models import Order
+from intranet.visits import tasks
 
 
 @bp.route("/customers/<int:customer_id>/orders/new", methods=["GET", "POST"])
@@ -31,6 +32,7 @@ def order_new(customer_id: int):
                               status="open")
                 db.session.add(order)
                 db.session.flush()
+                tasks.first_purchase([customer.id])  # rule V4
                 audit.record(audit.Action.CREATE, "order", order.id, details={
                     "customer": customer.id, "amount": order.amount,
                     "exposure": check.total, "limit": check.limit})

@@ -19,8 +19,9 @@ from intranet.core.querystring import int_arg
 from intranet.core.roles import Role
 from intranet.customers import ledger
 from intranet.customers.labels import TIER_LABELS
-from intranet.models import Customer, User
-from intranet.visits import cadence
+from intranet.models import Customer, FollowUp, User
+from intranet.models.user import user_name
+from intranet.visits import cadence, tasks
 
 SOON_DAYS = 7
 WHEN = ("overdue", "soon", "period")
@@ -62,3 +63,24 @@ def visits_due():
         tiers=i18n.resolved(TIER_LABELS), soon=SOON_DAYS, quarter=(start, end),
         visited=visited, important=important,
         is_gm=Role.GENERAL_MANAGER in user.roles)
+
+
+@bp.route("/follow-ups")
+def follow_ups():
+    """Follow-up tasks (rules V3, V4) of the reader's customers (C6): open ones by due day,
+    or the latest done."""
+    done = request.args.get("status") == "done"
+    query = (select(FollowUp.id, FollowUp.customer_id, FollowUp.due_on, FollowUp.reason,
+                    FollowUp.after_days, FollowUp.done_at, Customer.name,
+                    user_name(Customer.owner_id).label("owner_name"))
+             .join(Customer, Customer.id == FollowUp.customer_id)
+             .where(tasks.visible(current_user._get_current_object()),
+                    FollowUp.done_at.is_not(None) if done else tasks.open_tasks()))
+    query = query.order_by(FollowUp.done_at.desc(), FollowUp.id.desc()) if done else \
+        query.order_by(FollowUp.due_on, FollowUp.id)
+    page = paginate(query, tuples=True)
+    audit.record(audit.Action.VIEW, "customer_list", "", details={
+        "list": "follow_ups", "done": done, "page": page.page,
+        "rows": [r.customer_id for r in page.items]})
+    return render_template("sales/follow_ups.html", page=page, done=done,
+                           today=ledger.today())
