@@ -164,7 +164,7 @@ def register_converters(app: Flask) -> None:
 # The domains: each one's init_app registers what the platform needs from it (jobs,
 # notification texts, commands, template labels); the platform never imports a domain.
 DOMAINS = ("intranet.archive", "intranet.customers", "intranet.credit", "intranet.complaints",
-           "intranet.resources", "intranet.visits")
+           "intranet.resources", "intranet.visits", "intranet.reports")
 
 
 def register_domains(app: Flask) -> None:

@@ -22,6 +22,7 @@ from intranet.models import Contact, Customer, Department, Order, Payment, Shipm
 from intranet.models.customer import PAYMENT_METHODS, SIZES, SOURCE_CHANNELS
 from intranet.resources.demo import load_resources
 from intranet.resources.ownership import first_owner
+from intranet.visits.demo import load_visits
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -153,6 +154,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     load_resources(users)
     load_sealing(users)
     load_export(users)
+    load_visits(users)
     return [(u, n, ", ".join(str(r.label) for r in roles)) for u, n, _d, roles in USERS]
 
 

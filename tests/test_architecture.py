@@ -104,7 +104,7 @@ def test_top_level_reads_as_the_architecture():
     """The factory and config, the platform, the domains, and the fixed parts."""
     top = {p.name for p in PACKAGE.iterdir() if not p.name.startswith(("_", "."))}
     expected = {"config.py", "extensions.py", "core", "customers", "credit", "complaints",
-                "resources", "archive", "visits", "demo.py",
+                "resources", "archive", "visits", "reports", "demo.py",
                 "models", "workflows", "blueprints", "pdf", "templates", "static",
                 "translations", "data"}
     assert top == expected

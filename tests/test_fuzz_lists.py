@@ -147,6 +147,8 @@ PAGES_WITHOUT_FILTERS = [
              {"when": ("overdue", "soon", "period", "x"),
               "obligation": ("vip_head", "vip_gm", "key_head", "general", "x", "%"),
               "owner": ("1", "x", "-1", "99999999999999999999"), "page": PAGES}),
+    ListCase("management.dashboard", R.SALES_MANAGER, "/management/dashboard"),
+    ListCase("management.dashboard", R.GENERAL_MANAGER, "/management/dashboard"),
     ListCase("sales.follow_ups", R.SALES_REP, "/sales/follow-ups",
              {"status": ("open", "done", "x"), "page": PAGES}),
     ListCase("sales.visits_due", R.GENERAL_MANAGER, "/sales/visits",

@@ -110,7 +110,7 @@ def effective_tier():
     return func.coalesce(Customer.tier_override, Customer.tier)
 
 
-def _local_midnight_utc(day: date) -> datetime:
+def local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(), settings.tz()).astimezone(UTC)
 
 
@@ -125,7 +125,7 @@ def due_before(obligation: Obligation, day: date):
         mark = MARKS[alternative.mark]
         if n == 0:  # never visited: counted from the day the customer was added
             parts.append(or_(mark < before, and_(
-                mark.is_(None), Customer.created_at < _local_midnight_utc(before))))
+                mark.is_(None), Customer.created_at < local_midnight_utc(before))))
         else:
             parts.append(or_(mark.is_(None), mark < before))
     return and_(*parts)
@@ -179,8 +179,8 @@ def coverage(scope, start: date, end: date) -> tuple[int, int]:
     important = and_(scope, effective_tier().in_(IMPORTANT_TIERS))
     visited = select(Activity.id).where(
         Activity.customer_id == Customer.id,
-        Activity.occurred_at >= _local_midnight_utc(start),
-        Activity.occurred_at < _local_midnight_utc(end + timedelta(days=1))).exists()
+        Activity.occurred_at >= local_midnight_utc(start),
+        Activity.occurred_at < local_midnight_utc(end + timedelta(days=1))).exists()
     total, done = db.session.execute(select(
         func.count(), func.count().filter(visited)).select_from(Customer).where(
         important)).one()

@@ -188,3 +188,19 @@ def credit_bulk():
     rows = _rows(page.items, {d.id: d for d in _pending_departments()})
     return render_template("management/_queue_rows.html", page=page, rows=rows,
                            grades=credit.GRADE_LABELS), 200, toast(message)
+
+
+@bp.route("/dashboard")
+def dashboard():
+    """Rules Q2, V2: the GM's (every customer) or a manager's (the department's, C6) figures
+    as charts, each with its table."""
+    from intranet.core.access import customer_scope
+    from intranet.customers import ledger
+    from intranet.reports import figures
+
+    user = current_user._get_current_object()
+    today = ledger.today()
+    charts = figures.dashboard(user, customer_scope(user), today)
+    audit.record(audit.Action.VIEW, "dashboard", "", details={
+        "charts": [c.key for c in charts]})
+    return render_template("management/dashboard.html", charts=charts, today=today)
