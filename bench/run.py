@@ -165,6 +165,59 @@ def prepare(url: str) -> None:
     credit_queue.seed(credit_queue.APPLICATIONS)
     cases.seed(cases.CASES)
     seed_extra_people()
+    seed_visits()
+
+
+VISITS = 200_000  # issue 14: visits over the last year, and the marks they leave
+
+
+def seed_visits() -> None:
+    """Visits spread over the customers' last year (a third of them with a head, a tenth
+    with the GM), their marks on the customers, so the visits-due lists and the coverage
+    chart have their usual mix of done and overdue."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, insert, select
+
+    from intranet import create_app
+    from intranet.extensions import db
+    from intranet.models import Activity, Customer, User
+
+    app = create_app()
+    with app.app_context():
+        if db.session.scalar(select(func.count()).select_from(Activity)) >= VISITS:
+            db.engine.dispose()
+            return
+        rng = random.Random(14)
+        first, last = db.session.execute(select(func.min(Customer.id),
+                                                func.max(Customer.id))).one()
+        user_id = db.session.scalar(select(User.id).where(User.username == "benchrep"))
+        now = datetime.now(UTC)
+        marks: dict[int, dict] = {}
+        rows = []
+        for n in range(VISITS):
+            customer_id = rng.randint(first, last)
+            at = now - timedelta(days=rng.randrange(1, 365), minutes=rng.randrange(600))
+            head, gm = rng.random() < 0.3, rng.random() < 0.1
+            rows.append({"customer_id": customer_id, "user_id": user_id, "kind": rng.choice(
+                ("visit", "phone", "visit", "video")), "occurred_at": at, "summary": "拜访",
+                "purpose": "sales", "satisfaction": rng.randint(1, 5), "by_head": head,
+                "by_gm": gm, "by_owner": True})
+            mark = marks.setdefault(customer_id, {})
+            day = at.date()
+            for key, counts in (("visit_rep_on", True), ("visit_head_on", head),
+                                ("visit_gm_on", gm)):
+                if counts and day > mark.get(key, day.min):
+                    mark[key] = day
+            if len(rows) == 10_000 or n == VISITS - 1:
+                db.session.execute(insert(Activity), rows)
+                rows = []
+        for customer_id, values in marks.items():
+            db.session.execute(Customer.__table__.update().where(
+                Customer.id == customer_id).values(**values))
+        db.session.commit()
+        db.engine.dispose()
 
 
 def seed_extra_people() -> None:
@@ -258,6 +311,18 @@ def pages(data: dict) -> list[tuple[str, str, list[str], dict]]:
         ("inbox started, rep", "benchrep", ["/inbox?tab=started"], {}),
         ("inbox done, GM", "benchgm", ["/inbox?tab=done"], {}),
         ("inbox badge, GM", "benchgm", ["/inbox/count"], {}),
+        # issue 14: visits due (overdue derived in SQL) and the dashboards
+        ("visits overdue, rep", "benchrep", ["/sales/visits"], {}),
+        ("visits overdue, manager", "benchmgr", ["/sales/visits"], {}),
+        ("visits overdue p20, manager", "benchmgr", ["/sales/visits?page=20"], {}),
+        ("visits overdue, GM", "benchgm", ["/sales/visits"], {}),
+        ("visits within 7 days, manager", "benchmgr", ["/sales/visits?when=soon"], {}),
+        ("VIP visits owed, GM", "benchgm", ["/sales/visits?obligation=vip_gm&when=period"],
+         {}),
+        ("follow-ups, rep", "benchrep", ["/sales/follow-ups"], {}),
+        ("dashboard, manager", "benchmgr", ["/management/dashboard"], {}),
+        ("dashboard, GM", "benchgm", ["/management/dashboard"], {}),
+        ("home, GM", "benchgm", ["/"], {}),
     ]
 
 

@@ -227,6 +227,12 @@ def seed() -> tuple[dict, dict]:
     cases.update(seed_requests(main, users))
     allocation = seed_allocation(users)
     allocation.update(seed_sealing(main, users))
+    from intranet.models import VisitPlan
+    visit_plan = VisitPlan(user_id=users[Role.SALES_REP].id, customer_id=main.id,
+                           planned_on=today + timedelta(days=35), note="季度拜访")
+    db.session.add(visit_plan)
+    db.session.flush()
+    allocation["plan_id"] = visit_plan.id
     ids = {"customer_id": main.id, "prospect_id": prospect.id, "contact_id": contact.id,
            "attachment_id": attachment.id, "order_id": order.id, "draft_id": draft.id,
            "submitted_id": submitted.id, "received_id": received.id,

@@ -44,6 +44,7 @@ from intranet.blueprints.sales.requests import (
     ReclassificationForm,
     RequestTransitionForm,
 )
+from intranet.blueprints.sales.visit_plans import PlanForm
 from intranet.blueprints.service.forms import (
     CaseTransitionForm,
     ContactLogForm,
@@ -196,6 +197,10 @@ FORMS = [
                                        "satisfaction": ("1", "5", "0", "6", "x"),
                                        "participants": ("1", "2", "x", "-1"),
                                        "summary": ("电话沟通价格",)}),
+    FormCase("sales.visit_plans", R.SALES_REP, "/sales/visit-plans",
+             fields_of(PlanForm), {"customer_id": (Fill("{customer_id}"), "1", "x"),
+                                   "planned_on": DATES, "note": ("季度拜访",)}),
+    FormCase("sales.visit_plan_delete", R.SALES_REP, "/sales/visit-plans/{plan_id}/delete", ()),
     FormCase("sales.credit_new", R.SALES_REP, "/sales/customers/{prospect_id}/credit/new",
              fields_of(CreditApplicationForm), CREDIT_VALUES),
     FormCase("sales.credit_edit", R.SALES_REP, "/sales/credit/{draft_id}/edit",

@@ -131,7 +131,11 @@ MATRIX: dict[str, dict[str, Permission]] = {
     # Visits (rules V1-V4): what is owed to whom in the reader's customers (C6)
     "sales.visits_due": {"GET": allow(R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)},
     "sales.follow_ups": {"GET": allow(R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    "sales.visit_plans": {"GET": allow(R.SALES_REP, R.SALES_MANAGER, R.GENERAL_MANAGER),
+                          "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
+    "sales.visit_plan_delete": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "management.dashboard": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    "management.dashboard_pdf": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER, fresh=True)},
     # Allocation (rules R7, R8, R9): the director allocates; a rep's record is seen by the rep,
     # the department's manager and the GM (which one: resources/reps.py); managers act on it.
     "sales.allocation_list": {"GET": allow(R.SALES_MANAGER)},

@@ -36,15 +36,14 @@ from intranet.models.resources import (
 from intranet.models.sealing import ArchiveAccessRequest, SealedPeriod
 from intranet.models.setting import Setting, SettingsVersion
 from intranet.models.user import Delegation, Department, User, UserRole
-from intranet.models.visit import FollowUp
+from intranet.models.visit import FollowUp, VisitPlan
 from intranet.models.workflow import WorkflowCopy, WorkflowDeadline, WorkflowHistory
 
-__all__ = ["Activity", "ActivityParticipant", "ArchiveAccessRequest", "ArchiveExport",
-           "Attachment", "AuditEntry", "CaseAttachment", "CaseContact", "CasePerson",
-           "ConflictClaim", "Contact", "ContactMiss", "CorrectiveAction", "CreditApplication",
-           "CreditBreach", "CreditOverride", "Customer", "CustomerPool", "Delegation",
-           "Department", "FollowUp", "IssuedDocument", "LedgerCounter", "Notification", "Order",
-           "OwnershipRecord", "Payment", "Penalty", "PoolClaim", "ReclaimRule", "Reclassification",
-           "ResourceRequest", "SealedPeriod", "ServiceCase", "Setting", "SettingsVersion",
-           "Shipment", "TransferRequest", "User", "UserRole", "WorkflowCopy", "WorkflowDeadline",
-           "WorkflowHistory"]
+__all__ = ["Activity", "ActivityParticipant", "ArchiveAccessRequest", "ArchiveExport", "Attachment",
+           "AuditEntry", "CaseAttachment", "CaseContact", "CasePerson", "ConflictClaim", "Contact",
+           "ContactMiss", "CorrectiveAction", "CreditApplication", "CreditBreach", "CreditOverride",
+           "Customer", "CustomerPool", "Delegation", "Department", "FollowUp", "IssuedDocument",
+           "LedgerCounter", "Notification", "Order", "OwnershipRecord", "Payment", "Penalty",
+           "PoolClaim", "ReclaimRule", "Reclassification", "ResourceRequest", "SealedPeriod",
+           "ServiceCase", "Setting", "SettingsVersion", "Shipment", "TransferRequest", "User",
+           "UserRole", "VisitPlan", "WorkflowCopy", "WorkflowDeadline", "WorkflowHistory"]

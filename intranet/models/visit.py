@@ -2,7 +2,7 @@
 customer's first purchase. Open until a contact with the customer is logged (visits/tasks.py)."""
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intranet.core import clock
@@ -39,5 +39,25 @@ class FollowUp(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_by_activity_id: Mapped[int | None] = mapped_column(
         ForeignKey("activity.id", ondelete="SET NULL"))
+
+    customer: Mapped[Customer] = relationship()
+
+
+class VisitPlan(db.Model):
+    """A visit a rep plans (issue 14 §4): which customer, which day. The month's plan is read
+    against the visit obligations (visits/cadence.py) for what stays uncovered."""
+
+    __tablename__ = "visit_plan"
+    __table_args__ = (
+        UniqueConstraint("user_id", "customer_id", "planned_on", name="one_visit_a_day"),
+        Index("ix_visit_plan_day", "planned_on", "user_id"),
+        Index("ix_visit_plan_customer_day", "customer_id", "planned_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    planned_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     customer: Mapped[Customer] = relationship()

@@ -21,7 +21,8 @@ def init_app(app) -> None:
     from intranet.visits.settings import PERIOD_LABELS
 
     audit.register_object_labels({"follow_up": _l("Follow-up"),
-                                  "visit_list": _l("Visits due")})
+                                  "visit_list": _l("Visits due"),
+                                  "visit_plan": _l("Planned visit")})
     app.jinja_env.globals.update(
         visit_purposes=PURPOSE_LABELS, visit_satisfaction=SATISFACTION_LABELS,
         follow_up_reasons=FOLLOW_UP_LABELS,

@@ -86,6 +86,22 @@ def upgrade():
         batch_op.create_index('ix_follow_up_customer_open', ['customer_id', 'done_at', 'due_on'], unique=False)
         batch_op.create_index('ux_follow_up_first_purchase', ['customer_id', 'after_days'], unique=True, sqlite_where=sa.text("reason = 'first_purchase'"), postgresql_where=sa.text("reason = 'first_purchase'"))
 
+    op.create_table('visit_plan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('planned_on', sa.Date(), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_visit_plan_customer_id_customer'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_visit_plan_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_visit_plan')),
+    sa.UniqueConstraint('user_id', 'customer_id', 'planned_on', name='one_visit_a_day')
+    )
+    with op.batch_alter_table('visit_plan', schema=None) as batch_op:
+        batch_op.create_index('ix_visit_plan_customer_day', ['customer_id', 'planned_on'], unique=False)
+        batch_op.create_index('ix_visit_plan_day', ['planned_on', 'user_id'], unique=False)
+
     with _quiet(), op.batch_alter_table('activity', schema=None) as batch_op:
         batch_op.add_column(sa.Column('purpose', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('satisfaction', sa.Integer(), nullable=True))
@@ -155,6 +171,7 @@ def downgrade():
         batch_op.drop_index('ix_follow_up_open')
 
     op.drop_table('follow_up')
+    op.drop_table('visit_plan')
     with op.batch_alter_table('activity_participant', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_activity_participant_user_id'))
 

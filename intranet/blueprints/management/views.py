@@ -204,3 +204,26 @@ def dashboard():
     audit.record(audit.Action.VIEW, "dashboard", "", details={
         "charts": [c.key for c in charts]})
     return render_template("management/dashboard.html", charts=charts, today=today)
+
+
+@bp.route("/dashboard/pdf")
+def dashboard_pdf():
+    """The dashboard as a PDF: the same charts (SVG, Chinese labels as text) and tables."""
+    from flask import Response
+
+    from intranet.core.access import customer_scope
+    from intranet.core.http import download_disposition
+    from intranet.customers import ledger
+    from intranet.pdf import render_record
+    from intranet.reports import figures
+
+    user = current_user._get_current_object()
+    today = ledger.today()
+    charts = figures.dashboard(user, customer_scope(user), today)
+    audit.record(audit.Action.EXPORT, "dashboard", "", details={
+        "charts": [c.key for c in charts]})
+    number = f"KB-{today:%Y%m%d}"
+    data = render_record("pdf/dashboard.html", number, charts=charts, today=today,
+                         reader=user.display_name)
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": download_disposition(_("Dashboard"), "pdf", "dashboard")})

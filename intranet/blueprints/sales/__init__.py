@@ -15,6 +15,7 @@ from intranet.blueprints.sales import (  # noqa: E402,F401
     reps,
     requests,
     transfers,
+    visit_plans,
     visit_widgets,
     visits,
     widgets,
