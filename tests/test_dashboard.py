@@ -54,10 +54,11 @@ def data(app, staff, make_customer, make_case, frozen):
                          receivables=Decimal("8000"))])
         for name, day in (("甲", date(2026, 10, 8)), ("丁", date(2026, 10, 9)),
                           ("外", date(2026, 10, 10)), ("乙", date(2026, 9, 30))):
+            at = datetime(day.year, day.month, day.day, 2, tzinfo=UTC)
             db.session.add(Activity(customer_id=ids[name], user_id=rep.id, kind="visit",
                                     purpose="sales", satisfaction=4 if name == "甲" else 2,
-                                    summary="拜访", occurred_at=datetime(
-                                        day.year, day.month, day.day, 2, tzinfo=UTC)))
+                                    summary="拜访", occurred_at=at))
+            db.session.get(Customer, ids[name]).last_activity_at = at  # as record_visit does
         db.session.commit()
     make_case(kind="complaint", customer_id=ids["甲"])
     make_case(kind="consultation", customer_id=ids["乙"])

@@ -108,7 +108,7 @@ def upgrade():
         batch_op.add_column(sa.Column('by_head', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('by_gm', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('by_owner', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.create_index('ix_activity_time', ['occurred_at'], unique=False)
+        batch_op.create_index('ix_activity_time', ['occurred_at', 'customer_id', 'satisfaction'], unique=False)
         batch_op.drop_constraint(op.f('ck_activity_kind_known'), type_='check')
         batch_op.create_check_constraint('kind_known', NEW_KINDS)
         batch_op.create_check_constraint(
