@@ -90,3 +90,13 @@ def test_a_rep_removes_only_their_own_planned_visit(app, client, staff, owed):
     assert post(client, f"/sales/visit-plans/{plan_id}/delete").status_code == 302
     with app.app_context():
         assert db.session.get(VisitPlan, plan_id) is None
+
+
+def test_a_customer_owed_a_visit_is_planned_from_the_list_in_one_tap(app, client, staff, owed):
+    login_fast(client, app, staff[Role.SALES_REP])
+    page = client.get("/sales/visit-plans?month=2026-12").get_data(as_text=True)
+    link = f"/sales/visit-plans?month=2026-12&amp;customer={owed['甲']}#plan-form"
+    assert link in page
+    form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert re.search(rf'<option selected value="{owed["甲"]}">|<option value="{owed["甲"]}" '
+                     r'selected', form)

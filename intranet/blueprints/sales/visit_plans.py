@@ -18,6 +18,7 @@ from intranet.core.access import customer_id_scope, customer_scope, scoped_custo
 from intranet.core.forms import REQUIRED, ConfirmForm, Form, length
 from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.pagination import capped_count, count_label
+from intranet.core.querystring import int_arg
 from intranet.customers import ledger
 from intranet.extensions import db
 from intranet.models import Customer, VisitPlan
@@ -71,7 +72,9 @@ def visit_plans():
     today = ledger.today()
     first = month_of(request.values.get("month"), today)
     end = cadence.period_end(first, 1)
-    form = PlanForm(planned_on=first if request.method == "GET" else None)
+    asked = int_arg("customer")  # 计划 from the list of customers owed a visit
+    form = PlanForm(planned_on=max(first, today) if request.method == "GET" else None,
+                    customer_id=asked)
     form.customer_id.choices = [(cid, name) for cid, name in _picker(user)]
     if form.validate_on_submit():
         if not first <= form.planned_on.data <= end:
@@ -116,6 +119,7 @@ def visit_plans():
     return render_template(
         "sales/visit_plans.html", form=form, plans=plans, first=first, end=end, today=today,
         missing=missing, uncovered=count_label(count, more), confirm=ConfirmForm(),
+        asked=asked, plannable={value for value, _label in form.customer_id.choices},
         previous=f"{cadence.shift(first, -1, 1):%Y-%m}",
         following=f"{cadence.shift(first, 1, 1):%Y-%m}"), 422 if form.errors else 200
 
