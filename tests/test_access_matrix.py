@@ -53,6 +53,7 @@ STATE_REFUSALS = {("sales.credit_edit", "GET")}
 # party or someone copied in may read (None: nobody in the world); anyone else is told
 # nothing (404).
 PARTY_ONLY = {("home.urge", "POST"): Role.SALES_REP, ("home.copy", "POST"): Role.SALES_REP,
+              ("sales.visit_plan_delete", "POST"): Role.SALES_REP,
               ("home.hand_on", "POST"): None, ("home.copied_record", "GET"): Role.SALES_REP}
 
 # A signed-in user asking for the sign-in page is sent home.
@@ -161,6 +162,10 @@ def world(app, staff, make_customer, make_case, tmp_path):
         sealing.seal(sealed_year, archivist)
         access_request = access.request_access(archivist, db.session.get(Customer, customer),
                                                sealed_year, "审计调阅", 3)
+        from intranet.models import VisitPlan
+        plan = VisitPlan(user_id=staff[Role.SALES_REP].id, customer_id=customer,
+                         planned_on=date.today() + timedelta(days=40))
+        db.session.add(plan)
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -172,7 +177,7 @@ def world(app, staff, make_customer, make_case, tmp_path):
                 "rule_id": 1, "request_id": transfer.id, "pool_customer_id": in_pool.id,
                 "record_id": batch.id, "reclassification_id": reclassification.id,
                 "conflict_id": conflict.id, "lead_id": lead.id, "rep_id": staff[Role.SALES_REP].id,
-                "penalty_id": penalty.id, "access_id": access_request.id,
+                "penalty_id": penalty.id, "access_id": access_request.id, "plan_id": plan.id,
                 "kind": "credit_application",
                 "delegation_id": delegation.id, "note_ids": note_ids, "export_ids": exports}
 

@@ -126,7 +126,7 @@ def test_q2_the_printed_dashboard_has_the_charts_with_their_chinese_labels_as_te
                           text=True, check=True).stdout
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
                            check=True).stdout
-    assert "客户等级分布" in text and "各季度重要客户回访率" in text
+    assert "客户等级分布" in text and "各季度重要客户拜访覆盖率" in text
     # the axis labels drawn inside the SVG charts are text too, in the CJK font
     assert "重点（B）" in text and "2026-10" in text and "CJK" in fonts
     assert "¥1,500.00" in text  # the table behind the sales chart

@@ -125,7 +125,7 @@ def test_v3_a_visit_s_next_follow_up_is_a_task_on_the_home_page_inbox_and_list(
     inbox = client.get("/inbox").get_data(as_text=True)
     assert 'data-testid="inbox-follow-ups"' in inbox and "回访客户有限公司" in inbox
     listed = client.get("/sales/follow-ups").get_data(as_text=True)
-    assert "回访客户有限公司" in listed and "拜访约定的回访" in listed
+    assert "回访客户有限公司" in listed and "拜访时约定的回访" in listed
     login_fast(client, app, staff["rep_b"])  # C6: a colleague's customer's tasks are not shown
     assert "回访客户有限公司" not in client.get("/sales/follow-ups").get_data(as_text=True)
     assert 'data-testid="inbox-follow-ups"' not in client.get("/inbox").get_data(as_text=True)

@@ -176,7 +176,7 @@ def test_v2_the_gm_sees_the_vip_customers_they_owe_a_visit(app, client, staff, v
     set_tier(app, other, "vip", visit_gm_on=date(2026, 7, 3))
     move_to(frozen, app, client, staff[Role.GENERAL_MANAGER], date(2026, 8, 1))
     page = client.get("/sales/visits").get_data(as_text=True)
-    assert "我应拜访的VIP客户" in page
+    assert "我应拜访的 VIP 客户" in page
     assert due_ids(client, obligation="vip_gm", when="period") == {vip}
     assert due_ids(client, obligation="vip_gm") == set()  # owed by December, not overdue
 

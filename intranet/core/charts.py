@@ -83,8 +83,8 @@ class Chart:
         from pygal.style import Style
 
         style = Style(font_family=FONT, background="white", plot_background="white",
-                      colors=COLOURS, title_font_size=16, label_font_size=12,
-                      major_label_font_size=12, legend_font_size=12, value_font_size=11)
+                      colors=COLOURS, title_font_size=18, label_font_size=16,
+                      major_label_font_size=16, legend_font_size=16, value_font_size=15)
         chart_class = {"bar": pygal.Bar, "line": pygal.Line,
                        "hbar": pygal.HorizontalBar}[self.kind]
         chart = chart_class(

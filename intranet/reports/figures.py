@@ -66,7 +66,7 @@ def tiers(scope) -> Chart:
         select(cadence.effective_tier(), func.count()).where(scope)
         .group_by(cadence.effective_tier())).all())
     return Chart("tiers", _l("Customers by tier"), [TIER_LABELS[t] for t in TIERS],
-                 [(_l("Customers"), [counts.get(t, 0) for t in TIERS])])
+                 [(_l("Number of customers"), [counts.get(t, 0) for t in TIERS])])
 
 
 def month_starts(today: date, months: int = MONTHS) -> list[date]:
@@ -129,7 +129,7 @@ def complaints(user, today: date) -> Chart:
     kept = figures.within_deadline_percent
     return Chart("complaints", _l("Service cases by type, last 12 months"),
                  [KIND_LABELS[k] for k in kinds],
-                 [(_l("Cases"), [figures.by_kind.get(k, 0) for k in kinds])],
+                 [(_l("Number of cases"), [figures.by_kind.get(k, 0) for k in kinds])],
                  note=str(_l("Deadlines kept: %(p)s.", p="—" if kept is None else f"{kept}%")))
 
 

@@ -19,12 +19,19 @@ ON_SITE = "visit"
 
 
 def visitors() -> list:
-    """Who may be named as having gone along: active reps, heads of sales and the GM, A→Z."""
-    return db.session.execute(
-        select(User.id, User.display_name).where(User.active, select(UserRole.id).where(
-            UserRole.user_id == User.id, UserRole.role.in_(
-                (Role.SALES_REP.value, *HEADS))).exists())
+    """Who may be named as having gone along: active reps, heads of sales and the GM, A→Z,
+    each with the role that decides what the visit counts for (张伟（总经理）)."""
+    rows = db.session.execute(
+        select(User.id, User.display_name, UserRole.role)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.active, UserRole.role.in_((Role.SALES_REP.value, *HEADS)))
         .order_by(User.name_pinyin, User.id)).all()
+    rank = {Role.GENERAL_MANAGER.value: 0, Role.SALES_MANAGER.value: 1, Role.SALES_REP.value: 2}
+    best: dict[int, tuple] = {}
+    for user_id, name, role in rows:  # one line a person, by their senior role
+        if user_id not in best or rank[role] < rank[best[user_id][1]]:
+            best[user_id] = (name, role)
+    return [(user_id, f"{name}（{Role(role).label}）") for user_id, (name, role) in best.items()]
 
 
 def _roles_of(user_ids: set[int]) -> set[tuple[int, str]]:

@@ -13,7 +13,7 @@ from intranet import credit
 from intranet.blueprints.management import bp
 from intranet.blueprints.sales.credit import apply_transition
 from intranet.blueprints.sales.forms import TransitionForm
-from intranet.core import audit, clock, i18n, money
+from intranet.core import audit, clock, i18n, money, settings
 from intranet.core.errors import abort_with
 from intranet.core.http import is_htmx, toast
 from intranet.core.pagination import paginate
@@ -222,7 +222,7 @@ def dashboard_pdf():
     charts = figures.dashboard(user, customer_scope(user), today)
     audit.record(audit.Action.EXPORT, "dashboard", "", details={
         "charts": [c.key for c in charts]})
-    number = f"KB-{today:%Y%m%d}"
+    number = f"KB-{clock.now().astimezone(settings.tz()):%Y%m%d-%H%M%S}"  # one per print
     data = render_record("pdf/dashboard.html", number, charts=charts, today=today,
                          reader=user.display_name)
     return Response(data, mimetype="application/pdf", headers={

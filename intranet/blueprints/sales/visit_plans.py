@@ -29,13 +29,17 @@ UNCOVERED_SHOWN = 50
 PICKER_LIMIT = 1000
 
 
+def _customer_id(value):
+    return int(value) if value not in (None, "") and str(value).isdigit() else None
+
+
 class PlanForm(Form):
-    customer_id = SelectField(_l("Customer"), coerce=int, validate_choice=False)
+    customer_id = SelectField(_l("Customer"), coerce=_customer_id, validate_choice=False)
     planned_on = DateField(_l("Day"), validators=[REQUIRED])
     note = StringField(_l("Note"), validators=[length(200)])
 
     def validate_customer_id(self, field):
-        if field.data not in {value for value, _label in field.choices or ()}:
+        if field.data is None or field.data not in {value for value, _label in field.choices}:
             raise ValidationError(_l("Choose one of your customers."))
 
 
@@ -75,7 +79,8 @@ def visit_plans():
     asked = int_arg("customer")  # 计划 from the list of customers owed a visit
     form = PlanForm(planned_on=max(first, today) if request.method == "GET" else None,
                     customer_id=asked)
-    form.customer_id.choices = [(cid, name) for cid, name in _picker(user)]
+    form.customer_id.choices = [("", _("Choose a customer"))] + [
+        (cid, name) for cid, name in _picker(user)]
     if form.validate_on_submit():
         if not first <= form.planned_on.data <= end:
             form.planned_on.errors.append(_("Choose a day of %(month)s.",
@@ -119,7 +124,8 @@ def visit_plans():
     return render_template(
         "sales/visit_plans.html", form=form, plans=plans, first=first, end=end, today=today,
         missing=missing, uncovered=count_label(count, more), confirm=ConfirmForm(),
-        asked=asked, plannable={value for value, _label in form.customer_id.choices},
+        asked=asked, uncovered_total=count,
+        plannable={value for value, _label in form.customer_id.choices if value},
         previous=f"{cadence.shift(first, -1, 1):%Y-%m}",
         following=f"{cadence.shift(first, 1, 1):%Y-%m}"), 422 if form.errors else 200
 

@@ -44,4 +44,4 @@ def vip_visits_owed(user):
         obligation, end + timedelta(days=1))))
     return Widget(_l("VIP customers I owe a visit"), count_label(count, more), [],
                   url_for("sales.visits_due", obligation="vip_gm", when="period"),
-                  _l("Every VIP customer had your visit this period."))
+                  _l("No VIP customer is owed your visit this period."))
