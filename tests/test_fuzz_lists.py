@@ -150,7 +150,6 @@ PAGES_WITHOUT_FILTERS = [
     ListCase("sales.visit_plans", R.SALES_REP, "/sales/visit-plans",
              {"month": ("2026-12", "2026-13", "x", "1999-01", "2101-01", "-1", "%")}),
     ListCase("sales.visit_plans", R.GENERAL_MANAGER, "/sales/visit-plans"),
-    ListCase("management.dashboard_pdf", R.GENERAL_MANAGER, "/management/dashboard/pdf"),
     ListCase("management.dashboard", R.SALES_MANAGER, "/management/dashboard"),
     ListCase("management.dashboard", R.GENERAL_MANAGER, "/management/dashboard"),
     ListCase("sales.follow_ups", R.SALES_REP, "/sales/follow-ups",

@@ -135,7 +135,6 @@ MATRIX: dict[str, dict[str, Permission]] = {
                           "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.visit_plan_delete": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "management.dashboard": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER)},
-    "management.dashboard_pdf": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER, fresh=True)},
     # Allocation (rules R7, R8, R9): the director allocates; a rep's record is seen by the rep,
     # the department's manager and the GM (which one: resources/reps.py); managers act on it.
     "sales.allocation_list": {"GET": allow(R.SALES_MANAGER)},

@@ -104,7 +104,7 @@ def test_rep_searches_opens_a_customer_and_records_an_activity(page, staff, make
     expect(page.locator("[data-testid=customer-row]")).to_have_count(1)  # never rep_b's
     page.get_by_role("link", name="杭州西湖精密机械有限公司").click()
     expect(page.locator("h1")).to_have_text("杭州西湖精密机械有限公司")
-    page.get_by_text("记录活动").click()
+    page.get_by_text("记录拜访或联系").click()
     page.select_option("#kind", "visit")
     page.fill("#summary", "上门拜访采购经理，沟通年度框架协议")
     page.get_by_role("button", name="保存").click()  # htmx swaps the activity log in place

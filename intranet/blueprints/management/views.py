@@ -13,7 +13,7 @@ from intranet import credit
 from intranet.blueprints.management import bp
 from intranet.blueprints.sales.credit import apply_transition
 from intranet.blueprints.sales.forms import TransitionForm
-from intranet.core import audit, clock, i18n, money, settings
+from intranet.core import audit, clock, i18n, money
 from intranet.core.errors import abort_with
 from intranet.core.http import is_htmx, toast
 from intranet.core.pagination import paginate
@@ -205,25 +205,3 @@ def dashboard():
         "charts": [c.key for c in charts]})
     return render_template("management/dashboard.html", charts=charts, today=today)
 
-
-@bp.route("/dashboard/pdf")
-def dashboard_pdf():
-    """The dashboard as a PDF: the same charts (SVG, Chinese labels as text) and tables."""
-    from flask import Response
-
-    from intranet.core.access import customer_scope
-    from intranet.core.http import download_disposition
-    from intranet.customers import ledger
-    from intranet.pdf import render_record
-    from intranet.reports import figures
-
-    user = current_user._get_current_object()
-    today = ledger.today()
-    charts = figures.dashboard(user, customer_scope(user), today)
-    audit.record(audit.Action.EXPORT, "dashboard", "", details={
-        "charts": [c.key for c in charts]})
-    number = f"KB-{clock.now().astimezone(settings.tz()):%Y%m%d-%H%M%S}"  # one per print
-    data = render_record("pdf/dashboard.html", number, charts=charts, today=today,
-                         reader=user.display_name)
-    return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": download_disposition(_("Dashboard"), "pdf", "dashboard")})
