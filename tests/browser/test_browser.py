@@ -110,5 +110,5 @@ def test_rep_searches_opens_a_customer_and_records_an_activity(page, staff, make
     page.get_by_role("button", name="保存").click()  # htmx swaps the activity log in place
     expect(page.locator("[data-testid=activity]")).to_have_count(1)
     expect(page.locator("[data-testid=activity]")).to_contain_text("年度框架协议")
-    expect(page.locator("#flash .flash-success")).to_contain_text("活动已记录")
+    expect(page.locator("#flash .flash-success")).to_contain_text("拜访/联系记录已保存")
     assert page.csp_violations == []
