@@ -83,7 +83,9 @@ def test_htmx_errors_show_as_a_message_and_expired_sessions_go_to_login(page, ap
     expect(page.locator("#flash .flash-error")).to_contain_text("表单已过期")
 
     # The account is disabled meanwhile: the next htmx request leads to the sign-in page.
-    page.reload()
+    # The header's inbox badge loads itself by htmx once the page is up; the reload waits for
+    # it, or that request, not the click, would be the one that meets the rotated session.
+    page.reload(wait_until="networkidle")
     with app.app_context():
         from intranet.extensions import db
         from intranet.models import User
