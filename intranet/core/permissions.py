@@ -135,6 +135,14 @@ MATRIX: dict[str, dict[str, Permission]] = {
                           "POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "sales.visit_plan_delete": {"POST": allow(R.SALES_REP, R.SALES_MANAGER)},
     "management.dashboard": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER)},
+    # The report package (rules Q1, Q2): which report is whose is management/reports.py's
+    # scope; who may take which step, the machine's (workflows/report.py)
+    "management.reports": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER, R.ARCHIVIST)},
+    "management.report": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER, R.ARCHIVIST)},
+    "management.report_pdf": {"GET": allow(R.SALES_MANAGER, R.GENERAL_MANAGER, R.ARCHIVIST)},
+    "management.report_text": {"POST": allow(R.SALES_MANAGER, R.ARCHIVIST)},
+    "management.report_transition": {"POST": allow(R.SALES_MANAGER, R.GENERAL_MANAGER,
+                                                   R.ARCHIVIST)},
     # Allocation (rules R7, R8, R9): the director allocates; a rep's record is seen by the rep,
     # the department's manager and the GM (which one: resources/reps.py); managers act on it.
     "sales.allocation_list": {"GET": allow(R.SALES_MANAGER)},

@@ -141,4 +141,16 @@ def refresh(customers: list[Customer], on: date | None = None) -> None:
         fig = computed[customer.id]
         customer.sales_12m = fig.sales_12m
         customer.sales_prev_12m = fig.sales_prev_12m
+        before = customer.effective_tier
         customer.tier = tier_for(fig)
+        note_tier_change(customer, before)
+
+
+def note_tier_change(customer: Customer, before: str | None) -> None:
+    """Keep the movement of the customer's effective tier (the reports' tier movements, rule
+    Q2); a customer not yet stored has no movement."""
+    from intranet.models import TierChange
+
+    after = customer.effective_tier
+    if customer.id is not None and before and after != before:
+        db.session.add(TierChange(customer_id=customer.id, from_tier=before, to_tier=after))

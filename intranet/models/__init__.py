@@ -23,6 +23,7 @@ from intranet.models.customer import (
                                       Shipment,
 )
 from intranet.models.notification import Notification
+from intranet.models.report import Report, TierChange
 from intranet.models.resources import (
     ConflictClaim,
     CustomerPool,
@@ -44,6 +45,7 @@ __all__ = ["Activity", "ActivityParticipant", "ArchiveAccessRequest", "ArchiveEx
            "ContactMiss", "CorrectiveAction", "CreditApplication", "CreditBreach", "CreditOverride",
            "Customer", "CustomerPool", "Delegation", "Department", "FollowUp", "IssuedDocument",
            "LedgerCounter", "Notification", "Order", "OwnershipRecord", "Payment", "Penalty",
-           "PoolClaim", "ReclaimRule", "Reclassification", "ResourceRequest", "SealedPeriod",
-           "ServiceCase", "Setting", "SettingsVersion", "Shipment", "TransferRequest", "User",
-           "UserRole", "VisitPlan", "WorkflowCopy", "WorkflowDeadline", "WorkflowHistory"]
+           "PoolClaim", "ReclaimRule", "Reclassification", "Report", "ResourceRequest",
+           "SealedPeriod", "ServiceCase", "Setting", "SettingsVersion", "Shipment", "TierChange",
+           "TransferRequest", "User", "UserRole", "VisitPlan", "WorkflowCopy", "WorkflowDeadline",
+           "WorkflowHistory"]

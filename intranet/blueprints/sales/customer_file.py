@@ -22,7 +22,7 @@ from intranet.core.access import (
 )
 from intranet.core.forms import ConfirmForm
 from intranet.core.http import is_htmx, toast
-from intranet.customers import attachments
+from intranet.customers import attachments, ledger
 from intranet.customers.dedupe import find_duplicate
 from intranet.extensions import db
 from intranet.models import (
@@ -153,8 +153,9 @@ def customer_tier(customer_id: int):
     record = scoped_customer_or_404(customer_id, "edit")
     form = TierOverrideForm()
     if form.validate_on_submit():
-        old = record.tier_override
+        old, before = record.tier_override, record.effective_tier
         record.tier_override = form.tier.data or None
+        ledger.note_tier_change(record, before)
         record.tier_override_reason = form.reason.data.strip() if record.tier_override else ""
         record.tier_override_by_id = current_user.id if record.tier_override else None
         audit.record(audit.Action.UPDATE, "customer", record.id, reason=form.reason.data.strip(),
