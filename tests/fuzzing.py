@@ -13,7 +13,7 @@ import os
 import shutil
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -233,6 +233,7 @@ def seed() -> tuple[dict, dict]:
     db.session.add(visit_plan)
     db.session.flush()
     allocation["plan_id"] = visit_plan.id
+    allocation.update(seed_reports(users))
     ids = {"customer_id": main.id, "prospect_id": prospect.id, "contact_id": contact.id,
            "attachment_id": attachment.id, "order_id": order.id, "draft_id": draft.id,
            "submitted_id": submitted.id, "received_id": received.id,
@@ -321,6 +322,28 @@ def seed_allocation(users) -> dict:
     db.session.add_all([lead, penalty])
     db.session.flush()
     return {"lead_id": lead.id, "rep_id": rep.id, "penalty_id": penalty.id}
+
+
+def seed_reports(users) -> dict:
+    """Rule Q1: a department's report waiting for its manager, and one waiting for the GM."""
+    from intranet.models import Report
+    from intranet.visits import cadence
+
+    manager = users[Role.SALES_MANAGER]
+    found = {}
+    for key, (start, state) in {"report_id": (date(2026, 7, 1), "draft"),
+                                "report_submitted_id": (date(2026, 4, 1), "submitted")}.items():
+        end = cadence.period_end(start, 3)
+        due = end + timedelta(days=6)
+        row = Report(kind="credit_sales", period_start=start, period_end=end, months=3,
+                     department_id=manager.department_id, due_on=due, state=state,
+                     due_at=cadence.local_midnight_utc(due + timedelta(days=1)),
+                     text="第二季度分析" if state == "submitted" else "",
+                     submitted_by_id=manager.id if state == "submitted" else None)
+        db.session.add(row)
+        db.session.flush()
+        found[key] = row.id
+    return found
 
 
 def seed_sealing(main, users) -> dict:

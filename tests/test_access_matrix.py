@@ -2,7 +2,7 @@
 route of the app in it. Every role is tried on every route."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from conftest import csrf_token, login_fast
@@ -166,6 +166,13 @@ def world(app, staff, make_customer, make_case, tmp_path):
         plan = VisitPlan(user_id=staff[Role.SALES_REP].id, customer_id=customer,
                          planned_on=date.today() + timedelta(days=40))
         db.session.add(plan)
+        from intranet.models import Report
+        from intranet.workflows import engine
+        report = Report(kind="credit_sales", period_start=date(2026, 7, 1),
+                        period_end=date(2026, 9, 30), months=3,
+                        department_id=staff[Role.SALES_MANAGER].department_id,
+                        due_on=date(2026, 10, 6), due_at=datetime(2026, 10, 6, 16, tzinfo=UTC))
+        engine.start(report, user=None)
         notes = {}
         for key, user in staff.items():
             notes[key] = notifications.notify(user.id, "welcome")
@@ -178,7 +185,7 @@ def world(app, staff, make_customer, make_case, tmp_path):
                 "record_id": batch.id, "reclassification_id": reclassification.id,
                 "conflict_id": conflict.id, "lead_id": lead.id, "rep_id": staff[Role.SALES_REP].id,
                 "penalty_id": penalty.id, "access_id": access_request.id, "plan_id": plan.id,
-                "kind": "credit_application",
+                "report_id": report.id, "kind": "credit_application",
                 "delegation_id": delegation.id, "note_ids": note_ids, "export_ids": exports}
 
 

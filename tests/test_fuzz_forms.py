@@ -27,6 +27,7 @@ from intranet.blueprints.archive.exports import ExportForm
 from intranet.blueprints.archive.sealed import AccessRequestForm, AccessTransitionForm, SealForm
 from intranet.blueprints.auth.forms import LoginForm, PasswordChangeForm
 from intranet.blueprints.finance.forms import ReleaseForm
+from intranet.blueprints.management.reports import ReportTextForm, ReportTransitionForm
 from intranet.blueprints.sales.forms import (
     AccessReasonForm,
     ActivityForm,
@@ -201,6 +202,18 @@ FORMS = [
              fields_of(PlanForm), {"customer_id": (Fill("{customer_id}"), "1", "x"),
                                    "planned_on": DATES, "note": ("季度拜访",)}),
     FormCase("sales.visit_plan_delete", R.SALES_REP, "/sales/visit-plans/{plan_id}/delete", ()),
+    # rule Q1: the author's analysis, and the report's steps
+    FormCase("management.report_text", R.SALES_MANAGER, "/management/reports/{report_id}/text",
+             fields_of(ReportTextForm), {"text": ("第三季度回款良好", "", "x" * 5001)}),
+    FormCase("management.report_transition", R.SALES_MANAGER,
+             "/management/reports/{report_id}/transition", fields_of(ReportTransitionForm),
+             {"event": ("submit", "accept", "send_back", "x"), "version": VERSIONS,
+              "text": ("第三季度回款良好", ""), "comment": ("", "请补充")}),
+    FormCase("management.report_transition", R.GENERAL_MANAGER,
+             "/management/reports/{report_submitted_id}/transition",
+             fields_of(ReportTransitionForm),
+             {"event": ("send_back", "accept", "submit", "x"), "version": VERSIONS,
+              "comment": ("请补充回款分析", ""), "text": ("",)}),
     FormCase("sales.credit_new", R.SALES_REP, "/sales/customers/{prospect_id}/credit/new",
              fields_of(CreditApplicationForm), CREDIT_VALUES),
     FormCase("sales.credit_edit", R.SALES_REP, "/sales/credit/{draft_id}/edit",

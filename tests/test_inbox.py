@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
 
@@ -25,6 +25,7 @@ from intranet.models import (
     Customer,
     PoolClaim,
     Reclassification,
+    Report,
     ServiceCase,
     TransferRequest,
     User,
@@ -142,6 +143,17 @@ def world(app, staff, make_user, make_delegation):
                 db.session.add(ArchiveAccessRequest(
                     customer_id=customer(rep).id, state=state, year=2025,
                     requested_by_id=asker.id, reason="审计", days=3))
+        archivist = u[R.ARCHIVIST]
+        for state in ("draft", "submitted", "returned", "accepted"):  # rule Q1
+            for department_id in (dept1, dept2, None):
+                for submitter in (None, manager, manager2, archivist):
+                    year = 1900 + next(seq)  # a period of its own
+                    db.session.add(Report(
+                        kind="consolidated" if department_id is None else "credit_sales",
+                        period_start=date(year, 7, 1), period_end=date(year, 9, 30),
+                        months=3, department_id=department_id, due_on=date(year, 10, 6),
+                        due_at=clock.now() + timedelta(days=next(seq)), state=state,
+                        submitted_by_id=submitter.id if submitter else None))
         db.session.commit()
     return people
 

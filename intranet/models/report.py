@@ -66,7 +66,7 @@ class Report(db.Model):
     @property
     def title(self) -> str:
         """E.g. 2026年第3季度 资信与销售分析 · 销售一部 (reports/package.py words it)."""
-        from intranet.reports.package import title_of
+        from intranet.reports.kinds import title_of
 
         return title_of(self)
 

@@ -9,8 +9,8 @@ from intranet.core.i18n import lazy_gettext as _l
 def init_app(app) -> None:
     import intranet.reports.jobs  # noqa: F401  (registers the report jobs)
     from intranet.core import audit, notifications
+    from intranet.reports.kinds import KIND_LABELS
     from intranet.reports.notices import KINDS
-    from intranet.reports.package import KIND_LABELS
     from intranet.workflows.report import ReportFlow
 
     notifications.register_kinds(KINDS)

@@ -6,6 +6,7 @@ reason, and the author submits it again. Whoever submitted never accepts (the gu
 `not_the_submitter`). Its figures are frozen at submission (reports/package.py)."""
 from __future__ import annotations
 
+from sqlalchemy import func
 from statemachine import State
 
 from intranet.core import clock
@@ -115,7 +116,8 @@ class ReportFlow(Workflow):
             principal = grant.on_behalf_of
             clauses.append(all_of(
                 model.state == S.SUBMITTED.value, is_not(model.submitted_by_id, actor),
-                *([model.submitted_by_id != principal.id] if principal else [])))
+                *([func.coalesce(model.submitted_by_id, 0) != principal.id] if principal
+                  else [])))
         return any_of(clauses)
 
     @classmethod
@@ -124,12 +126,12 @@ class ReportFlow(Workflow):
                 "why": row.decision_comment}
 
     def on_submit(self, model, user=None, text: str | None = None, **kwargs):
-        from intranet.reports import package
+        from intranet.reports.package import freeze
 
         if text is not None:
             model.text = text
         model.submitted_by_id, model.submitted_at = user.id, clock.now()
-        model.figures = package.freeze(model)
+        model.figures = freeze(model)
 
     def on_accept(self, model, user=None, comment: str = "", **kwargs):
         model.decided_by_id, model.decided_at = user.id, clock.now()
