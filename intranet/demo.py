@@ -20,6 +20,7 @@ from intranet.customers.names import normalise_name
 from intranet.extensions import db
 from intranet.models import Contact, Customer, Department, Order, Payment, Shipment, User
 from intranet.models.customer import PAYMENT_METHODS, SIZES, SOURCE_CHANNELS
+from intranet.reports.demo import load_reports
 from intranet.resources.demo import load_resources
 from intranet.resources.ownership import first_owner
 from intranet.visits.demo import load_visits
@@ -155,6 +156,7 @@ def load_demo() -> list[tuple[str, str, str]]:
     load_sealing(users)
     load_export(users)
     load_visits(users)
+    load_reports(users)
     return [(u, n, ", ".join(str(r.label) for r in roles)) for u, n, _d, roles in USERS]
 
 

@@ -61,7 +61,7 @@ DEMO_ACCOUNTS = [username for username, *_ in USERS]
 # none) a rep of the other department for sales manager manager1.
 DEPUTIES = {"deputy": ("gm", Role.GENERAL_MANAGER), "rep3": ("manager1", Role.SALES_MANAGER)}
 REASON_READERS = ("desk", "handler", "finance", "archivist")  # rule C6: a reason first
-NOT_REQUESTED = {"sales.credit_pdf"}  # rendering a record takes WeasyPrint a second or more
+NOT_REQUESTED = {"sales.credit_pdf", "management.report_pdf"}  # WeasyPrint: a second or more
 NOT_FOLLOWED = {"auth.logout", "auth.language"}  # would sign out or switch the language
 DEAD = {403, 404, 405}
 HX = {"HX-Request": "true"}
@@ -247,6 +247,11 @@ def _inbox_record(allowed):
 
 
 # Keep in step with the views: each entry is the scoped_*_or_404 call its view makes.
+def report_scoped(report_id: int):
+    from intranet.blueprints.management.reports import _scoped
+    return _scoped(report_id)
+
+
 RECORD_CHECKS = {
     "home.urge": _inbox_record(lambda row, user: steps.started_by(row) == user.id),
     "home.copy": _inbox_record(steps.may_copy),
@@ -282,6 +287,8 @@ RECORD_CHECKS = {
        for name in ("record", "record_pdf")},
     **{f"archive.{name}": _exists(Customer, "customer_id")
        for name in ("customer_file", "customer_file_pdf")},
+    **{f"management.{name}": lambda args: report_scoped(args["report_id"])
+       for name in ("report_pdf", "report_transition", "report_text")},
     "service.case_attachment_download": _case("view", notes=True),
     "service.case_pdf": _case("archive", notes=True),
     **{f"service.{name}": _case("view", notes=True)

@@ -59,9 +59,18 @@ def charts(client, report_id: int) -> dict[str, tuple[str, list[list[str]], str]
     return found
 
 
+@pytest.fixture
+def customers(staff, make_customer):
+    """A customer in each sales department: a department without any writes no report."""
+    make_customer("上海客户有限公司", staff[Role.SALES_REP])
+    make_customer("南京客户有限公司", staff["rep_other_dept"])
+
+
 # --- rule Q1: what each period asks for, by when -------------------------------------------
 
-def test_q1_after_the_quarter_each_report_is_prepared_with_its_due_day(app, staff, frozen):
+def test_q1_after_the_quarter_each_report_is_prepared_with_its_due_day(app, staff, frozen,
+                                                                       customers, make_user):
+    make_user("deputy", Role.SALES_MANAGER, department="gmo")  # an office without customers
     frozen(Q3_CLOSED)
     assert run(app, "report_package") == 4  # two department reports (one department has a
     found = reports(app)                    # manager) and two company reports
@@ -82,13 +91,15 @@ def test_q1_after_the_quarter_each_report_is_prepared_with_its_due_day(app, staf
     assert told == {staff[Role.SALES_MANAGER].id: 2, staff[Role.ARCHIVIST].id: 2}
 
 
-def test_q1_the_last_day_of_the_quarter_still_asks_for_the_quarter_before(app, staff, frozen):
+def test_q1_the_last_day_of_the_quarter_still_asks_for_the_quarter_before(app, staff, frozen,
+                                                                          customers):
     frozen(datetime(2026, 9, 30, 15, 59, tzinfo=UTC))  # 23:59 on 30 September in Shanghai
     run(app, "report_package")
     assert {r.period_start for r in reports(app).values()} == {date(2026, 4, 1)}
 
 
-def test_q1_due_days_and_a_monthly_cycle_are_settings(app, staff, frozen):
+def test_q1_due_days_and_a_monthly_cycle_are_settings(app, staff, frozen,
+                                                      customers):
     frozen(datetime(2026, 11, 2, 1, tzinfo=UTC))
     with app.test_request_context():
         assert settings.update({"report_cycle": "1", "report_due_credit_sales": "5"}) == {}
@@ -102,7 +113,8 @@ def test_q1_due_days_and_a_monthly_cycle_are_settings(app, staff, frozen):
     assert found["archive_visit", None].due_on == date(2026, 11, 15)
 
 
-def test_q1_authors_are_reminded_before_the_due_day_and_once_overdue(app, staff, frozen):
+def test_q1_authors_are_reminded_before_the_due_day_and_once_overdue(app, staff, frozen,
+                                                                     customers):
     frozen(Q3_CLOSED)
     run(app, "report_package")
     manager, gm = staff[Role.SALES_MANAGER].id, staff[Role.GENERAL_MANAGER].id
@@ -124,7 +136,7 @@ def test_q1_authors_are_reminded_before_the_due_day_and_once_overdue(app, staff,
 # --- the workflow ------------------------------------------------------------------------
 
 @pytest.fixture
-def prepared(app, staff, frozen):
+def prepared(app, staff, frozen, customers):
     frozen(Q3_CLOSED)
     run(app, "report_package")
     return {key: r.id for key, r in reports(app).items()}
@@ -193,7 +205,8 @@ def test_q1_only_the_author_writes_and_only_the_gm_decides(app, client, staff, p
                 {"event": "submit", "version": "1", "text": "x"}).status_code == 409
 
 
-def test_c6_each_reader_lists_the_reports_they_may_read(app, client, staff, make_user, frozen):
+def test_c6_each_reader_lists_the_reports_they_may_read(app, client, staff, make_user, frozen,
+                                                        customers):
     manager2 = make_user("manager2", Role.SALES_MANAGER, department="sales2")
     frozen(Q3_CLOSED)
     run(app, "report_package")

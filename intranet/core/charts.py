@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -75,7 +76,8 @@ class Chart:
 
     @property
     def empty(self) -> bool:
-        return not self.labels
+        """Nothing to draw: no labels, or only zeros (pygal would draw an axis of 0, 0, 1…)."""
+        return not any(v for _, values in self.series for v in values)
 
     def svg(self) -> str:
         """The chart; counts are drawn as integers, money as yuan, shares as percent."""
@@ -91,9 +93,11 @@ class Chart:
             style=style, js=[], disable_xml_declaration=True, width=640, height=320,
             explicit_size=True, show_legend=len(self.series) > 1, legend_at_bottom=True,
             x_label_rotation=0 if len(self.labels) <= 6 else 30, truncate_label=-1,
-            print_values=len(self.labels) <= 6, include_x_axis=True,
+            print_values=len(self.labels) <= 6 and len(self.series) == 1, include_x_axis=True,
             formatter=self.number, value_formatter=self._axis, margin=12,
-            range=(0, 100) if self.percent else None, min_scale=2, max_scale=8)
+            range=(0, 100) if self.percent else None, min_scale=2, max_scale=8,
+            # the labels stand left of a horizontal chart's bars
+            margin_left=12 + self._wide_label_room(16) if self.kind == "hbar" else None)
         if self.show_title:
             chart.title = str(self.title)
         chart.x_labels = [str(label) for label in self.labels]
@@ -101,6 +105,13 @@ class Chart:
             chart.add(str(name), [float(v) if isinstance(v, Decimal) else v for v in values])
         svg = _SCRIPT.sub("", chart.render(is_unicode=True))
         return _ID.sub(f"chart-{self.key}", svg)  # the same figures draw the same file
+
+    def _wide_label_room(self, font_size: int) -> int:
+        """pygal reserves 0.6 em for every character of a label; a Chinese character takes a
+        whole em, so a company's name ran off the left edge. The room the widest label lacks."""
+        wide = max((sum(1 for ch in str(label) if unicodedata.east_asian_width(ch) in "WF")
+                    for label in self.labels), default=0)
+        return int(wide * font_size * 0.45)
 
     def data_uri(self) -> str:
         return "data:image/svg+xml;base64," + base64.b64encode(

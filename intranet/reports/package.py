@@ -20,7 +20,7 @@ from intranet.core import settings
 from intranet.core.charts import Chart
 from intranet.core.roles import Role
 from intranet.extensions import db
-from intranet.models import Department, Report, User, UserRole
+from intranet.models import Customer, Report, User, UserRole
 from intranet.reports.kinds import KINDS, Kind
 from intranet.visits import cadence
 
@@ -40,11 +40,13 @@ def due_on(kind: Kind, period_end: date) -> date:
 
 
 def authoring_departments() -> list[int]:
-    """Sales departments with an active sales manager to write their reports."""
+    """Sales departments: those with customers, and an active sales manager to write their
+    reports (a manager's role held in another office, e.g. a deputy's, makes no report)."""
     return list(db.session.scalars(
         select(User.department_id).join(UserRole, UserRole.user_id == User.id)
         .where(User.active, UserRole.role == Role.SALES_MANAGER.value,
-               User.department_id.is_not(None))
+               select(Customer.id).where(Customer.department_id == User.department_id)
+               .exists())
         .distinct().order_by(User.department_id)))
 
 
@@ -75,10 +77,6 @@ def prepare(today: date) -> list[Report]:
                 continue
             made.append(row)
     return made
-
-
-def department_of(report: Report) -> Department | None:
-    return report.department
 
 
 # --- figures: live while open, frozen at submission -------------------------------------------

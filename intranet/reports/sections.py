@@ -193,7 +193,8 @@ def complaints(scope, start, end) -> Chart:
     return Chart("complaints", _l("Service cases by type"),
                  [CASE_KIND_LABELS[k] for k in kinds],
                  [(_l("Number of cases"), [found.by_kind.get(k, 0) for k in kinds])],
-                 note=str(_l("Deadlines kept: %(p)s.", p="—" if kept is None else f"{kept}%")))
+                 note=str(_l("Deadlines kept: %(p)s.", p="—" if kept is None else f"{kept}%"))
+                 if found.total else str(_l("No service case in this period.")))
 
 
 def visits(scope, start, end) -> Chart:

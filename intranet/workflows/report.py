@@ -87,7 +87,7 @@ class ReportFlow(Workflow):
                     S.RETURNED: _l("Sent back to its author"), S.ACCEPTED: _l("Accepted")}
     PERMISSIONS = {"submit": AUTHORS, "accept": GM, "send_back": GM}
     EVENT_LABELS = {START: _l("Prepared"), "submit": _l("Submit"), "accept": _l("Accept"),
-                    "send_back": _l("Send back")}
+                    "send_back": _l("Send back to the author")}
     NOTICES = (
         Notice(S.DRAFT, "report_prepared", authors),
         Notice(S.SUBMITTED, "report_submitted", _gms),
