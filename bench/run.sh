@@ -14,6 +14,8 @@
 #   bash bench/run.sh resources  `flask jobs run` with the reclaim rules on over that data
 #                              (owners, pool, requests), then the pool page, the requests
 #                              list and the reclaim batches (bench/resources.py)
+#   bash bench/run.sh reports [pg]  the report package's figures per report and section, and
+#                              the report page, against the bare page (bench/reports.py)
 #   bash bench/run.sh export   a batch export of 1,000 archive records on the task's two
 #                              renderer processes against WeasyPrint in one process
 #                              (bench/archive_export.py)
@@ -30,6 +32,13 @@ case "${1:-}" in
   resources) shift; "$VENV/bin/python" bench/seed.py
              exec "$VENV/bin/python" bench/resources.py "$@" ;;
   pdf) shift; exec "$VENV/bin/python" bench/pdf_render.py "$@" ;;
+  reports) shift
+           if [ "${1:-}" = pg ]; then
+             exec pg_virtualenv -t -o shared_buffers=512MB -o work_mem=16MB sh -c \
+               'DATABASE_URL="postgresql://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE" \
+                "$0/bin/python" bench/reports.py' "$VENV"
+           fi
+           exec "$VENV/bin/python" bench/reports.py "$@" ;;
   export) shift; exec "$VENV/bin/python" bench/archive_export.py "$@" ;;
   pg) shift
       # -t: the cluster lives in a temporary directory even as root; the server's memory is

@@ -121,7 +121,15 @@ def freeze(report: Report) -> str:
 
 
 def charts(report: Report) -> list[Chart]:
-    """What the report shows: its frozen figures once submitted, the data's until then."""
+    """What the report shows: its frozen figures once submitted, the data's until then. A
+    report's period is closed, so its figures change only when something is entered late:
+    they are kept per worker for a quarter of an hour (reports/figures.remembered), as its
+    department's figures take a second or two at 100,000 customers (bench/reports.py).
+    Submitting computes them afresh (`freeze`)."""
     if report.figures:
         return [_chart_of(d) for d in json.loads(report.figures)]
-    return compute(report)
+    from flask_babel import get_locale
+
+    from intranet.reports.figures import remembered
+
+    return remembered(("report", report.id, str(get_locale())), lambda: compute(report))

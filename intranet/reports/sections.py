@@ -38,6 +38,16 @@ TOP = 10
 SOLD = ("open", "shipped")  # orders that count as sales (cancelled ones do not)
 
 
+def _scoped(stmt, column, scope):
+    """`stmt` limited to the customers of `scope` through `column` (a customer id), as
+    `column IN (the scope's customers)`: a department's orders or shipments are then read
+    through the (customer, day) indexes, 3 to 6 times faster on SQLite at 100,000 customers
+    than probing each row's customer (bench/reports.py)."""
+    if sees_everything(scope):
+        return stmt
+    return stmt.where(column.in_(select(Customer.id).where(scope)))
+
+
 def _scope(department_id):
     return true() if department_id is None else Customer.department_id == department_id
 
@@ -63,7 +73,7 @@ def tiers(scope, start, end) -> Chart:
 def tier_moves(scope, start, end) -> Chart:
     """Customers whose tier moved within the period, from their first tier in it to their
     last (a customer that moved and moved back did not move)."""
-    rows = db.session.execute(figures._scoped(
+    rows = db.session.execute(_scoped(
         select(TierChange.customer_id, TierChange.from_tier, TierChange.to_tier)
         .where(*_within(TierChange.changed_at, start, end))
         .order_by(TierChange.customer_id, TierChange.changed_at, TierChange.id),
@@ -95,7 +105,7 @@ def growth(scope, start, end) -> Chart:
     now_sum = func.sum(case((Order.ordered_on >= start, Order.amount), else_=0))
     then_sum = func.sum(case((Order.ordered_on < start, Order.amount), else_=0))
     grown = (now_sum - then_sum).label("grown")
-    rows = db.session.execute(figures._scoped(
+    rows = db.session.execute(_scoped(
         select(Order.customer_id, now_sum, then_sum, grown)
         .where(Order.status.in_(SOLD), Order.ordered_on >= before, Order.ordered_on <= end)
         .group_by(Order.customer_id).having(now_sum > then_sum)
@@ -116,7 +126,7 @@ def growth(scope, start, end) -> Chart:
 
 
 def _sales_by(column, names: dict, key: str, title, scope, start, end) -> Chart:
-    rows = db.session.execute(figures._scoped(
+    rows = db.session.execute(_scoped(
         select(column, func.sum(Order.amount), func.count(func.distinct(Order.customer_id)))
         .join(Customer, Customer.id == Order.customer_id)
         .where(Order.status.in_(SOLD), Order.ordered_on >= start, Order.ordered_on <= end)
@@ -150,17 +160,17 @@ def receivables(scope, start, end) -> Chart:
     """Shipped (invoiced) and paid per month of the period, the payment rate, and what the
     customers owed at the period's end."""
     months = _months(start, end)
-    shipped = dict(db.session.execute(figures._scoped(
+    shipped = dict(db.session.execute(_scoped(
         select(figures._month(Shipment.shipped_on), func.sum(Shipment.amount))
         .where(Shipment.shipped_on >= start, Shipment.shipped_on <= end)
         .group_by(figures._month(Shipment.shipped_on)), Shipment.customer_id, scope)).all())
-    paid = dict(db.session.execute(figures._scoped(
+    paid = dict(db.session.execute(_scoped(
         select(figures._month(Payment.received_on), func.sum(Payment.amount))
         .where(Payment.received_on >= start, Payment.received_on <= end)
         .group_by(figures._month(Payment.received_on)), Payment.customer_id, scope)).all())
-    owed = (Decimal(db.session.scalar(figures._scoped(
+    owed = (Decimal(db.session.scalar(_scoped(
         select(func.coalesce(func.sum(Shipment.amount), 0)).where(Shipment.shipped_on <= end),
-        Shipment.customer_id, scope)) or 0) - Decimal(db.session.scalar(figures._scoped(
+        Shipment.customer_id, scope)) or 0) - Decimal(db.session.scalar(_scoped(
             select(func.coalesce(func.sum(Payment.amount), 0))
             .where(Payment.received_on <= end), Payment.customer_id, scope)) or 0))
     labels = [f"{m:%Y-%m}" for m in months]
@@ -183,11 +193,9 @@ def over_limit(scope, start, end) -> Chart:
 def complaints(scope, start, end) -> Chart:
     """Rule P8's figures for the cases received in the period (a company report counts the
     cases about no customer too)."""
-    stmt = select(ServiceCase).where(*_within(ServiceCase.received_at, start, end))
-    if not sees_everything(scope):
-        stmt = stmt.where(select(Customer.id).where(
-            Customer.id == ServiceCase.customer_id, scope).exists())
-    found = case_ledger.figures(stmt)
+    found = case_ledger.figures(_scoped(
+        select(ServiceCase).where(*_within(ServiceCase.received_at, start, end)),
+        ServiceCase.customer_id, scope))
     kinds = list(CASE_KIND_LABELS)
     kept = found.within_deadline_percent
     return Chart("complaints", _l("Service cases by type"),
@@ -199,10 +207,10 @@ def complaints(scope, start, end) -> Chart:
 
 def visits(scope, start, end) -> Chart:
     """Rules V2, V3: contacts by channel, the important customers visited and satisfaction."""
-    rows = dict(db.session.execute(figures._scoped(
+    rows = dict(db.session.execute(_scoped(
         select(Activity.kind, func.count()).where(*_within(Activity.occurred_at, start, end))
         .group_by(Activity.kind), Activity.customer_id, scope)).all())
-    mean = db.session.scalar(figures._scoped(
+    mean = db.session.scalar(_scoped(
         select(func.avg(Activity.satisfaction)).where(*_within(Activity.occurred_at, start, end)),
         Activity.customer_id, scope))
     visited, total = cadence.coverage(scope, start, end)
@@ -218,7 +226,7 @@ def visits(scope, start, end) -> Chart:
 
 
 def visit_purposes(scope, start, end) -> Chart:
-    rows = db.session.execute(figures._scoped(
+    rows = db.session.execute(_scoped(
         select(Activity.purpose, func.count(), func.avg(Activity.satisfaction))
         .where(*_within(Activity.occurred_at, start, end), Activity.purpose.is_not(None))
         .group_by(Activity.purpose), Activity.customer_id, scope)).all()
@@ -237,15 +245,15 @@ def archive(scope, start, end) -> Chart:
     reclaims to the pool, claims), tier changes, follow-ups done and customers gone quiet."""
     registered = db.session.scalar(select(func.count()).select_from(Customer).where(
         scope, *_within(Customer.created_at, start, end)))
-    owners = db.session.scalar(figures._scoped(
+    owners = db.session.scalar(_scoped(
         select(func.count()).select_from(OwnershipRecord).where(
             *_within(OwnershipRecord.at, start, end),
             OwnershipRecord.kind.not_in(("registered", "import"))),
         OwnershipRecord.customer_id, scope))
-    tiers_ = db.session.scalar(figures._scoped(
+    tiers_ = db.session.scalar(_scoped(
         select(func.count(func.distinct(TierChange.customer_id)))
         .where(*_within(TierChange.changed_at, start, end)), TierChange.customer_id, scope))
-    follow_ups = db.session.scalar(figures._scoped(
+    follow_ups = db.session.scalar(_scoped(
         select(func.count()).select_from(FollowUp).where(
             *_within(FollowUp.done_at, start, end)), FollowUp.customer_id, scope))
     quiet = db.session.scalar(select(func.count()).select_from(Customer).where(
