@@ -56,6 +56,9 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                    "tests/test_allocation.py", "tests/test_intake.py"]),
     "sealing": (["intranet/archive/sealing.py", "intranet/archive/access.py",
                  "intranet/workflows/archive_access.py"], ["tests/test_sealed_files.py"]),
+    # Rules Q1, Q2: who writes and who accepts a report, its due day, its figures.
+    "reports": (["intranet/workflows/report.py", "intranet/reports/package.py",
+                 "intranet/reports/sections.py"], ["tests/test_reports.py"]),
 }
 
 STATUS = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>[\w ]+)$")

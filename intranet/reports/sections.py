@@ -160,14 +160,18 @@ def receivables(scope, start, end) -> Chart:
     """Shipped (invoiced) and paid per month of the period, the payment rate, and what the
     customers owed at the period's end."""
     months = _months(start, end)
+    # one expression object in the select and the group by: PostgreSQL must see the same
+    # bound format in both
+    ship_month, pay_month = figures._month(Shipment.shipped_on), figures._month(
+        Payment.received_on)
     shipped = dict(db.session.execute(_scoped(
-        select(figures._month(Shipment.shipped_on), func.sum(Shipment.amount))
+        select(ship_month, func.sum(Shipment.amount))
         .where(Shipment.shipped_on >= start, Shipment.shipped_on <= end)
-        .group_by(figures._month(Shipment.shipped_on)), Shipment.customer_id, scope)).all())
+        .group_by(ship_month), Shipment.customer_id, scope)).all())
     paid = dict(db.session.execute(_scoped(
-        select(figures._month(Payment.received_on), func.sum(Payment.amount))
+        select(pay_month, func.sum(Payment.amount))
         .where(Payment.received_on >= start, Payment.received_on <= end)
-        .group_by(figures._month(Payment.received_on)), Payment.customer_id, scope)).all())
+        .group_by(pay_month), Payment.customer_id, scope)).all())
     owed = (Decimal(db.session.scalar(_scoped(
         select(func.coalesce(func.sum(Shipment.amount), 0)).where(Shipment.shipped_on <= end),
         Shipment.customer_id, scope)) or 0) - Decimal(db.session.scalar(_scoped(
