@@ -100,3 +100,29 @@ def test_a_customer_owed_a_visit_is_planned_from_the_list_in_one_tap(app, client
     form = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
     assert re.search(rf'<option selected value="{owed["甲"]}">|<option value="{owed["甲"]}" '
                      r'selected', form)
+
+
+def test_v2_each_plan_says_whether_the_visit_was_made(app, client, staff, owed, frozen):
+    """A plan is kept when the customer is contacted on its day or later in the month; once
+    its day has passed without one it is not done; a manager can look at one rep's plans."""
+    from intranet.models import Activity
+    with app.app_context():
+        rep, rep_b = staff[Role.SALES_REP].id, staff["rep_b"].id
+        for who, customer, day in ((rep, "甲", 3), (rep, "乙", 4), (rep_b, "丙", 5),
+                                   (rep, "甲", 28)):
+            db.session.add(VisitPlan(user_id=who, customer_id=owed[customer],
+                                     planned_on=datetime(2026, 12, day).date()))
+        db.session.add(Activity(customer_id=owed["甲"], user_id=rep, kind="visit",
+                                summary="拜访", occurred_at=datetime(2026, 12, 4, 2, tzinfo=UTC)))
+        db.session.commit()
+    frozen(datetime(2026, 12, 10, 4, tzinfo=UTC))
+    login_fast(client, app, staff[Role.SALES_MANAGER])
+
+    def statuses(url):
+        page = client.get(url).get_data(as_text=True)
+        return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(
+            r'data-testid="plan-status">(.*?)</td>', page, re.S)]
+    # 甲 planned on the 3rd, visited on the 4th; 乙 and 丙 not visited; 甲 again on the 28th
+    assert statuses("/sales/visit-plans?month=2026-12") == [
+        "已拜访 2026-12-04", "未执行", "未执行", "待拜访"]
+    assert statuses(f"/sales/visit-plans?month=2026-12&owner={rep_b}") == ["未执行"]

@@ -13,7 +13,8 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import ValidationError
 
 from intranet.blueprints.sales import bp
-from intranet.core import audit
+from intranet.blueprints.sales.customers import _owner_choices
+from intranet.core import audit, settings
 from intranet.core.access import customer_id_scope, customer_scope, scoped_customer_or_404
 from intranet.core.forms import REQUIRED, ConfirmForm, Form, length
 from intranet.core.i18n import lazy_gettext as _l
@@ -21,7 +22,7 @@ from intranet.core.pagination import capped_count, count_label
 from intranet.core.querystring import int_arg
 from intranet.customers import ledger
 from intranet.extensions import db
-from intranet.models import Customer, VisitPlan
+from intranet.models import Activity, Customer, VisitPlan
 from intranet.models.user import user_name
 from intranet.visits import cadence
 
@@ -70,6 +71,29 @@ def _uncovered(scope, first: date, end: date):
     return and_(scope, owed, ~planned)
 
 
+def _visited(plans, end: date) -> dict[int, date]:
+    """{plan id: the day the customer was contacted}: on the planned day or later in the
+    month, by anyone (a plan is kept when the customer is visited, not who went)."""
+    if not plans:
+        return {}
+    contacts: dict[int, list[date]] = {}
+    zone = settings.tz()
+    for customer_id, at in db.session.execute(
+            select(Activity.customer_id, Activity.occurred_at).where(
+                Activity.customer_id.in_({p.customer_id for p in plans}),
+                Activity.occurred_at >= cadence.local_midnight_utc(min(
+                    p.planned_on for p in plans)),
+                Activity.occurred_at < cadence.local_midnight_utc(end + timedelta(days=1)))):
+        contacts.setdefault(customer_id, []).append(at.astimezone(zone).date()
+                                                    if at.tzinfo else at.date())
+    found = {}
+    for plan in plans:
+        days = [d for d in contacts.get(plan.customer_id, ()) if d >= plan.planned_on]
+        if days:
+            found[plan.id] = min(days)
+    return found
+
+
 @bp.route("/visit-plans", methods=["GET", "POST"])
 def visit_plans():
     user = current_user._get_current_object()
@@ -105,14 +129,17 @@ def visit_plans():
                 flash(_("Visit planned."), "success")
             return redirect(url_for("sales.visit_plans", month=f"{first:%Y-%m}"))
     scope = customer_scope(user)
+    owner = int_arg("owner")  # a head's view of one rep: their plans and their customers
     plans = db.session.execute(
         select(VisitPlan.id, VisitPlan.planned_on, VisitPlan.note, VisitPlan.user_id,
                VisitPlan.customer_id, Customer.name, user_name(VisitPlan.user_id).label("who"))
         .join(Customer, Customer.id == VisitPlan.customer_id)
         .where(customer_id_scope(VisitPlan.customer_id, user), VisitPlan.planned_on >= first,
-               VisitPlan.planned_on <= end)
+               VisitPlan.planned_on <= end,
+               *([VisitPlan.user_id == owner] if owner else []))
         .order_by(VisitPlan.planned_on, Customer.name_pinyin, VisitPlan.id)).all()
-    uncovered = _uncovered(scope, first, end)
+    uncovered = _uncovered(and_(scope, Customer.owner_id == owner) if owner else scope,
+                           first, end)
     count, more = capped_count(select(Customer.id).where(uncovered))
     missing = db.session.execute(
         select(Customer.id, Customer.name, user_name(Customer.owner_id).label("owner"))
@@ -123,6 +150,7 @@ def visit_plans():
         "rows": sorted({p.customer_id for p in plans} | {m.id for m in missing})})
     return render_template(
         "sales/visit_plans.html", form=form, plans=plans, first=first, end=end, today=today,
+        done=_visited(plans, end), owners=_owner_choices(),
         missing=missing, uncovered=count_label(count, more), confirm=ConfirmForm(),
         asked=asked, uncovered_total=count,
         plannable={value for value, _label in form.customer_id.choices if value},
