@@ -14,6 +14,7 @@ import sys
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
+from html import escape
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
 COLOURS = ("#1f6fb2", "#e07b39", "#3a9d5d", "#b8453a", "#7d5ba6", "#8c8c8c")
@@ -104,6 +105,8 @@ class Chart:
         for name, values in self.series:
             chart.add(str(name), [float(v) if isinstance(v, Decimal) else v for v in values])
         svg = _SCRIPT.sub("", chart.render(is_unicode=True))
+        # the file's title (a browser tab's, opening the image) is the chart's, not "Pygal"
+        svg = svg.replace("<title>Pygal</title>", f"<title>{escape(str(self.title))}</title>", 1)
         return _ID.sub(f"chart-{self.key}", svg)  # the same figures draw the same file
 
     def _wide_label_room(self, font_size: int) -> int:

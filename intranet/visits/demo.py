@@ -15,8 +15,13 @@ from intranet.extensions import db
 from intranet.models import Activity, Customer, Order, User
 from intranet.visits import PURPOSE_LABELS, operations, tasks
 
-NOTES = ("上门拜访，了解下季度采购计划", "电话回访，客户对交货期满意", "视频会议沟通新品技术参数",
-         "现场查看设备使用情况，提出保养建议", "收集竞品价格信息", "走访客户仓库，核对库存")
+NOTES = {  # what each channel's visit was about (the channel and the words agree)
+    "visit": ("上门拜访，了解下季度采购计划", "现场查看设备使用情况，提出保养建议",
+              "走访客户仓库，核对库存"),
+    "phone": ("电话回访，客户对交货期满意", "电话沟通价格调整，客户表示理解"),
+    "video": ("视频会议沟通新品技术参数",),
+    "email": ("邮件发送新品资料与报价单", "邮件收集客户对竞品价格的反馈"),
+}
 
 
 def load_visits(users: dict[str, User]) -> None:
@@ -42,7 +47,7 @@ def load_visits(users: dict[str, User]) -> None:
                 going = (manager.id,) if n % 3 == 0 else (gm.id,) if n % 5 == 0 else ()
                 operations.record_visit(
                     customer, rep, kind=kind, occurred_at=occurred.astimezone(UTC),
-                    summary=rng.choice(NOTES), purpose=rng.choice(list(PURPOSE_LABELS)),
+                    summary=rng.choice(NOTES[kind]), purpose=rng.choice(list(PURPOSE_LABELS)),
                     satisfaction=rng.choice((3, 4, 4, 5, 5)),
                     next_action_on=today + timedelta(days=rng.randrange(1, 10))
                     if back < 12 else None, participant_ids=going)
