@@ -162,6 +162,8 @@ def test_q1_the_manager_submits_the_gm_sends_back_then_accepts(app, client, staf
     assert post(client, f"{url}/transition", {"event": "submit", "version": "4",
                                               "text": "已补充回款分析"}).status_code == 302
     login_fast(client, app, staff[Role.GENERAL_MANAGER])
+    # resubmitted, not reviewed yet: the earlier reason is in the history, not the verdict
+    assert 'data-testid="decision"' not in client.get(url).get_data(as_text=True)
     assert post(client, f"{url}/transition", {"event": "accept", "version": "5"}
                 ).status_code == 302
     with app.app_context():
@@ -233,7 +235,7 @@ def test_c6_each_reader_lists_the_reports_they_may_read(app, client, staff, make
 
 
 def test_q1_the_reports_wait_in_their_authors_and_the_gm_s_inboxes(app, client, staff,
-                                                                  prepared):
+                                                                  prepared, frozen):
     from intranet.models import User
     from intranet.workflows import inbox
     with app.test_request_context():
@@ -248,6 +250,12 @@ def test_q1_the_reports_wait_in_their_authors_and_the_gm_s_inboxes(app, client, 
         gm = db.session.get(User, staff[Role.GENERAL_MANAGER].id)
         assert {(r.kind, r.id) for r in db.session.execute(inbox.waiting(gm))} == {
             ("report", prepared["credit_sales", dept])}
+        # past the author's due day: late for the author, not for the GM who just got it
+        frozen(datetime(2026, 10, 20, 1, tzinfo=UTC))
+        late_for = {(r.kind, r.id) for r in db.session.execute(inbox.waiting(manager,
+                                                                                overdue=True))}
+        assert ("report", prepared["visit_market", dept]) in late_for
+        assert list(db.session.execute(inbox.waiting(gm, overdue=True))) == []
 
 
 # --- rule Q2: the figures, counted by hand --------------------------------------------------

@@ -94,16 +94,21 @@ class Chart:
             style=style, js=[], disable_xml_declaration=True, width=640, height=320,
             explicit_size=True, show_legend=len(self.series) > 1, legend_at_bottom=True,
             x_label_rotation=0 if len(self.labels) <= 6 else 30, truncate_label=-1,
-            print_values=len(self.labels) <= 6 and len(self.series) == 1, include_x_axis=True,
+            print_values=len(self.labels) <= 6 and len(self.series) == 1 and self.kind != "hbar",
+            include_x_axis=True,
             formatter=self.number, value_formatter=self._axis, margin=12,
             range=(0, 100) if self.percent else None, min_scale=2, max_scale=8,
             # the labels stand left of a horizontal chart's bars
             margin_left=12 + self._wide_label_room(16) if self.kind == "hbar" else None)
         if self.show_title:
             chart.title = str(self.title)
-        chart.x_labels = [str(label) for label in self.labels]
+        # pygal stacks a horizontal chart's first label at the bottom: reversed, the chart
+        # reads top-down like its table (a ranking's first row on top)
+        order = (lambda items: list(items)[::-1]) if self.kind == "hbar" else list
+        chart.x_labels = order(str(label) for label in self.labels)
         for name, values in self.series:
-            chart.add(str(name), [float(v) if isinstance(v, Decimal) else v for v in values])
+            chart.add(str(name), order(float(v) if isinstance(v, Decimal) else v
+                                       for v in values))
         svg = _SCRIPT.sub("", chart.render(is_unicode=True))
         # the file's title (a browser tab's, opening the image) is the chart's, not "Pygal"
         svg = svg.replace("<title>Pygal</title>", f"<title>{escape(str(self.title))}</title>", 1)

@@ -132,7 +132,7 @@ def _sales_by(column, names: dict, key: str, title, scope, start, end) -> Chart:
         .where(Order.status.in_(SOLD), Order.ordered_on >= start, Order.ordered_on <= end)
         .group_by(column).order_by(func.sum(Order.amount).desc(), column),
         Order.customer_id, scope)).all()
-    return Chart(key, title, [names.get(who, "—") if who else str(_l("Nobody (shared pool)"))
+    return Chart(key, title, [names.get(who, "—") if who else str(_l("Unassigned (shared pool)"))
                               for who, _, _ in rows],
                  [(_l("Orders (yuan)"), [Decimal(total or 0) for _, total, _ in rows])],
                  kind="hbar", money=True,
@@ -226,7 +226,8 @@ def visits(scope, start, end) -> Chart:
                  note=str(_l("Important customers visited: %(visited)s of %(total)s (%(share)s). "
                              "Average satisfaction: %(mean)s.", visited=visited, total=total,
                              share=share,
-                             mean="—" if mean is None else f"{float(mean):.1f}")))
+                             mean=str(_l("none yet")) if mean is None
+                             else f"{float(mean):.1f}")))
 
 
 def visit_purposes(scope, start, end) -> Chart:
@@ -265,9 +266,9 @@ def archive(scope, start, end) -> Chart:
         func.coalesce(Customer.last_activity_at, Customer.created_at)
         < cadence.local_midnight_utc(start)))
     labels = [_l("Customers registered"), _l("Changes of owner"), _l("Tier changes"),
-              _l("Follow-ups done"), _l("Owned customers without contact in the period")]
+              _l("Follow-ups completed"), _l("Owned customers not contacted in the period")]
     return Chart("archive", _l("Archive maintenance"), labels,
-                 [(_l("Number"), [registered or 0, owners or 0, tiers_ or 0, follow_ups or 0,
+                 [(_l("Count"), [registered or 0, owners or 0, tiers_ or 0, follow_ups or 0,
                                   quiet or 0])], kind="hbar")
 
 

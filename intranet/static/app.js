@@ -33,10 +33,13 @@
     setTimeout(function () { note.remove(); }, 6000);
   });
 
-  // Destructive actions ask first: <form data-confirm="...">.
+  // Destructive actions ask first: <form data-confirm="...">, or the button that submits it
+  // (<button data-confirm="...">: a form whose other button, e.g. 保存草稿, asks nothing).
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute && form.getAttribute("data-confirm");
+    var button = event.submitter;
+    var question = (button && button.getAttribute && button.getAttribute("data-confirm")) ||
+      (form.getAttribute && form.getAttribute("data-confirm"));
     if (question && !window.confirm(question)) {
       event.preventDefault();
       event.stopImmediatePropagation();

@@ -6,7 +6,7 @@ reason, and the author submits it again. Whoever submitted never accepts (the gu
 `not_the_submitter`). Its figures are frozen at submission (reports/package.py)."""
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import case, func, null
 from statemachine import State
 
 from intranet.core import clock
@@ -16,7 +16,7 @@ from intranet.core.permissions import Permission
 from intranet.core.roles import Role
 from intranet.models import Report
 from intranet.workflows.engine import START, InvalidInput, Notice, Workflow, grant_for, permitted
-from intranet.workflows.report_states import ReportState
+from intranet.workflows.report_states import OPEN_STATES, ReportState
 from intranet.workflows.request_rules import department_manager
 from intranet.workflows.waiting import Inbox, all_of, any_of, is_not
 
@@ -83,7 +83,7 @@ class ReportFlow(Workflow):
     OPINIONS = {"submit": False, "accept": False, "send_back": True}
 
     STATE_LABELS = {S.DRAFT: _l("Waiting for its author"),
-                    S.SUBMITTED: _l("Waiting for the general manager"),
+                    S.SUBMITTED: _l("Waiting for the general manager's review"),
                     S.RETURNED: _l("Sent back to its author"), S.ACCEPTED: _l("Accepted")}
     PERMISSIONS = {"submit": AUTHORS, "accept": GM, "send_back": GM}
     EVENT_LABELS = {START: _l("Prepared"), "submit": _l("Submit"), "accept": _l("Accept"),
@@ -97,8 +97,9 @@ class ReportFlow(Workflow):
     ASIDE = frozenset()
 
     LABEL = _l("Periodic report")
+    # The due day is the author's: a report waiting for the GM is not late for them.
     INBOX = Inbox(started_by=Report.submitted_by_id, started_at=Report.created_at,
-                  due=Report.due_at)
+                  due=case((Report.state.in_(OPEN_STATES), Report.due_at), else_=null()))
 
     @classmethod
     def waiting_for(cls, actor):
@@ -131,6 +132,8 @@ class ReportFlow(Workflow):
         if text is not None:
             model.text = text
         model.submitted_by_id, model.submitted_at = user.id, clock.now()
+        # a resubmission is not reviewed yet: the reason it came back stays in the history
+        model.decided_by_id, model.decided_at, model.decision_comment = None, None, ""
         model.figures = freeze(model)
 
     def on_accept(self, model, user=None, comment: str = "", **kwargs):

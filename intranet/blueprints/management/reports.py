@@ -28,6 +28,7 @@ from intranet.core.roles import Role
 from intranet.extensions import db
 from intranet.models import Department, Report
 from intranet.reports import package
+from intranet.reports.kinds import KINDS
 from intranet.workflows import diagram, engine, steps
 from intranet.workflows.report import ReportFlow
 from intranet.workflows.report_states import OPEN_STATES
@@ -50,6 +51,11 @@ class ReportTransitionForm(Form):
     def validate_version(self, field):
         if parse_int(field.data, minimum=0) is None:  # the page sent it: not for people
             raise ValidationError(_("Reload the page and try again."))
+
+
+DONE = {"submit": lambda: _("Submitted: it waits for the general manager's review."),
+        "send_back": lambda: _("Sent back to its author."),
+        "accept": lambda: _("Accepted.")}
 
 
 def _user():
@@ -77,7 +83,7 @@ def reports():
     user = _user()
     query = select(Report).options(selectinload(Report.department)).where(report_scope(user))
     args = request.args
-    if args.get("kind") in package.KINDS:
+    if args.get("kind") in KINDS:
         query = query.where(Report.kind == args["kind"])
     if args.get("state") == "open":
         query = query.where(Report.state.in_(OPEN_STATES))
@@ -94,7 +100,10 @@ def reports():
     departments = [(d.id, d.name(locale)) for d in db.session.scalars(
         select(Department).where(Department.id.in_(
             select(Report.department_id).where(report_scope(user)))).order_by(Department.id))]
+    kinds = {key: kind.label for key, kind in KINDS.items()
+             if kind.per_department or READ_ALL.grant_for(user) is not None}
     return render_template("management/reports.html", page=page, departments=departments,
+                           kinds=kinds,
                            states=ReportFlow.STATE_LABELS, now=clock.now())
 
 
@@ -155,7 +164,8 @@ def report_transition(report_id: int):
             problem = (error.field, error.message)
     if problem:
         db.session.refresh(row)
-        text_form = ReportTextForm(formdata=None, text=form.text.data or row.text)
+        text_form = ReportTextForm(formdata=None, text=form.text.data
+                                   if form.event.data == "submit" else row.text)
         if problem[0] == "text":
             text_form.text.errors = [problem[1]]
         else:
@@ -165,8 +175,7 @@ def report_transition(report_id: int):
     target = url_for("management.report", report_id=row.id)
     if is_htmx():
         return redirect_to(target)
-    flash(_("Done: the report is now “%(state)s”.",
-            state=ReportFlow.STATE_LABELS[row.state]), "success")
+    flash(DONE[form.event.data](), "success")
     return redirect(target)
 
 
