@@ -316,7 +316,8 @@ def test_k4_half_yearly_rerating_and_quarterly_review_reminders_once(
     jobs(app)
     jobs(app)
     with app.app_context():
-        notes = sorted((n.user_id, n.kind) for n in db.session.scalars(db.select(Notification)))
+        notes = sorted((n.user_id, n.kind) for n in db.session.scalars(db.select(Notification))
+                       if n.kind.startswith("credit_"))  # not the report package's (Q1)
     assert notes == sorted([(staff[Role.SALES_REP].id, "credit_rerating"),
                             (staff[Role.SALES_MANAGER].id, "credit_review_due")])
 
