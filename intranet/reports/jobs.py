@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from intranet.core import clock, notifications, settings
 from intranet.core.jobs import job
@@ -14,7 +15,7 @@ from intranet.core.notifications import role_holders
 from intranet.core.roles import Role
 from intranet.customers import ledger
 from intranet.extensions import db
-from intranet.models import Report
+from intranet.models import Notification, Report
 from intranet.reports import package
 from intranet.workflows.report import ReportFlow, authors
 from intranet.workflows.report_states import OPEN_STATES
@@ -29,18 +30,36 @@ def prepare() -> int:
 
 @job("report_reminders")
 def remind() -> int:
+    """In a constant number of statements whatever the number of open reports: the reports,
+    each (role, department)'s holders once, the reminders already sent, one INSERT."""
     today, now = ledger.today(), clock.now()
     ahead = today + timedelta(days=int(settings.get("report_remind_days")))
-    sent = 0
-    for report in db.session.scalars(select(Report).where(
-            Report.state.in_(OPEN_STATES), Report.due_on <= ahead).order_by(Report.id)):
-        link = notifications.link_for(ReportFlow.object_type, report.id)
-        params = ReportFlow.notice_params(report)
+    reports = db.session.scalars(select(Report).options(selectinload(Report.department)).where(
+        Report.state.in_(OPEN_STATES), Report.due_on <= ahead).order_by(Report.id)).all()
+    holders: dict = {}
+
+    def authors_of(report) -> set[int]:
+        key = report.department_id
+        if key not in holders:
+            holders[key] = authors(report)
+        return holders[key]
+    wanted = []
+    for report in reports:
         overdue = report.due_at <= now
-        people = authors(report) | (role_holders(Role.GENERAL_MANAGER) if overdue else set())
+        people = set(authors_of(report))
+        if overdue:  # the GM hears of an overdue report too
+            if "gm" not in holders:
+                holders["gm"] = role_holders(Role.GENERAL_MANAGER)
+            people |= holders["gm"]
         key = f"report-{'overdue' if overdue else 'due'}-{report.id}"
-        for user_id in sorted(people):
-            sent += notifications.notify_once(
-                user_id, key, "report_overdue" if overdue else "report_due", link, **params)
+        wanted += [(user_id, key, "report_overdue" if overdue else "report_due", report)
+                   for user_id in sorted(people)]
+    sent = set(db.session.execute(select(Notification.user_id, Notification.dedupe_key).where(
+        Notification.dedupe_key.in_({key for _, key, _, _ in wanted}))).all()) if wanted else set()
+    done = notifications.notify_many([
+        notifications.Note(user_id, kind, notifications.link_for(ReportFlow.object_type,
+                                                                 report.id),
+                           ReportFlow.notice_params(report), key)
+        for user_id, key, kind, report in wanted if (user_id, key) not in sent])
     db.session.commit()
-    return sent
+    return done
