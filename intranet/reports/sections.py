@@ -220,14 +220,13 @@ def visits(scope, start, end) -> Chart:
     visited, total = cadence.coverage(scope, start, end)
     share = f"{100 * visited / total:.1f}%" if total else "—"
     kinds = [k for k in ACTIVITY_LABELS if rows.get(k)]
+    rated = str(_l("none yet")) if mean is None else f"{float(mean):.1f}"
     return Chart("visits", _l("Visits and contacts by channel"),
                  [ACTIVITY_LABELS[k] for k in kinds],
                  [(_l("Number of contacts"), [rows[k] for k in kinds])],
                  note=str(_l("Important customers visited: %(visited)s of %(total)s (%(share)s). "
                              "Average satisfaction: %(mean)s.", visited=visited, total=total,
-                             share=share,
-                             mean=str(_l("none yet")) if mean is None
-                             else f"{float(mean):.1f}")))
+                             share=share, mean=rated)))
 
 
 def visit_purposes(scope, start, end) -> Chart:

@@ -5,13 +5,12 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import Email, Optional, ValidationError
 
-from intranet.core.forms import INPUT_REQUIRED, REQUIRED, Form, length, options
+from intranet.core.forms import INPUT_REQUIRED, REQUIRED, CheckboxesField, Form, length, options
 from intranet.core.i18n import lazy_gettext as _l
 from intranet.core.money import AmountField
 from intranet.core.querystring import parse_int
@@ -127,7 +126,7 @@ class ActivityForm(Form):
                           choices=lambda: options(PURPOSE_LABELS.items()))
     occurred_at = DateTimeLocalField(_l("When"), format="%Y-%m-%dT%H:%M", validators=[
         REQUIRED])
-    participants = SelectMultipleField(_l("Also went"), coerce=int, validate_choice=False)
+    participants = CheckboxesField(_l("Also went"), coerce=int, validate_choice=False)
     summary = TextAreaField(_l("What happened"), validators=[REQUIRED, length(2000, 2)])
     satisfaction = SelectField(_l("Customer satisfaction"), default="", choices=lambda: options(
         [("", "—")] + [(str(k), v) for k, v in SATISFACTION_LABELS.items()]))
