@@ -224,6 +224,9 @@ def test_c6_each_reader_lists_the_reports_they_may_read(app, client, staff, make
                                                   if d == dept1}
     assert listed(manager2) == {r.id for (k, d), r in found.items() if d == dept2}
     assert listed(staff[Role.GENERAL_MANAGER]) == {r.id for r in found.values()}
+    company = {r.id for (k, d), r in found.items() if d is None}
+    assert {int(i) for i in re.findall(r'data-report="(\d+)"', client.get(
+        "/management/reports?department=company").get_data(as_text=True))} == company
     assert listed(staff[Role.ARCHIVIST]) == {r.id for r in found.values()}
     login_fast(client, app, staff[Role.SALES_MANAGER])
     other = found["credit_sales", dept2].id

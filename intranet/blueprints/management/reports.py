@@ -92,6 +92,8 @@ def reports():
     department = int_arg("department")
     if department:
         query = query.where(Report.department_id == department)
+    elif args.get("department") == "company":  # the company's reports, of no department
+        query = query.where(Report.department_id.is_(None))
     page = paginate(query.order_by(Report.period_start.desc(), Report.due_on, Report.kind,
                                    Report.department_id, Report.id))
     audit.record(audit.Action.VIEW, "report_list", "", details={
@@ -103,7 +105,7 @@ def reports():
     kinds = {key: kind.label for key, kind in KINDS.items()
              if kind.per_department or READ_ALL.grant_for(user) is not None}
     return render_template("management/reports.html", page=page, departments=departments,
-                           kinds=kinds,
+                           kinds=kinds, company=READ_ALL.grant_for(user) is not None,
                            states=ReportFlow.STATE_LABELS, now=clock.now())
 
 
